@@ -1,0 +1,111 @@
+import type { Action } from '../engine/action.js';
+import type { ClassSpec } from '../engine/classification.js';
+import type { Listing } from '../engine/entry.js';
+
+/**
+ * One file tree on one host. The local endpoint implements it in-process; the SSH endpoint sends
+ * the same calls to an agent that serves a local endpoint on the host. Every argument and result is
+ * plain data (or bytes), so that the two behave alike.
+ *
+ * Errors: methods reject with EndpointError when the endpoint as a whole fails, and with PathError
+ * when only the named path does.
+ */
+export interface Endpoint {
+  /** For messages and reports: "host:/root", or the local path. */
+  readonly label: string;
+
+  /** Lists the tree under the classification. A missing root gives `exists: false`. */
+  list(classes: ClassSpec[]): Promise<Listing>;
+
+  /** CRC-32 of regular files; a path that cannot be read is left out of the result. */
+  checksums(paths: string[]): Promise<Map<string, number>>;
+
+  /** Reads a regular file in chunks, checking that it did not change while it was read. */
+  openRead(path: string): Promise<FileReader>;
+
+  /** Stages new content for `path` in a temp file next to it (or in the root while its directory does not exist yet). */
+  openWrite(path: string, size: number): Promise<FileWriter>;
+
+  /** Makes every staged file durable before it is renamed into place. */
+  flush(): Promise<void>;
+
+  /** Applies actions in order; per-path failures are data. Staged files not committed are removed. */
+  commit(steps: CommitStep[]): Promise<StepResult[]>;
+
+  /** Takes the root's lock file for a block, waiting up to timeoutMs for another holder. */
+  lock(owner: LockOwner, timeoutMs: number): Promise<void>;
+  unlock(): Promise<void>;
+
+  /** Removes temp files that interrupted runs left (paths from the listing's leftovers). */
+  removeLeftovers(paths: string[]): Promise<void>;
+
+  /** Runs a block's pre/post command on the host, in the root. */
+  runHook(command: string): Promise<HookResult>;
+
+  close(): Promise<void>;
+}
+
+export interface ReadStat {
+  size: number;
+  crc: number;
+  mtimeMs: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** False when size, mtime or ctime moved while the file was read: what was sent is not to be used. */
+  consistent: boolean;
+}
+
+export interface FileReader {
+  chunks(): AsyncIterable<Buffer>;
+  /** After chunks() is exhausted. */
+  result(): Promise<ReadStat>;
+  /** Stops reading early and releases the file. */
+  cancel(): Promise<void>;
+}
+
+export interface StagedFile {
+  /** Relative path of the temp file. */
+  temp: string;
+  size: number;
+  crc: number;
+}
+
+export interface FileWriter {
+  write(chunk: Buffer): Promise<void>;
+  finish(): Promise<StagedFile>;
+  abort(): Promise<void>;
+}
+
+export interface CommitStep {
+  action: Action;
+  /** For copy: the staged temp file to rename into place. */
+  temp?: string;
+  /** Which attributes to set on what is created. */
+  attrs: { mode: boolean; mtime: boolean; owner: boolean; group: boolean };
+}
+
+export interface StepResult {
+  path: string;
+  ok: boolean;
+  error?: string;
+  code?: string;
+}
+
+export interface LockOwner {
+  runId: string;
+  job: string;
+  block: string;
+}
+
+/** What `.replisync.lock` holds. */
+export interface LockRecord extends LockOwner {
+  host: string;
+  pid: number;
+  since: string;
+}
+
+export interface HookResult {
+  code: number;
+  output: string;
+}

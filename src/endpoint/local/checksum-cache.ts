@@ -1,0 +1,51 @@
+import type { BigIntStats } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { contentKey } from './stat-key.js';
+
+/**
+ * CRC-32 by path, trusted only while the file's dev, inode, size, mtime and ctime are all unchanged
+ * (a write that restores size and mtime still moves ctime). Lives for a run in memory; optionally
+ * persisted in a per-root file so that a no-op re-check need not read every file again.
+ */
+export class ChecksumCache {
+  private readonly map = new Map<string, { key: string; crc: number }>();
+  private dirty = false;
+
+  constructor(private readonly file?: string) {}
+
+  get(path: string, st: BigIntStats): number | undefined {
+    const hit = this.map.get(path);
+    return hit && hit.key === contentKey(st) ? hit.crc : undefined;
+  }
+
+  set(path: string, st: BigIntStats, crc: number): void {
+    this.map.set(path, { key: contentKey(st), crc });
+    this.dirty = true;
+  }
+
+  delete(path: string): void {
+    if (this.map.delete(path)) this.dirty = true;
+  }
+
+  async load(): Promise<void> {
+    if (!this.file) return;
+    try {
+      const data = JSON.parse(await readFile(this.file, 'utf8')) as { v: number; entries: [string, string, number][] };
+      if (data.v !== 1) return;
+      for (const [path, key, crc] of data.entries) this.map.set(path, { key, crc });
+    } catch {
+      // No cache yet, or an unreadable one: checksums are simply computed.
+    }
+  }
+
+  async save(): Promise<void> {
+    if (!this.file || !this.dirty) return;
+    const entries = [...this.map].map(([path, { key, crc }]) => [path, key, crc]);
+    await mkdir(nodePath.dirname(this.file), { recursive: true, mode: 0o700 });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ v: 1, entries }), { mode: 0o600 });
+    await rename(tmp, this.file);
+    this.dirty = false;
+  }
+}

@@ -1,0 +1,51 @@
+import { lstat, lutimes } from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { depthOf } from '../../engine/entry.js';
+
+/**
+ * Directories whose mtime a change is about to move (by creating, renaming or removing an entry in
+ * them). Their mtime is put back afterwards: to the master's when the plan says so, else to what
+ * it was, so that a run leaves no trace on directories it only passed through.
+ */
+export class DirTimes {
+  private readonly saved = new Map<string, { atime: number; mtime: number }>();
+  private readonly wanted = new Map<string, number>();
+
+  constructor(private readonly root: string) {}
+
+  /** Call before changing an entry of directory `rel` ('' is the root). */
+  async note(rel: string): Promise<void> {
+    if (this.saved.has(rel)) return;
+    try {
+      const st = await lstat(rel ? nodePath.join(this.root, rel) : this.root, { bigint: true });
+      // Seconds as a double: the closest to the nanosecond value that node's utimes can set.
+      if (st.isDirectory()) this.saved.set(rel, { atime: Number(st.atimeNs) / 1e9, mtime: Number(st.mtimeNs) / 1e9 });
+    } catch {
+      // Not there yet (it will be created and its time set from the plan) or gone.
+    }
+  }
+
+  /** The master's mtime for a directory this commit creates or touches. */
+  want(rel: string, mtimeMs: number): void {
+    this.wanted.set(rel, mtimeMs);
+  }
+
+  /** Sets every noted or wanted directory's mtime, deepest first. */
+  async restore(): Promise<void> {
+    const dirs = new Set([...this.saved.keys(), ...this.wanted.keys()]);
+    const order = [...dirs].sort((a, b) => depthOf(b) - depthOf(a) || (a === '' ? 1 : b === '' ? -1 : 0));
+    for (const rel of order) {
+      const abs = rel ? nodePath.join(this.root, rel) : this.root;
+      const ms = this.wanted.get(rel);
+      const prev = this.saved.get(rel);
+      try {
+        if (ms !== undefined) await lutimes(abs, prev?.atime ?? Date.now() / 1000, ms / 1000);
+        else if (prev) await lutimes(abs, prev.atime, prev.mtime);
+      } catch {
+        // Removed by this commit: nothing to restore.
+      }
+    }
+    this.saved.clear();
+    this.wanted.clear();
+  }
+}

@@ -1,0 +1,247 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, rmdir, stat, unlink } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import { promisify } from 'node:util';
+import pLimit from 'p-limit';
+import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
+import { type Listing, parentOf } from '../../engine/entry.js';
+import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, StepResult } from '../endpoint.js';
+import { EndpointError, PathError, errnoCode, reasonOf } from '../errors.js';
+import { ChecksumCache } from './checksum-cache.js';
+import { Committer } from './commit.js';
+import { DirTimes } from './dir-times.js';
+import { crcOfHandle, openReader, openStagedWriter, tempName } from './file-io.js';
+import { WalkError, walk } from './list.js';
+import { RootLock } from './root-lock.js';
+import { ParentGuard, resolveInside } from './safe-path.js';
+
+const run = promisify(execFile);
+const CHECKSUM_CONCURRENCY = 8;
+
+export interface LocalEndpointOptions {
+  /** How the endpoint is named in messages ("host:/root" when served by an agent). */
+  label?: string;
+  /** Where the checksum cache of this root is kept between runs; none: in memory only. */
+  cacheFile?: string;
+}
+
+/** A directory on this machine. Also what the agent serves on a remote host. */
+export class LocalEndpoint implements Endpoint {
+  readonly label: string;
+  private readonly root: string;
+  private readonly runTag = randomBytes(4).toString('hex');
+  private seq = 0;
+  private readonly cache: ChecksumCache;
+  private cacheLoaded: Promise<void> | undefined;
+  private readonly staged = new Map<string, number>();
+  private readonly pending = new Set<string>();
+  private readonly dirTimes: DirTimes;
+  private readonly lockFile: RootLock;
+  readonly canChown = process.getuid?.() === 0;
+
+  constructor(root: string, options: LocalEndpointOptions = {}) {
+    this.root = nodePath.resolve(root);
+    this.label = options.label ?? root;
+    this.cache = new ChecksumCache(options.cacheFile);
+    this.dirTimes = new DirTimes(this.root);
+    this.lockFile = new RootLock(this.root, this.dirTimes);
+  }
+
+  private fail(message: string, path?: string, err?: unknown): never {
+    const why = err === undefined ? message : `${message}: ${reasonOf(err)}`;
+    if (path === undefined) throw new EndpointError(why, this.label, undefined, errnoCode(err), { cause: err });
+    throw new PathError(why, this.label, path, errnoCode(err), { cause: err });
+  }
+
+  async list(classes: ClassSpec[]): Promise<Listing> {
+    let st;
+    try {
+      st = await stat(this.root);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return { exists: false, entries: [], leftovers: [], canChown: this.canChown };
+      this.fail('cannot read the root directory', undefined, err);
+    }
+    if (!st.isDirectory()) this.fail('the root is not a directory');
+    try {
+      const { entries, leftovers } = await walk(this.root, compileClassification(classes));
+      return { exists: true, entries, leftovers, canChown: this.canChown };
+    } catch (err) {
+      if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
+      throw err;
+    }
+  }
+
+  async checksums(paths: string[]): Promise<Map<string, number>> {
+    this.cacheLoaded ??= this.cache.load();
+    await this.cacheLoaded;
+    const limit = pLimit(CHECKSUM_CONCURRENCY);
+    const out = new Map<string, number>();
+    await Promise.all(
+      paths.map((p) =>
+        limit(async () => {
+          let fh;
+          try {
+            fh = await open(resolveInside(this.root, p), 'r');
+          } catch {
+            return; // unreadable or gone: left out, so the file counts as different
+          }
+          try {
+            const st = await fh.stat({ bigint: true });
+            if (!st.isFile()) return;
+            let crc = this.cache.get(p, st);
+            if (crc === undefined) {
+              crc = await crcOfHandle(fh, st);
+              if (crc !== undefined) this.cache.set(p, st, crc);
+            }
+            if (crc !== undefined) out.set(p, crc);
+          } catch {
+            // A read error: left out, like an unreadable file.
+          } finally {
+            await fh.close();
+          }
+        }),
+      ),
+    );
+    await this.cache.save().catch(() => undefined);
+    return out;
+  }
+
+  async openRead(path: string): Promise<FileReader> {
+    try {
+      return await openReader(resolveInside(this.root, path));
+    } catch (err) {
+      this.fail('cannot open for reading', path, err);
+    }
+  }
+
+  async openWrite(path: string, _size: number): Promise<FileWriter> {
+    try {
+      await this.ensureRoot();
+      // The temp file goes next to its target; while the target's directory does not exist yet
+      // (it is created at commit) it waits in the root, on the same filesystem.
+      let dir = parentOf(path);
+      if (dir !== '') {
+        const st = await lstat(resolveInside(this.root, dir)).catch(() => undefined);
+        if (!st?.isDirectory()) dir = '';
+      }
+      await this.dirTimes.note(dir);
+      const name = tempName(this.runTag, this.seq++);
+      const temp = dir ? `${dir}/${name}` : name;
+      this.pending.add(temp);
+      const writer = await openStagedWriter(this.root, dir, name, (done) => {
+        if (done === undefined) this.pending.delete(temp);
+      });
+      const finish = writer.finish.bind(writer);
+      writer.finish = async () => {
+        const staged = await finish();
+        this.staged.set(staged.temp, staged.crc);
+        return staged;
+      };
+      return writer;
+    } catch (err) {
+      this.fail('cannot stage new content', path, err);
+    }
+  }
+
+  private async ensureRoot(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+  }
+
+  async flush(): Promise<void> {
+    if (this.staged.size === 0) return;
+    try {
+      // One syncfs for the whole filesystem costs far less than an fsync per small file.
+      await run('sync', ['-f', this.root]);
+    } catch {
+      for (const temp of this.staged.keys()) {
+        const fh = await open(resolveInside(this.root, temp), 'r');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      }
+    }
+  }
+
+  async commit(steps: CommitStep[]): Promise<StepResult[]> {
+    await this.ensureRoot();
+    const committer = new Committer({
+      root: this.root,
+      canChown: this.canChown,
+      guard: new ParentGuard(this.root),
+      dirTimes: this.dirTimes,
+      cache: this.cache,
+      newTemp: () => tempName(this.runTag, this.seq++),
+      stagedCrc: (temp) => this.staged.get(temp),
+      committed: (temp) => {
+        this.staged.delete(temp);
+        this.pending.delete(temp);
+      },
+    });
+    try {
+      return await committer.run(steps);
+    } finally {
+      await this.discardStaged();
+      await this.cache.save().catch(() => undefined);
+    }
+  }
+
+  /** Removes staged temp files that were not committed, and puts their directories' mtimes back. */
+  private async discardStaged(): Promise<void> {
+    for (const temp of this.pending) {
+      await this.dirTimes.note(parentOf(temp));
+      await unlink(resolveInside(this.root, temp)).catch(() => undefined);
+    }
+    this.pending.clear();
+    this.staged.clear();
+    await this.dirTimes.restore();
+  }
+
+  async lock(owner: LockOwner, timeoutMs: number): Promise<void> {
+    await this.ensureRoot();
+    try {
+      await this.lockFile.acquire(owner, timeoutMs);
+    } catch (err) {
+      this.fail('cannot take the lock', LOCK_FILE, err);
+    }
+  }
+
+  async unlock(): Promise<void> {
+    await this.discardStaged();
+    await this.lockFile.release();
+  }
+
+  async removeLeftovers(paths: string[]): Promise<void> {
+    for (const p of paths) {
+      await this.dirTimes.note(parentOf(p));
+      await unlink(resolveInside(this.root, p)).catch(async (err) => {
+        if (errnoCode(err) === 'EISDIR') await rmdir(resolveInside(this.root, p)).catch(() => undefined);
+      });
+    }
+    await this.dirTimes.restore();
+  }
+
+  async runHook(command: string): Promise<HookResult> {
+    await this.ensureRoot();
+    try {
+      const { stdout, stderr } = await run('/bin/sh', ['-c', command], { cwd: this.root, maxBuffer: 4 * 1024 * 1024 });
+      return { code: 0, output: `${stdout}${stderr}`.trim() };
+    } catch (err) {
+      const e = err as { code?: unknown; stdout?: string; stderr?: string };
+      const output = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim();
+      return { code: typeof e.code === 'number' ? e.code : 127, output: output || reasonOf(err) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.discardStaged().catch(() => undefined);
+    await this.lockFile.release().catch(() => undefined);
+  }
+
+  static hostName(): string {
+    return os.hostname();
+  }
+}

@@ -1,0 +1,108 @@
+import { link, readFile, unlink, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LOCK_FILE } from '../../engine/classification.js';
+import type { LockOwner, LockRecord } from '../endpoint.js';
+import { PathError, errnoCode } from '../errors.js';
+import type { DirTimes } from './dir-times.js';
+
+const POLL_MS = 200;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+}
+
+export function describeHolder(h: LockRecord): string {
+  return `held by ${h.host} pid ${h.pid} (run ${h.runId}, job ${h.job}, block ${h.block}, since ${h.since})`;
+}
+
+/**
+ * `.replisync.lock` in the root: created whole (written under a temp name, then hard-linked into
+ * place, so nobody reads half a record), respected by other runs, taken over when its holder's
+ * process is gone from this host, and removed at release. The root's mtime is put back each time.
+ */
+export class RootLock {
+  private held: LockRecord | undefined;
+  private readonly path: string;
+
+  constructor(private readonly root: string, private readonly dirTimes: DirTimes) {
+    this.path = nodePath.join(root, LOCK_FILE);
+  }
+
+  private async read(): Promise<LockRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(this.path, 'utf8')) as LockRecord;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  private async tryCreate(record: LockRecord): Promise<boolean> {
+    const tmp = nodePath.join(this.root, `.replisync-${record.runId.slice(0, 8).padEnd(8, '0')}-lock.tmp`);
+    await this.dirTimes.note('');
+    try {
+      await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o644 });
+      await link(tmp, this.path);
+      return true;
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') return false;
+      throw err;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+      await this.dirTimes.restore();
+    }
+  }
+
+  async acquire(owner: LockOwner, timeoutMs: number): Promise<void> {
+    if (this.held) return;
+    const record: LockRecord = { host: os.hostname(), pid: process.pid, ...owner, since: new Date().toISOString() };
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (await this.tryCreate(record)) {
+        this.held = record;
+        return;
+      }
+      let holder: LockRecord | undefined;
+      try {
+        holder = await this.read();
+      } catch {
+        holder = undefined;
+      }
+      if (holder && holder.host === record.host && !alive(holder.pid)) {
+        await this.removeFile(); // stale: its process is gone
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        const who = holder ? describeHolder(holder) : 'held by another run';
+        throw new PathError(`lock not obtained within ${Math.round(timeoutMs / 1000)}s: ${who}`, '', LOCK_FILE, 'ELOCKED');
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  private async removeFile(): Promise<void> {
+    await this.dirTimes.note('');
+    try {
+      await unlink(this.path);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    } finally {
+      await this.dirTimes.restore();
+    }
+  }
+
+  async release(): Promise<void> {
+    if (!this.held) return;
+    const mine = this.held;
+    this.held = undefined;
+    const current = await this.read().catch(() => undefined);
+    if (current && current.runId === mine.runId && current.pid === mine.pid) await this.removeFile();
+  }
+}

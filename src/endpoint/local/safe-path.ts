@@ -1,0 +1,46 @@
+import { lstat } from 'node:fs/promises';
+import * as nodePath from 'node:path';
+
+/** Rejects anything but a plain relative path: no '..', '.', empty parts, absolute paths or NUL. */
+export function checkRelative(rel: string): string | undefined {
+  if (rel === '' || rel.startsWith('/') || rel.includes('\0')) return 'not a relative path';
+  for (const part of rel.split('/')) {
+    if (part === '' || part === '.' || part === '..') return 'path has an empty, "." or ".." part';
+  }
+  return undefined;
+}
+
+export function resolveInside(root: string, rel: string): string {
+  const problem = checkRelative(rel);
+  if (problem) throw Object.assign(new Error(problem), { code: 'EINVAL' });
+  return nodePath.join(root, rel);
+}
+
+/**
+ * Checks that every directory between the root and `rel` is a real directory, never a symlink, so
+ * that nothing is written outside the root through a symlinked parent. Results are remembered for
+ * the duration of one commit (cleared by the caller).
+ */
+export class ParentGuard {
+  private readonly known = new Set<string>();
+
+  constructor(private readonly root: string) {}
+
+  async check(rel: string): Promise<void> {
+    const parts = rel.split('/');
+    let dir = '';
+    for (let i = 0; i < parts.length - 1; i++) {
+      dir = dir ? `${dir}/${parts[i]}` : parts[i]!;
+      if (this.known.has(dir)) continue;
+      const st = await lstat(nodePath.join(this.root, dir));
+      if (!st.isDirectory()) {
+        throw Object.assign(new Error(`parent ${dir} is not a directory`), { code: st.isSymbolicLink() ? 'ELOOP' : 'ENOTDIR' });
+      }
+      this.known.add(dir);
+    }
+  }
+
+  forget(): void {
+    this.known.clear();
+  }
+}

@@ -1,0 +1,34 @@
+import type { BigIntStats } from 'node:fs';
+import type { Entry, EntryType } from '../../engine/entry.js';
+
+export function entryType(st: BigIntStats): EntryType | undefined {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  return undefined;
+}
+
+export function wholeMs(ns: bigint): number {
+  return Math.round(Number(ns / 1000n) / 1000);
+}
+
+export function toEntry(path: string, st: BigIntStats, type: EntryType, target?: string): Entry {
+  const e: Entry = {
+    path,
+    type,
+    size: type === 'file' ? Number(st.size) : 0,
+    mode: Number(st.mode) & 0o7777,
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    mtimeMs: wholeMs(st.mtimeNs),
+    ino: Number(st.ino),
+    nlink: Number(st.nlink),
+  };
+  if (target !== undefined) e.target = target;
+  return e;
+}
+
+/** Identity of a file's content as far as stat can tell: any write moves one of these. */
+export function contentKey(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}

@@ -1,0 +1,90 @@
+import picomatch from 'picomatch';
+
+/**
+ * One file classification: include/exclude globs and regular expressions on the path relative to
+ * the endpoint root. Plain data, so it can be sent to an agent and compiled there.
+ */
+export interface ClassSpec {
+  include: string[];
+  exclude: string[];
+  includeRegex: string[];
+  excludeRegex: string[];
+}
+
+export const EMPTY_CLASS: ClassSpec = { include: [], exclude: [], includeRegex: [], excludeRegex: [] };
+
+export interface Classifier {
+  /** An excluded path is left out with everything below it (a directory is not descended). */
+  excluded(path: string): boolean;
+  /** Whether the path itself is selected; a directory that is not may still hold selected entries. */
+  included(path: string): boolean;
+}
+
+export class ClassificationError extends Error {
+  constructor(message: string, readonly pattern: string) {
+    super(message);
+    this.name = 'ClassificationError';
+  }
+}
+
+/**
+ * Globs follow gitignore/rsync habits: a pattern without '/' matches a name at any depth
+ * ("*.tmp"), a leading '/' anchors it at the root, a trailing '/' is ignored, and "dir/**"
+ * also matches "dir" itself.
+ */
+export function normalizeGlob(glob: string): string {
+  let g = glob.trim();
+  if (g.endsWith('/') && g.length > 1) g = g.slice(0, -1);
+  if (g.startsWith('/')) return g.slice(1);
+  if (g.startsWith('./')) return g.slice(2);
+  return g.includes('/') ? g : `**/${g}`;
+}
+
+function globMatcher(globs: string[]): ((path: string) => boolean) | undefined {
+  if (globs.length === 0) return undefined;
+  for (const g of globs) {
+    if (g.trim() === '') throw new ClassificationError('an empty glob matches nothing useful', g);
+  }
+  return picomatch(globs.map(normalizeGlob), { dot: true });
+}
+
+function regexMatcher(sources: string[]): ((path: string) => boolean) | undefined {
+  if (sources.length === 0) return undefined;
+  const res = sources.map((s) => {
+    try {
+      return new RegExp(s, 'u');
+    } catch (err) {
+      throw new ClassificationError(`invalid regular expression /${s}/: ${(err as Error).message}`, s);
+    }
+  });
+  return (path) => res.some((re) => re.test(path));
+}
+
+function compileOne(spec: ClassSpec): Classifier {
+  const incGlob = globMatcher(spec.include);
+  const incRe = regexMatcher(spec.includeRegex);
+  const excGlob = globMatcher(spec.exclude);
+  const excRe = regexMatcher(spec.excludeRegex);
+  const hasIncludes = incGlob !== undefined || incRe !== undefined;
+  return {
+    excluded: (p) => (excGlob?.(p) ?? false) || (excRe?.(p) ?? false),
+    included: (p) => !hasIncludes || (incGlob?.(p) ?? false) || (incRe?.(p) ?? false),
+  };
+}
+
+/** Several specs (a named class and the job's own lists) combine: a path must satisfy all of them. */
+export function compileClassification(specs: readonly ClassSpec[]): Classifier {
+  const parts = specs.map(compileOne);
+  return {
+    excluded: (p) => parts.some((c) => c.excluded(p)),
+    included: (p) => parts.every((c) => c.included(p)),
+  };
+}
+
+/** Internal files of replisync that never belong to any classification. */
+export const LOCK_FILE = '.replisync.lock';
+const TEMP_RE = /^\.replisync-[0-9a-f]{8}-[0-9a-z]+\.tmp$/;
+
+export function isTempName(name: string): boolean {
+  return TEMP_RE.test(name);
+}

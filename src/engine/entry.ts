@@ -1,0 +1,55 @@
+/** What one host says about one path of its tree. Plain data: it crosses the agent protocol as JSON. */
+export type EntryType = 'file' | 'dir' | 'symlink';
+
+export interface Entry {
+  /** Relative to the endpoint root, '/'-separated, never empty, never with '.' or '..' parts. */
+  path: string;
+  type: EntryType;
+  /** Bytes for regular files; 0 for directories and symlinks. */
+  size: number;
+  /** Permission bits only (mode & 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Whole milliseconds: what every filesystem we meet can store and give back exactly. */
+  mtimeMs: number;
+  /** Inode number and link count, for hard-link grouping within one host. */
+  ino: number;
+  nlink: number;
+  /** Symlink target, exactly as stored (never followed). */
+  target?: string;
+  /** Directory that holds entries outside the classification: it is never removed. */
+  partial?: boolean;
+}
+
+export interface Listing {
+  /** False when the root directory does not exist (only allowed for remotes: it is created). */
+  exists: boolean;
+  /** Sorted by path (code-unit order), parents before children. */
+  entries: Entry[];
+  /** Temp files of interrupted runs, relative paths; removed by the next run that writes. */
+  leftovers: string[];
+  /** Whether this endpoint may set owner and group (it runs as root). */
+  canChown: boolean;
+}
+
+export type AttrName = 'mode' | 'mtime' | 'owner' | 'group' | 'links';
+export const ALL_ATTRS: readonly AttrName[] = ['mode', 'mtime', 'owner', 'group', 'links'];
+
+/** CRC-32 of a regular file's content, by path. */
+export type Checksums = ReadonlyMap<string, number>;
+
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+export function depthOf(path: string): number {
+  let n = 0;
+  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47) n++;
+  return n;
+}
+
+export function comparePaths(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

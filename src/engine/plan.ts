@@ -1,0 +1,214 @@
+import type { Action, CopyReason } from './action.js';
+import { type AttrName, type Checksums, type Entry, type Listing, comparePaths, depthOf } from './entry.js';
+
+export interface PlanOptions {
+  attrs: ReadonlySet<AttrName>;
+  /** Remove what exists only on the remote. */
+  delete: boolean;
+}
+
+export interface PlanInput {
+  master: Listing;
+  remote: Listing;
+  masterSums: Checksums;
+  remoteSums: Checksums;
+  options: PlanOptions;
+}
+
+type EntryMap = ReadonlyMap<string, Entry>;
+
+function byPath(listing: Listing): Map<string, Entry> {
+  return new Map(listing.entries.map((e) => [e.path, e]));
+}
+
+/** Hard-link groups of a listing: every member of a group of two or more maps to the group's first path. */
+export function linkLeaders(entries: readonly Entry[]): Map<string, string> {
+  const byIno = new Map<number, string[]>();
+  for (const e of entries) {
+    if (e.type !== 'file' || e.nlink < 2) continue;
+    const group = byIno.get(e.ino);
+    if (group) group.push(e.path);
+    else byIno.set(e.ino, [e.path]);
+  }
+  const leaders = new Map<string, string>();
+  for (const group of byIno.values()) {
+    if (group.length < 2) continue;
+    group.sort(comparePaths);
+    for (const p of group) leaders.set(p, group[0]!);
+  }
+  return leaders;
+}
+
+/**
+ * The regular files whose content only a checksum can compare: present on both sides as files of
+ * equal size. Other names of a master hard-link group are left out (their leader stands for them).
+ */
+export function checksumCandidates(master: Listing, remote: Listing, attrs: ReadonlySet<AttrName>): string[] {
+  const r = byPath(remote);
+  const leaders = attrs.has('links') ? linkLeaders(master.entries) : new Map<string, string>();
+  const out: string[] = [];
+  for (const m of master.entries) {
+    if (m.type !== 'file') continue;
+    const leader = leaders.get(m.path);
+    if (leader !== undefined && leader !== m.path) continue;
+    const re = r.get(m.path);
+    if (re && re.type === 'file' && re.size === m.size) out.push(m.path);
+  }
+  return out;
+}
+
+/**
+ * Remote files whose inode is shared with a path of another master group: they must get an inode
+ * of their own. Of the master groups sharing one remote inode, the one whose leader sorts first keeps it.
+ */
+function misLinked(master: EntryMap, remote: Listing, leaders: ReadonlyMap<string, string>): Set<string> {
+  const remoteGroups = linkLeaders(remote.entries);
+  const members = new Map<string, string[]>();
+  for (const [p, rl] of remoteGroups) {
+    if (master.get(p)?.type !== 'file') continue;
+    const list = members.get(rl);
+    if (list) list.push(p);
+    else members.set(rl, [p]);
+  }
+  const wrong = new Set<string>();
+  for (const paths of members.values()) {
+    const wants = paths.map((p) => leaders.get(p) ?? p);
+    const keeper = wants.reduce((a, b) => (comparePaths(a, b) <= 0 ? a : b));
+    paths.forEach((p, i) => {
+      if (wants[i] !== keeper) wrong.add(p);
+    });
+  }
+  return wrong;
+}
+
+function attributeActions(m: Entry, r: Entry, input: PlanInput): Action[] {
+  const { attrs } = input.options;
+  const out: Action[] = [];
+  if (attrs.has('mode') && m.type !== 'symlink' && m.mode !== r.mode) {
+    out.push({ op: 'chmod', path: m.path, master: m, remote: r });
+  }
+  if (input.remote.canChown) {
+    const uidDiffers = attrs.has('owner') && m.uid !== r.uid;
+    const gidDiffers = attrs.has('group') && m.gid !== r.gid;
+    if (uidDiffers || gidDiffers) out.push({ op: 'chown', path: m.path, master: m, remote: r });
+  }
+  if (attrs.has('mtime') && m.mtimeMs !== r.mtimeMs) out.push({ op: 'touch', path: m.path, master: m, remote: r });
+  return out;
+}
+
+function contentReason(m: Entry, r: Entry | undefined, input: PlanInput): CopyReason | undefined {
+  if (!r) return 'missing';
+  if (r.type !== 'file') return 'type';
+  if (r.size !== m.size) return 'size';
+  const ms = input.masterSums.get(m.path);
+  const rs = input.remoteSums.get(m.path);
+  if (ms === undefined || rs === undefined || ms !== rs) return 'checksum';
+  return undefined;
+}
+
+/** Deepest first, so that a directory is emptied before it is removed. */
+function deepestFirst(a: Action, b: Action): number {
+  return depthOf(b.path) - depthOf(a.path) || comparePaths(a.path, b.path);
+}
+
+function removalsOf(entries: Entry[]): Action[] {
+  const files = entries.filter((e) => e.type !== 'dir').map((e): Action => ({ op: 'delete', path: e.path, remote: e }));
+  const dirs = entries.filter((e) => e.type === 'dir').map((e): Action => ({ op: 'rmdir', path: e.path, remote: e }));
+  return [...files.sort(deepestFirst), ...dirs.sort(deepestFirst)];
+}
+
+/**
+ * The whole decision for one remote: listings and checksums in, ordered actions out. Pure.
+ * Order: removals that make way for a type change; mkdir (parents first); copies and symlinks;
+ * hard links; deletes of extras (files, then directories deepest first); chmod/chown; touch
+ * (directories last, deepest first, since creating entries moves a directory's mtime).
+ */
+export function planRemote(input: PlanInput): Action[] {
+  const { options } = input;
+  const master = byPath(input.master);
+  const remote = byPath(input.remote);
+  const links = options.attrs.has('links');
+  const leaders = links ? linkLeaders(input.master.entries) : new Map<string, string>();
+  const wrongInode = links ? misLinked(master, input.remote, leaders) : new Set<string>();
+
+  const makeWay: Entry[] = [];
+  const mkdirs: Action[] = [];
+  const creates: Action[] = [];
+  const hardlinks: Action[] = [];
+  const attrFixes: Action[] = [];
+  const touches: Action[] = [];
+  const copied = new Set<string>();
+
+  // A directory cannot be renamed over, nor a file made into a directory: clear the way first.
+  for (const m of input.master.entries) {
+    const r = remote.get(m.path);
+    if (!r || r.type === m.type) continue;
+    if (r.type === 'dir' || m.type === 'dir') {
+      makeWay.push(r);
+      if (r.type === 'dir') {
+        const prefix = `${r.path}/`;
+        for (const e of input.remote.entries) if (e.path.startsWith(prefix)) makeWay.push(e);
+      }
+    }
+  }
+  const cleared = new Set(makeWay.map((e) => e.path));
+  const current = (p: string): Entry | undefined => (cleared.has(p) ? undefined : remote.get(p));
+
+  const addAttrs = (m: Entry, r: Entry): void => {
+    for (const a of attributeActions(m, r, input)) (a.op === 'touch' ? touches : attrFixes).push(a);
+  };
+
+  for (const m of input.master.entries) {
+    const r = current(m.path);
+    const typeChanged = remote.has(m.path) && remote.get(m.path)!.type !== m.type;
+    if (m.type === 'dir') {
+      if (!r) mkdirs.push({ op: 'mkdir', path: m.path, master: m });
+      else addAttrs(m, r);
+    } else if (m.type === 'symlink') {
+      if (!r || r.type !== 'symlink' || r.target !== m.target) {
+        creates.push({ op: 'symlink', path: m.path, master: m, remote: r });
+      } else addAttrs(m, r);
+    } else {
+      const leader = leaders.get(m.path);
+      if (leader !== undefined && leader !== m.path) continue; // other names: after their leader
+      let reason = typeChanged ? 'type' : contentReason(m, r, input);
+      if (!reason && wrongInode.has(m.path)) reason = 'links';
+      if (reason) {
+        creates.push({ op: 'copy', path: m.path, reason, master: m, remote: r });
+        copied.add(m.path);
+      } else addAttrs(m, r!);
+    }
+  }
+
+  for (const [path, leader] of leaders) {
+    if (path === leader) continue;
+    const m = master.get(path)!;
+    const r = current(path);
+    const rl = remote.get(leader);
+    const linked = r && r.type === 'file' && rl && r.ino === rl.ino && !copied.has(leader) && !wrongInode.has(path);
+    if (!linked) hardlinks.push({ op: 'hardlink', path, linkTo: leader, master: m, remote: r });
+  }
+
+  const extras: Entry[] = [];
+  if (options.delete) {
+    for (const r of input.remote.entries) {
+      if (master.has(r.path) || cleared.has(r.path)) continue;
+      if (r.type === 'dir' && r.partial) continue; // holds paths outside the classification
+      extras.push(r);
+    }
+  }
+
+  const byPathOrder = (a: Action, b: Action): number => comparePaths(a.path, b.path);
+  const dirTouches = touches.filter((a) => a.master!.type === 'dir').sort(deepestFirst);
+  const otherTouches = touches.filter((a) => a.master!.type !== 'dir').sort(byPathOrder);
+  return [
+    ...removalsOf(makeWay),
+    ...mkdirs.sort(byPathOrder),
+    ...creates.sort(byPathOrder),
+    ...hardlinks.sort(byPathOrder),
+    ...removalsOf(extras),
+    ...attrFixes.sort(byPathOrder),
+    ...otherTouches,
+    ...dirTouches,
+  ];
+}

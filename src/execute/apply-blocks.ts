@@ -1,0 +1,132 @@
+import pLimit from 'p-limit';
+import type { Action } from '../engine/action.js';
+import type { Block } from '../engine/blocks.js';
+import type { AttrName } from '../engine/entry.js';
+import type { CommitStep, Endpoint } from '../endpoint/endpoint.js';
+import { PathError } from '../endpoint/errors.js';
+import type { RemoteRun } from './remote-run.js';
+import { type CopyTarget, stageCopies } from './transfer.js';
+import type { Progress } from './types.js';
+
+export interface BlockContext {
+  master: Endpoint;
+  attrs: ReadonlySet<AttrName>;
+  concurrency: number;
+  job: string;
+  runId: string;
+  pass: number;
+  lockTimeoutMs: number;
+  progress?: Progress;
+  verbose?: (message: string) => void;
+}
+
+/** Result of a step that is not an error but a sign the path moved under us: retried next pass. */
+const CHANGED = 'ECHANGED';
+
+/**
+ * Applies one block on every remote that has work in it, all remotes in step so that each master
+ * file is read once: lock, stage the new contents, make them durable, run preBlock, commit (renames
+ * in one sweep, then deletes, links and attributes), run postBlock, unlock. A failure before the
+ * commit leaves the block entirely old on that remote.
+ */
+export async function applyBlock(name: string, work: Map<RemoteRun, Block>, ctx: BlockContext): Promise<void> {
+  const limit = pLimit(ctx.concurrency);
+  const each = (fn: (r: RemoteRun, b: Block) => Promise<void>): Promise<unknown> =>
+    Promise.all(
+      [...work].map(([r, b]) =>
+        limit(async () => {
+          if (!r.alive) return;
+          try {
+            await fn(r, b);
+          } catch (err) {
+            r.fail(err);
+          }
+        }),
+      ),
+    );
+  const locked = new Set<RemoteRun>();
+  try {
+    await each(async (r) => {
+      await r.endpoint.lock({ runId: ctx.runId, job: ctx.job, block: name }, ctx.lockTimeoutMs);
+      locked.add(r);
+      if (!r.leftoversRemoved) {
+        await r.endpoint.removeLeftovers(r.listing?.leftovers ?? []);
+        r.leftoversRemoved = true;
+      }
+    });
+    for (const r of work.keys()) if (!locked.has(r)) r.failed = true;
+
+    const copies = new Map<string, CopyTarget[]>();
+    const targets = new Map<RemoteRun, Map<Action, CopyTarget>>();
+    for (const [r, b] of work) {
+      if (!r.alive) continue;
+      const mine = new Map<Action, CopyTarget>();
+      for (const a of b.actions) {
+        if (a.op !== 'copy') continue;
+        const t: CopyTarget = { remote: r, action: a };
+        mine.set(a, t);
+        const list = copies.get(a.path);
+        if (list) list.push(t);
+        else copies.set(a.path, [t]);
+      }
+      targets.set(r, mine);
+    }
+    const bytes = [...copies.values()].reduce((n, ts) => n + (ts[0]!.action.master?.size ?? 0), 0);
+    ctx.progress?.start(`block ${name}: transfer`, bytes, 'bytes');
+    await stageCopies(ctx.master, copies, ctx.progress);
+    ctx.progress?.stop();
+
+    await each(async (r, b) => {
+      await r.endpoint.flush();
+      await hook(r, b.preBlock, 'preBlock');
+      const steps = toSteps(b.actions, targets.get(r)!, ctx.attrs);
+      const results = await r.endpoint.commit(steps);
+      results.forEach((res, i) => {
+        if (res.ok) r.done.push(steps[i]!.action);
+        else if (res.code !== CHANGED) r.pathError(r.label, res.path, res.error ?? 'failed');
+        else ctx.verbose?.(`${r.label}: ${res.path}: ${res.error}`);
+      });
+      r.blocks.push({ name, pass: ctx.pass, actions: results.filter((x) => x.ok).length });
+      await hook(r, b.postBlock, 'postBlock');
+    });
+  } finally {
+    await Promise.all(
+      [...locked].map((r) =>
+        r.endpoint.unlock().catch((err) => {
+          r.fail(err);
+        }),
+      ),
+    );
+  }
+}
+
+async function hook(r: RemoteRun, command: string | undefined, which: string): Promise<void> {
+  if (!command) return;
+  const res = await r.endpoint.runHook(command);
+  if (res.code !== 0) {
+    r.failed = true;
+    throw new PathError(`${which} command failed with exit ${res.code}: ${res.output}`, r.label, command);
+  }
+}
+
+/** Commit steps for a block; a copy whose content could not be staged is left out (retried next pass). */
+function toSteps(actions: Action[], copies: Map<Action, CopyTarget>, attrs: ReadonlySet<AttrName>): CommitStep[] {
+  const set = { mode: attrs.has('mode'), mtime: attrs.has('mtime'), owner: attrs.has('owner'), group: attrs.has('group') };
+  const out: CommitStep[] = [];
+  const skipped = new Set<string>();
+  for (const a of actions) {
+    if (a.op === 'copy') {
+      const t = copies.get(a)!;
+      if (!t.temp) {
+        skipped.add(a.path);
+        continue;
+      }
+      out.push({ action: t.action, temp: t.temp, attrs: set });
+    } else if (a.op === 'hardlink' && skipped.has(a.linkTo!)) {
+      continue; // its leader is not in place: linking now would join the old content
+    } else {
+      out.push({ action: a, attrs: set });
+    }
+  }
+  return out;
+}

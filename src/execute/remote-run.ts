@@ -1,0 +1,53 @@
+import type { Action } from '../engine/action.js';
+import type { Listing } from '../engine/entry.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
+import { EndpointError, ReplisyncError, describe } from '../endpoint/errors.js';
+import type { BlockResult, RemoteResult } from './types.js';
+
+/** Everything the run knows about one remote: its listing, plan, progress and troubles. */
+export class RemoteRun {
+  listing: Listing | undefined;
+  plan: Action[] = [];
+  /** Actions done (or, in a dry run, to be done), over all passes. */
+  readonly done: Action[] = [];
+  readonly blocks: BlockResult[] = [];
+  readonly errors: string[] = [];
+  inconsistent: string[] = [];
+  passes = 0;
+  failed = false;
+  leftoversRemoved = false;
+
+  constructor(readonly endpoint: Endpoint) {}
+
+  get label(): string {
+    return this.endpoint.label;
+  }
+
+  get alive(): boolean {
+    return !this.failed;
+  }
+
+  /** Records an error; one that concerns the whole endpoint stops the work on this remote. */
+  fail(err: unknown): void {
+    const text = err instanceof ReplisyncError ? describe(err) : `${this.label}: ${(err as Error)?.message ?? String(err)}`;
+    if (!this.errors.includes(text)) this.errors.push(text);
+    if (!(err instanceof ReplisyncError) || err instanceof EndpointError) this.failed = true;
+  }
+
+  pathError(where: string, path: string, message: string): void {
+    const text = `${where}: ${path}: ${message}`;
+    if (!this.errors.includes(text)) this.errors.push(text);
+  }
+
+  result(summaryOf: (actions: Action[]) => RemoteResult['summary']): RemoteResult {
+    return {
+      endpoint: this.label,
+      actions: this.done,
+      passes: this.passes,
+      inconsistent: this.inconsistent,
+      errors: this.errors,
+      blocks: this.blocks,
+      summary: summaryOf(this.done),
+    };
+  }
+}

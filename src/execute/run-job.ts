@@ -1,0 +1,97 @@
+import { countDeletions, summarize } from '../engine/action.js';
+import { type Block, assignBlocks, blockOrder } from '../engine/blocks.js';
+import { EndpointError, ReplisyncError, describe } from '../endpoint/errors.js';
+import { applyBlock } from './apply-blocks.js';
+import { compareAll } from './compare.js';
+import { RemoteRun } from './remote-run.js';
+import type { RunOptions, RunResult } from './types.js';
+
+/**
+ * One run of a job: compare, refuse what --max-delete forbids (before anything is written
+ * anywhere), then pass after pass: apply the plan block by block and compare again; what still
+ * differs after the last pass is reported as inconsistent.
+ */
+export async function runJob(opts: RunOptions): Promise<RunResult> {
+  const remotes = opts.remotes.map((ep) => new RemoteRun(ep));
+  const result = (fatal?: string): RunResult => ({
+    master: opts.master.label,
+    dryRun: opts.dryRun,
+    remotes: remotes.map((r) => r.result(summarize)),
+    fatal,
+  });
+  const compareOpts = { classes: opts.classes, attrs: opts.attrs, delete: opts.delete, concurrency: opts.concurrency };
+  const compare = async (): Promise<string | undefined> => {
+    try {
+      await compareAll(opts.master, remotes, compareOpts);
+      return undefined;
+    } catch (err) {
+      return err instanceof ReplisyncError ? describe(err) : `${opts.master.label}: ${(err as Error).message}`;
+    }
+  };
+
+  opts.progress?.start('listing and checksums', 0, 'files');
+  let fatal = await compare();
+  opts.progress?.stop();
+  if (fatal) return result(fatal);
+
+  if (opts.maxDelete !== undefined) {
+    const refused = remotes.filter((r) => r.alive && countDeletions(r.plan) > opts.maxDelete!);
+    if (refused.length > 0) {
+      for (const r of remotes) {
+        if (refused.includes(r)) {
+          r.fail(new EndpointError(`refused: ${countDeletions(r.plan)} deletions needed, --max-delete is ${opts.maxDelete}; nothing was changed`, r.label));
+        } else if (r.alive) {
+          r.fail(new EndpointError(`not changed: --max-delete refused another remote, so nothing was changed anywhere`, r.label));
+        }
+        r.done.push(...r.plan);
+      }
+      return result();
+    }
+  }
+
+  if (opts.dryRun) {
+    for (const r of remotes) {
+      if (!r.alive) continue;
+      r.done.push(...r.plan);
+    }
+    return result();
+  }
+
+  for (let pass = 1; pass <= opts.maxPasses; pass++) {
+    const work = remotes.filter((r) => r.alive && (r.plan.length > 0 || (!r.leftoversRemoved && (r.listing?.leftovers.length ?? 0) > 0)));
+    if (work.length === 0) break;
+    for (const r of work) r.passes = pass;
+    const blocksOf = new Map<RemoteRun, Block[]>(
+      work.map((r) => [r, pass === 1 ? assignBlocks(r.plan, opts.blocks) : [{ name: `pass ${pass}`, actions: r.plan }]]),
+    );
+    // Leftovers alone still need the lock once, to be removed.
+    for (const blocks of blocksOf.values()) if (blocks.length === 0) blocks.push({ name: 'cleanup', actions: [] });
+    for (const name of blockOrder([...blocksOf.values()], opts.blocks)) {
+      const inBlock = new Map<RemoteRun, Block>();
+      for (const [r, blocks] of blocksOf) {
+        const b = blocks.find((x) => x.name === name);
+        if (b && r.alive) inBlock.set(r, b);
+      }
+      if (inBlock.size === 0) continue;
+      opts.verbose?.(`pass ${pass}, block ${name}: ${inBlock.size} remote(s)`);
+      await applyBlock(name, inBlock, {
+        master: opts.master,
+        attrs: opts.attrs,
+        concurrency: opts.concurrency,
+        job: opts.job,
+        runId: opts.runId,
+        pass,
+        lockTimeoutMs: opts.lockTimeoutMs,
+        progress: opts.progress,
+        verbose: opts.verbose,
+      });
+    }
+    // Verify: list and checksum again; whatever still differs is inconsistent.
+    fatal = await compare();
+    if (fatal) return result(fatal);
+  }
+  for (const r of remotes) {
+    if (r.alive && r.listing) r.inconsistent = [...new Set(r.plan.map((a) => a.path))];
+  }
+  return result();
+}

@@ -1,0 +1,54 @@
+import type { Action, PlanSummary } from '../engine/action.js';
+import type { BlockSpec } from '../engine/blocks.js';
+import type { ClassSpec } from '../engine/classification.js';
+import type { AttrName } from '../engine/entry.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
+
+export interface RunOptions {
+  master: Endpoint;
+  remotes: Endpoint[];
+  classes: ClassSpec[];
+  attrs: ReadonlySet<AttrName>;
+  delete: boolean;
+  maxDelete?: number;
+  maxPasses: number;
+  concurrency: number;
+  dryRun: boolean;
+  blocks: BlockSpec[];
+  job: string;
+  runId: string;
+  lockTimeoutMs: number;
+  progress?: Progress;
+  verbose?: (message: string) => void;
+}
+
+export interface BlockResult {
+  name: string;
+  pass: number;
+  actions: number;
+}
+
+export interface RemoteResult {
+  endpoint: string;
+  actions: Action[];
+  passes: number;
+  inconsistent: string[];
+  errors: string[];
+  blocks: BlockResult[];
+  summary: PlanSummary;
+}
+
+export interface RunResult {
+  master: string;
+  dryRun: boolean;
+  remotes: RemoteResult[];
+  /** An error that stopped the whole run (the master could not be listed, say). */
+  fatal?: string;
+}
+
+/** Where the executor reports how far it got; the CLI draws bars from it on a TTY. */
+export interface Progress {
+  start(phase: string, total: number, unit: 'files' | 'bytes'): void;
+  advance(amount: number): void;
+  stop(): void;
+}

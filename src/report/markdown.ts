@@ -1,0 +1,23 @@
+import { type ReportView, detailOf, summaryLine } from './model.js';
+
+function cell(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, '\\n').replace(/`/g, '\\`');
+}
+
+export function renderMarkdown(report: ReportView): string {
+  const out: string[] = [`# replisync ${report.dryRun ? 'diff' : 'sync'} report`, '', `Master: \`${cell(report.master)}\``, ''];
+  if (report.error) out.push(`**Error:** ${cell(report.error)}`, '');
+  for (const r of report.remotes) {
+    out.push(`## ${cell(r.endpoint)}`, '');
+    if (r.actions.length === 0) out.push('No differences.', '');
+    else {
+      out.push('| op | path | detail |', '| --- | --- | --- |');
+      for (const a of r.actions) out.push(`| ${a.op} | ${cell(a.path)} | ${cell(detailOf(a))} |`);
+      out.push('');
+    }
+    out.push(`**Summary:** ${summaryLine(r)}; passes: ${r.passes}`, '');
+    if (r.inconsistent.length > 0) out.push(`**Inconsistent:** ${r.inconsistent.map(cell).join(', ')}`, '');
+    if (r.error) out.push(`**Error:** ${cell(r.error)}`, '');
+  }
+  return out.join('\n');
+}
