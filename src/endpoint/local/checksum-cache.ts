@@ -12,7 +12,10 @@ export class ChecksumCache {
   private readonly map = new Map<string, { key: string; crc: number }>();
   private dirty = false;
 
-  constructor(private readonly file?: string) {}
+  constructor(
+    private readonly file?: string,
+    private readonly writable = true,
+  ) {}
 
   get(path: string, st: BigIntStats): number | undefined {
     const hit = this.map.get(path);
@@ -40,7 +43,7 @@ export class ChecksumCache {
   }
 
   async save(): Promise<void> {
-    if (!this.file || !this.dirty) return;
+    if (!this.file || !this.dirty || !this.writable) return;
     const entries = [...this.map].map(([path, { key, crc }]) => [path, key, crc]);
     await mkdir(nodePath.dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;

@@ -25,6 +25,8 @@ export interface LocalEndpointOptions {
   label?: string;
   /** Where the checksum cache of this root is kept between runs; none: in memory only. */
   cacheFile?: string;
+  /** False for dry runs: they read the cache but change nothing on the host, not even it. */
+  saveCache?: boolean;
 }
 
 /** A directory on this machine. Also what the agent serves on a remote host. */
@@ -44,7 +46,7 @@ export class LocalEndpoint implements Endpoint {
   constructor(root: string, options: LocalEndpointOptions = {}) {
     this.root = nodePath.resolve(root);
     this.label = options.label ?? root;
-    this.cache = new ChecksumCache(options.cacheFile);
+    this.cache = new ChecksumCache(options.cacheFile, options.saveCache ?? true);
     this.dirTimes = new DirTimes(this.root);
     this.lockFile = new RootLock(this.root, this.dirTimes);
   }

@@ -1,0 +1,125 @@
+import yargs, { type Argv } from 'yargs';
+import { UsageError } from '../endpoint/errors.js';
+
+/** The command line as yargs gives it: only what the user typed (defaults come later, after the config). */
+export interface RawArgs {
+  command: 'sync' | 'diff' | 'agent';
+  endpoints: string[];
+  include?: string[];
+  exclude?: string[];
+  includeRegex?: string[];
+  excludeRegex?: string[];
+  class?: string;
+  delete?: boolean;
+  maxDelete?: number;
+  attrs?: string;
+  maxPasses?: number;
+  concurrency?: number;
+  format?: string;
+  report?: string;
+  identity?: string;
+  acceptNewHostKey?: boolean;
+  lockTimeout?: number;
+  wait?: boolean;
+  log?: string;
+  progress?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  dryRun?: boolean;
+  config?: string;
+  job?: string;
+  cache?: boolean;
+}
+
+function syncOptions(y: Argv): Argv {
+  return y
+    .positional('master', { type: 'string', describe: 'the master directory: path, [user@]host:/path or ssh://[user@]host[:port]/path' })
+    .positional('remotes', { type: 'string', array: true, describe: 'remote directories, same forms' })
+    .option('include', { type: 'string', array: true, describe: 'only paths matching one of these globs' })
+    .option('exclude', { type: 'string', array: true, describe: 'drop paths matching any of these globs' })
+    .option('include-regex', { type: 'string', array: true, describe: 'only paths matching one of these regular expressions' })
+    .option('exclude-regex', { type: 'string', array: true, describe: 'drop paths matching any of these regular expressions' })
+    .option('class', { type: 'string', describe: 'a named file classification from the config file' })
+    .option('delete', { type: 'boolean', describe: 'delete files that exist only on a remote (--no-delete keeps them)' })
+    .option('max-delete', { type: 'number', describe: 'refuse when more than n deletions would be needed' })
+    .option('attrs', { type: 'string', describe: 'attributes to compare and fix: mode,mtime,owner,group,links' })
+    .option('max-passes', { type: 'number', describe: 'passes for files found inconsistent (default 3)' })
+    .option('concurrency', { type: 'number', describe: 'remotes worked on at once (default 4)' })
+    .option('format', { type: 'string', describe: 'stdout format: text or json' })
+    .option('report', { type: 'string', describe: 'also write the report to a .json, .md or .html file' })
+    .option('identity', { alias: 'i', type: 'string', describe: 'private key for SSH' })
+    .option('accept-new-host-key', { type: 'boolean', describe: "add an unknown host's key to ~/.ssh/known_hosts" })
+    .option('lock-timeout', { type: 'number', describe: "seconds to wait for another run's lock (default 60)" })
+    .option('wait', { type: 'boolean', describe: 'wait for an overlapping run of the same job instead of exiting 2' })
+    .option('log', { type: 'string', describe: 'append one JSON line per run to this file' })
+    .option('progress', { type: 'boolean', describe: 'progress bars on stderr (default: when stderr is a TTY)' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'for cron: no report on success, only errors' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'more on stderr' })
+    .option('config', { type: 'string', describe: 'read jobs from this JSON file' })
+    .option('job', { type: 'string', describe: 'the job of the config file to run' })
+    .option('cache', { type: 'boolean', describe: 'trust the per-host checksum cache (--no-cache reads every file)' });
+}
+
+/** Parses argv; a usage problem becomes a UsageError (exit 2), --help and --version print and return undefined. */
+export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
+  let command: RawArgs['command'] | undefined;
+  const parser = yargs(argv)
+    .scriptName('replisync')
+    .command(
+      'sync [master] [remotes..]',
+      'make every remote identical to the master',
+      (y: Argv) => syncOptions(y).option('dry-run', { alias: 'n', type: 'boolean', describe: 'report what would be done; change nothing' }),
+      () => {
+        command = 'sync';
+      },
+    )
+    .command('diff [master] [remotes..]', 'dry-run diff report: what sync would do; changes nothing', (y: Argv) => syncOptions(y), () => {
+      command = 'diff';
+    })
+    .command('agent', 'internal: the agent that runs on each host (stdin/stdout protocol)', (y: Argv) => y, () => {
+      command = 'agent';
+    })
+    .demandCommand(1, 'name a command: sync, diff or agent')
+    .strict()
+    .help()
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err instanceof UsageError ? err : new UsageError(msg || err?.message || 'invalid arguments');
+    });
+  const parsed = (await parser.parseAsync()) as Record<string, unknown>;
+  if (command === undefined) return undefined; // --help or --version was printed
+  // Endpoints after `--` (names that start with a dash) land in `_`, after the command name.
+  const afterDashes = ((parsed._ as unknown[] | undefined) ?? []).slice(1).map(String);
+  const endpoints = [parsed.master, ...((parsed.remotes as string[] | undefined) ?? []), ...afterDashes].filter((x): x is string => x !== undefined);
+  const pick = <T>(k: string): T | undefined => parsed[k] as T | undefined;
+  return {
+    command,
+    endpoints: endpoints.map(String),
+    include: pick('include'),
+    exclude: pick('exclude'),
+    includeRegex: pick('includeRegex'),
+    excludeRegex: pick('excludeRegex'),
+    class: pick('class'),
+    delete: pick('delete'),
+    maxDelete: pick('maxDelete'),
+    attrs: pick('attrs'),
+    maxPasses: pick('maxPasses'),
+    concurrency: pick('concurrency'),
+    format: pick('format'),
+    report: pick('report'),
+    identity: pick('identity'),
+    acceptNewHostKey: pick('acceptNewHostKey'),
+    lockTimeout: pick('lockTimeout'),
+    wait: pick('wait'),
+    log: pick('log'),
+    progress: pick('progress'),
+    quiet: pick('quiet'),
+    verbose: pick('verbose'),
+    dryRun: pick('dryRun'),
+    config: pick('config'),
+    job: pick('job'),
+    cache: pick('cache'),
+  };
+}

@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import type { BlockSpec } from '../engine/blocks.js';
+import type { ClassSpec } from '../engine/classification.js';
+import { UsageError } from '../endpoint/errors.js';
+
+/** A job as the config file declares it; every field optional but master and remotes. */
+export interface JobConfig {
+  master: string;
+  remotes: string[];
+  class?: string;
+  include?: string[];
+  exclude?: string[];
+  includeRegex?: string[];
+  excludeRegex?: string[];
+  delete?: boolean;
+  maxDelete?: number;
+  attrs?: string[];
+  maxPasses?: number;
+  concurrency?: number;
+  identity?: string;
+  lockTimeout?: number;
+  log?: string;
+  blocks?: BlockSpec[];
+}
+
+export interface ConfigFile {
+  classes: Record<string, ClassSpec>;
+  jobs: Record<string, JobConfig>;
+}
+
+type Check = (value: unknown, key: string) => void;
+
+function fail(file: string, key: string, message: string): never {
+  throw new UsageError(`config ${file}: ${key}: ${message}`);
+}
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+function makeChecks(file: string): Record<string, Check> {
+  const is = (want: string, ok: (v: unknown) => boolean): Check => (v, key) => {
+    if (!ok(v)) fail(file, key, `must be ${want}, not ${typeName(v)}`);
+  };
+  return {
+    string: is('a string', (v) => typeof v === 'string' && v !== ''),
+    strings: is('an array of strings', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string')),
+    boolean: is('true or false', (v) => typeof v === 'boolean'),
+    count: is('a whole number of at least 1', (v) => Number.isInteger(v) && (v as number) >= 1),
+    natural: is('a whole number of at least 0', (v) => Number.isInteger(v) && (v as number) >= 0),
+    object: is('an object', (v) => typeof v === 'object' && v !== null && !Array.isArray(v)),
+  };
+}
+
+function checkObject(file: string, value: unknown, key: string, fields: Record<string, Check>, required: string[] = []): void {
+  makeChecks(file).object!(value, key);
+  const obj = value as Record<string, unknown>;
+  for (const k of Object.keys(obj)) {
+    const check = fields[k];
+    if (!check) fail(file, `${key}.${k}`, `unknown key (known: ${Object.keys(fields).join(', ')})`);
+    check(obj[k], `${key}.${k}`);
+  }
+  for (const k of required) if (!(k in obj)) fail(file, `${key}.${k}`, 'is required');
+}
+
+/** Reads and validates a config file; every problem names the key. */
+export function loadConfig(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`config ${file}: cannot read: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`config ${file}: not valid JSON: ${(err as Error).message}`);
+  }
+  const c = makeChecks(file);
+  const classFields = { include: c.strings!, exclude: c.strings!, includeRegex: c.strings!, excludeRegex: c.strings! };
+  const blockFields = { name: c.string!, include: c.strings!, preBlock: c.string!, postBlock: c.string! };
+  const blocks: Check = (v, key) => {
+    if (!Array.isArray(v)) fail(file, key, `must be an array, not ${typeName(v)}`);
+    const names = new Set<string>();
+    v.forEach((b, i) => {
+      checkObject(file, b, `${key}[${i}]`, blockFields, ['name', 'include']);
+      const name = (b as BlockSpec).name;
+      if (names.has(name)) fail(file, `${key}[${i}].name`, `duplicate block name "${name}"`);
+      names.add(name);
+    });
+  };
+  const jobFields: Record<string, Check> = {
+    master: c.string!,
+    remotes: (v, key) => {
+      c.strings!(v, key);
+      if ((v as string[]).length === 0) fail(file, key, 'needs at least one remote');
+    },
+    class: c.string!,
+    ...classFields,
+    delete: c.boolean!,
+    maxDelete: c.natural!,
+    attrs: c.strings!,
+    maxPasses: c.count!,
+    concurrency: c.count!,
+    identity: c.string!,
+    lockTimeout: c.natural!,
+    log: c.string!,
+    blocks,
+  };
+  const recordOf = (fields: Record<string, Check>, required: string[]): Check => (v, key) => {
+    c.object!(v, key);
+    for (const [name, item] of Object.entries(v as Record<string, unknown>)) checkObject(file, item, `${key}.${name}`, fields, required);
+  };
+  checkObject(file, data, '(top level)', { classes: recordOf(classFields, []), jobs: recordOf(jobFields, ['master', 'remotes']) });
+  const raw = data as Partial<ConfigFile>;
+  const classes: Record<string, ClassSpec> = {};
+  for (const [name, spec] of Object.entries(raw.classes ?? {}) as [string, Partial<ClassSpec>][]) {
+    classes[name] = { include: [], exclude: [], includeRegex: [], excludeRegex: [], ...spec };
+  }
+  const jobs = raw.jobs ?? {};
+  for (const [name, job] of Object.entries(jobs)) {
+    if (job.class !== undefined && !(job.class in classes)) fail(file, `jobs.${name}.class`, `unknown class "${job.class}"`);
+  }
+  return { classes, jobs };
+}
+
+/** `--job NAME`, or the only job of the file. */
+export function pickJob(config: ConfigFile, file: string, name: string | undefined): [string, JobConfig] {
+  const names = Object.keys(config.jobs);
+  if (name !== undefined) {
+    const job = config.jobs[name];
+    if (!job) throw new UsageError(`config ${file}: jobs.${name}: unknown job (jobs: ${names.join(', ') || 'none'})`);
+    return [name, job];
+  }
+  if (names.length === 1) return [names[0]!, config.jobs[names[0]!]!];
+  throw new UsageError(`config ${file}: ${names.length === 0 ? 'no jobs defined' : `several jobs (${names.join(', ')}): pick one with --job`}`);
+}

@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import type { Endpoint } from '../endpoint/endpoint.js';
+import { ReplisyncError, UsageError, describe } from '../endpoint/errors.js';
+import { openEndpoints } from '../endpoint/open.js';
+import { runJob } from '../execute/run-job.js';
+import type { RunResult } from '../execute/types.js';
+import { JobBusy, acquireJobLock } from '../execute/job-lock.js';
+import { renderHtml } from '../report/html.js';
+import { renderJson } from '../report/json.js';
+import { renderMarkdown } from '../report/markdown.js';
+import { type ReportView, viewReport } from '../report/model.js';
+import { stderrProgress } from '../report/progress.js';
+import { logLine } from '../report/run-log.js';
+import { renderText } from '../report/text.js';
+import { runAgent } from '../agent/agent.js';
+import { parseArgs } from './args.js';
+import { EXIT_ERROR, exitCodeOf } from './exit-code.js';
+import { type Settings, resolveSettings } from './settings.js';
+
+function say(message: string): void {
+  process.stderr.write(`replisync: ${message}\n`);
+}
+
+function renderFile(view: ReportView, kind: 'json' | 'md' | 'html'): string {
+  return kind === 'json' ? renderJson(view) : kind === 'md' ? renderMarkdown(view) : renderHtml(view);
+}
+
+function emit(settings: Settings, run: RunResult, code: number, startedAt: Date): void {
+  const view = viewReport(run);
+  if (settings.format === 'json') process.stdout.write(renderJson(view));
+  else if (!(settings.quiet && code === 0)) process.stdout.write(renderText(view));
+  if (view.error) say(view.error);
+  for (const r of run.remotes) {
+    for (const e of r.errors) say(e);
+    if (!run.dryRun && r.inconsistent.length > 0) {
+      const shown = r.inconsistent.slice(0, 10).join(', ');
+      say(`${r.endpoint}: ${r.inconsistent.length} path(s) still inconsistent after ${r.passes} pass(es): ${shown}${r.inconsistent.length > 10 ? ', ...' : ''}`);
+    }
+  }
+  if (settings.report) {
+    mkdirSync(nodePath.dirname(nodePath.resolve(settings.report.file)), { recursive: true });
+    writeFileSync(settings.report.file, renderFile(view, settings.report.kind));
+  }
+  if (settings.log) {
+    mkdirSync(nodePath.dirname(nodePath.resolve(settings.log)), { recursive: true });
+    appendFileSync(settings.log, logLine(view, settings.job, code, startedAt));
+  }
+}
+
+async function runSync(settings: Settings): Promise<number> {
+  const startedAt = new Date();
+  const runId = randomBytes(8).toString('hex');
+  const verbose = settings.verbose ? (m: string) => say(m) : undefined;
+  const jobLock = settings.dryRun ? undefined : await acquireJobLock(settings.job, runId, settings.wait);
+  let endpoints: { master: Endpoint; remotes: Endpoint[] } | undefined;
+  const closeAll = async (): Promise<void> => {
+    if (endpoints) await Promise.all([endpoints.master, ...endpoints.remotes].map((e) => e.close().catch(() => undefined)));
+    await jobLock?.release();
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    say(`${signal}: stopping; staged files are removed and locks released`);
+    void closeAll().finally(() => process.exit(EXIT_ERROR));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    endpoints = await openEndpoints(settings, verbose);
+    const run = await runJob({
+      master: endpoints.master,
+      remotes: endpoints.remotes,
+      classes: settings.classes,
+      attrs: settings.attrs,
+      delete: settings.delete,
+      maxDelete: settings.maxDelete,
+      maxPasses: settings.maxPasses,
+      concurrency: settings.concurrency,
+      dryRun: settings.dryRun,
+      blocks: settings.blocks,
+      job: settings.job,
+      runId,
+      lockTimeoutMs: settings.lockTimeoutMs,
+      progress: settings.progress ? stderrProgress() : undefined,
+      verbose,
+    });
+    const code = exitCodeOf(run);
+    emit(settings, run, code, startedAt);
+    return code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await closeAll();
+  }
+}
+
+/** The whole command line; returns the exit status (only bin/ calls process.exit). */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const args = await parseArgs(argv);
+    if (!args) return 0;
+    if (args.command === 'agent') return await runAgent();
+    const settings = resolveSettings(args, process.stderr.isTTY === true);
+    return await runSync(settings);
+  } catch (err) {
+    if (err instanceof UsageError) say(err.message);
+    else if (err instanceof JobBusy) say(err.message);
+    else if (err instanceof ReplisyncError) say(describe(err));
+    else say(`unexpected error: ${(err as Error)?.stack ?? String(err)}`);
+    return EXIT_ERROR;
+  }
+}

@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import type { BlockSpec } from '../engine/blocks.js';
+import { type ClassSpec, ClassificationError, EMPTY_CLASS, compileClassification } from '../engine/classification.js';
+import { ALL_ATTRS, type AttrName } from '../engine/entry.js';
+import { type Address, AddressError, formatAddress, parseAddress } from '../endpoint/address.js';
+import { UsageError } from '../endpoint/errors.js';
+import type { RawArgs } from './args.js';
+import { type JobConfig, loadConfig, pickJob } from './config-file.js';
+
+/** Everything a run needs, validated: nothing is connected or changed before this exists. */
+export interface Settings {
+  dryRun: boolean;
+  master: Address;
+  remotes: Address[];
+  job: string;
+  classes: ClassSpec[];
+  attrs: Set<AttrName>;
+  delete: boolean;
+  maxDelete?: number;
+  maxPasses: number;
+  concurrency: number;
+  format: 'text' | 'json';
+  report?: { file: string; kind: 'json' | 'md' | 'html' };
+  identity?: string;
+  acceptNewHostKey: boolean;
+  lockTimeoutMs: number;
+  wait: boolean;
+  log?: string;
+  progress: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  blocks: BlockSpec[];
+  cache: boolean;
+}
+
+function expandHome(p: string): string {
+  return p === '~' ? os.homedir() : p.startsWith('~/') ? nodePath.join(os.homedir(), p.slice(2)) : p;
+}
+
+function wholeNumber(name: string, v: number | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be a whole number of at least ${min}, not ${v}`);
+  return v;
+}
+
+function parseAttrs(text: string[] | string): Set<AttrName> {
+  const names = (Array.isArray(text) ? text : text.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  for (const n of names) {
+    if (!(ALL_ATTRS as readonly string[]).includes(n)) throw new UsageError(`--attrs: unknown attribute "${n}" (known: ${ALL_ATTRS.join(', ')})`);
+  }
+  return new Set(names as AttrName[]);
+}
+
+function reportTarget(file: string): Settings['report'] {
+  const ext = nodePath.extname(file).toLowerCase();
+  const kind = ext === '.json' ? 'json' : ext === '.md' ? 'md' : ext === '.html' || ext === '.htm' ? 'html' : undefined;
+  if (!kind) throw new UsageError(`--report ${file}: the file must end in .json, .md or .html`);
+  return { file, kind };
+}
+
+function address(text: string, what: string): Address {
+  try {
+    const a = parseAddress(text);
+    return a.kind === 'local' ? { kind: 'local', path: nodePath.resolve(expandHome(a.path)) } : a;
+  } catch (err) {
+    if (err instanceof AddressError) throw new UsageError(`${what} "${text}": ${err.message}`);
+    throw err;
+  }
+}
+
+/** An ad-hoc run's job name: stable for the same endpoints, so overlapping cron runs still meet. */
+function adhocJob(master: Address, remotes: Address[]): string {
+  const key = [master, ...remotes].map(formatAddress).join('\n');
+  return `adhoc-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
+export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
+  let job: JobConfig | undefined;
+  let jobName: string | undefined;
+  let classSpec: ClassSpec | undefined;
+  if (args.config !== undefined) {
+    const config = loadConfig(args.config);
+    [jobName, job] = pickJob(config, args.config, args.job);
+    const className = args.class ?? job.class;
+    if (className !== undefined) {
+      classSpec = config.classes[className];
+      if (!classSpec) throw new UsageError(`--class ${className}: no such class in ${args.config} (classes: ${Object.keys(config.classes).join(', ') || 'none'})`);
+    }
+  } else {
+    if (args.job !== undefined) throw new UsageError('--job needs --config');
+    if (args.class !== undefined) throw new UsageError('--class needs --config (classes are defined in the config file)');
+  }
+
+  let endpoints = args.endpoints;
+  if (endpoints.length === 0 && job) endpoints = [job.master, ...job.remotes];
+  if (endpoints.length === 0) throw new UsageError('name the master and at least one remote (or --config FILE)');
+  if (endpoints.length === 1) throw new UsageError(`name at least one remote after the master ${endpoints[0]}`);
+  const master = address(endpoints[0]!, 'master');
+  const remotes = endpoints.slice(1).map((e) => address(e, 'remote'));
+  const seen = new Set([formatAddress(master)]);
+  for (const r of remotes) {
+    const key = formatAddress(r);
+    if (seen.has(key)) throw new UsageError(`endpoint ${key} is named twice (a remote cannot also be the master or another remote)`);
+    seen.add(key);
+  }
+  if (master.kind === 'local') {
+    for (const r of remotes) {
+      if (r.kind === 'local' && (r.path.startsWith(`${master.path}/`) || master.path.startsWith(`${r.path}/`))) {
+        throw new UsageError(`remote ${r.path} and master ${master.path} must not contain one another`);
+      }
+    }
+  }
+
+  const own: ClassSpec = {
+    include: args.include ?? job?.include ?? [],
+    exclude: args.exclude ?? job?.exclude ?? [],
+    includeRegex: args.includeRegex ?? job?.includeRegex ?? [],
+    excludeRegex: args.excludeRegex ?? job?.excludeRegex ?? [],
+  };
+  const classes = classSpec ? [classSpec, own] : [own];
+  try {
+    compileClassification(classes);
+  } catch (err) {
+    if (err instanceof ClassificationError) throw new UsageError(`classification: ${err.message}`);
+    throw err;
+  }
+
+  const format = args.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not ${format}`);
+  const maxDelete = wholeNumber('max-delete', args.maxDelete, 0) ?? job?.maxDelete;
+  const identity = args.identity ?? job?.identity;
+  const log = args.log ?? job?.log;
+  return {
+    dryRun: args.command === 'diff' || args.dryRun === true,
+    master,
+    remotes,
+    job: jobName ?? adhocJob(master, remotes),
+    classes: classes.filter((c) => c !== EMPTY_CLASS),
+    attrs: parseAttrs(args.attrs ?? job?.attrs ?? [...ALL_ATTRS]),
+    delete: args.delete ?? job?.delete ?? true,
+    maxDelete,
+    maxPasses: wholeNumber('max-passes', args.maxPasses, 1) ?? job?.maxPasses ?? 3,
+    concurrency: wholeNumber('concurrency', args.concurrency, 1) ?? job?.concurrency ?? 4,
+    format,
+    report: args.report !== undefined ? reportTarget(args.report) : undefined,
+    identity: identity !== undefined ? expandHome(identity) : undefined,
+    acceptNewHostKey: args.acceptNewHostKey ?? false,
+    lockTimeoutMs: (wholeNumber('lock-timeout', args.lockTimeout, 0) ?? job?.lockTimeout ?? 60) * 1000,
+    wait: args.wait ?? false,
+    log: log !== undefined ? expandHome(log) : undefined,
+    progress: args.progress ?? (stderrIsTty && format === 'text' && !args.quiet),
+    quiet: args.quiet ?? false,
+    verbose: args.verbose ?? false,
+    blocks: job?.blocks ?? [],
+    cache: args.cache ?? true,
+  };
+}

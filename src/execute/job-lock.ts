@@ -1,0 +1,88 @@
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Another run of the same job holds its run lock (exit 2, unless --wait). */
+export class JobBusy extends Error {}
+
+interface JobLockRecord {
+  job: string;
+  runId: string;
+  host: string;
+  pid: number;
+  since: string;
+}
+
+export interface JobLock {
+  release(): Promise<void>;
+}
+
+function lockDir(): string {
+  const uid = process.getuid?.() ?? 0;
+  return process.env.REPLISYNC_LOCK_DIR || nodePath.join(process.env.XDG_RUNTIME_DIR || os.tmpdir(), `replisync-${uid}`);
+}
+
+function fileFor(job: string): string {
+  const safe = job.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+  return nodePath.join(lockDir(), `${safe}.lock`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/**
+ * One run per job at a time on this machine, so that overlapping cron runs do not collide: the
+ * second one fails at once naming the first, or with `wait` waits for it. A lock whose process
+ * is gone is taken over.
+ */
+export async function acquireJobLock(job: string, runId: string, wait: boolean): Promise<JobLock> {
+  const file = fileFor(job);
+  await mkdir(nodePath.dirname(file), { recursive: true, mode: 0o700 });
+  const record: JobLockRecord = { job, runId, host: os.hostname(), pid: process.pid, since: new Date().toISOString() };
+  const tmp = `${file}.${runId}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(record)}\n`);
+  try {
+    for (;;) {
+      try {
+        await link(tmp, file);
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      }
+      let holder: JobLockRecord | undefined;
+      try {
+        holder = JSON.parse(await readFile(file, 'utf8')) as JobLockRecord;
+      } catch {
+        holder = undefined;
+      }
+      if (holder && !alive(holder.pid)) {
+        await unlink(file).catch(() => undefined);
+        continue;
+      }
+      if (!wait) {
+        const who = holder ? `pid ${holder.pid} on ${holder.host}, run ${holder.runId}, since ${holder.since}` : 'another run';
+        throw new JobBusy(`job ${job} is already running (${who}); ${file} is its lock. Use --wait to wait for it.`);
+      }
+      await sleep(500);
+    }
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  return {
+    async release() {
+      try {
+        const current = JSON.parse(await readFile(file, 'utf8')) as JobLockRecord;
+        if (current.runId === runId) await unlink(file);
+      } catch {
+        // Already gone.
+      }
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import test from 'ava';
+import type { Action } from '../../src/engine/action.js';
+import { ROOT_BLOCK, REST_BLOCK, assignBlocks, blockOrder } from '../../src/engine/blocks.js';
+import type { Entry } from '../../src/engine/entry.js';
+
+const e = (path: string, type: Entry['type'] = 'file'): Entry => ({ path, type, size: 0, mode: 0o644, uid: 0, gid: 0, mtimeMs: 0, ino: 1, nlink: 1 });
+const copy = (path: string): Action => ({ op: 'copy', path, reason: 'missing', master: e(path) });
+const mkdir = (path: string): Action => ({ op: 'mkdir', path, master: e(path, 'dir') });
+const rmdir = (path: string): Action => ({ op: 'rmdir', path, remote: e(path, 'dir') });
+
+const names = (blocks: ReturnType<typeof assignBlocks>) => blocks.map((b) => `${b.name}: ${b.actions.map((a) => `${a.op} ${a.path}`).join(', ')}`);
+
+test('by default each top-level directory is a block; top-level files come last', (t) => {
+  const blocks = assignBlocks([mkdir('lib'), copy('lib/a'), copy('bin/x'), copy('README')], []);
+  t.deepEqual(names(blocks), ['bin: copy bin/x', 'lib: mkdir lib, copy lib/a', `${ROOT_BLOCK}: copy README`]);
+});
+
+test('declared blocks: first match wins, in declared order; the rest form a last block', (t) => {
+  const specs = [
+    { name: 'libs', include: ['lib/**'] },
+    { name: 'app', include: ['bin/**', 'lib/special/**'], preBlock: 'stop' },
+  ];
+  const blocks = assignBlocks([copy('bin/app'), copy('lib/special/x'), copy('etc/conf')], specs);
+  t.deepEqual(names(blocks), ['libs: copy lib/special/x', 'app: copy bin/app', `${REST_BLOCK}: copy etc/conf`]);
+  t.is(blocks[1]!.preBlock, 'stop');
+  t.deepEqual(blockOrder([blocks.slice().reverse()], specs), ['libs', 'app', REST_BLOCK]);
+});
+
+test('a directory is created in the first block that fills it and removed in the last that empties it', (t) => {
+  const specs = [
+    { name: 'one', include: ['srv/one/**'] },
+    { name: 'two', include: ['srv/two/**'] },
+  ];
+  const blocks = assignBlocks([mkdir('srv'), mkdir('srv/one'), copy('srv/one/f'), copy('srv/two/g'), rmdir('old'), { op: 'delete', path: 'old/x', remote: e('old/x') }], specs);
+  t.deepEqual(names(blocks), ['one: mkdir srv, mkdir srv/one, copy srv/one/f', 'two: copy srv/two/g', `${REST_BLOCK}: rmdir old, delete old/x`]);
+});

@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = nodePath.resolve(nodePath.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = nodePath.join(REPO, 'bin/replisync.js');
+
+export function tempDir(prefix = 'replisync-test-'): string {
+  return mkdtempSync(nodePath.join(os.tmpdir(), prefix));
+}
+
+export async function cleanup(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** A tree by example: "dir/" a directory, "name -> target" a symlink, anything else a file with that content. */
+export async function makeTree(root: string, spec: Record<string, string>, mtime = 1_700_000_000): Promise<void> {
+  await mkdir(root, { recursive: true });
+  for (const [path, content] of Object.entries(spec)) {
+    const abs = nodePath.join(root, path);
+    if (path.endsWith('/')) {
+      await mkdir(abs, { recursive: true });
+      continue;
+    }
+    await mkdir(nodePath.dirname(abs), { recursive: true });
+    if (content.startsWith('-> ')) await symlink(content.slice(3), abs);
+    else {
+      await writeFile(abs, content);
+      await utimes(abs, mtime, mtime);
+    }
+  }
+}
+
+export interface Snap {
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+  size: number;
+  sha?: string;
+  target?: string;
+  ino: number;
+}
+
+/** Everything about a tree that a sync may touch, keyed by relative path. */
+export function snapshot(root: string, opts: { withRoot?: boolean } = {}): Map<string, Snap> {
+  const out = new Map<string, Snap>();
+  const visit = (rel: string): void => {
+    const abs = rel ? nodePath.join(root, rel) : root;
+    const st = lstatSync(abs, { bigint: true });
+    const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+    if (rel || opts.withRoot) {
+      out.set(rel || '.', {
+        type,
+        mode: Number(st.mode) & 0o7777,
+        uid: Number(st.uid),
+        gid: Number(st.gid),
+        // replisync keeps mtimes to the millisecond (what utimes can set exactly everywhere).
+        mtimeMs: Math.round(Number(st.mtimeNs / 1000n) / 1000),
+        size: type === 'file' ? Number(st.size) : 0,
+        sha: type === 'file' ? createHash('sha1').update(readFileSync(abs)).digest('hex') : undefined,
+        target: type === 'symlink' ? readlinkSync(abs) : undefined,
+        ino: Number(st.ino),
+      });
+    }
+    if (type === 'dir') for (const name of readdirSync(abs).sort()) visit(rel ? `${rel}/${name}` : name);
+  };
+  visit('');
+  return out;
+}
+
+/** The same snapshot without inode numbers, and with hard-link groups named by their first path. */
+export function comparable(snap: Map<string, Snap>): Record<string, Omit<Snap, 'ino'> & { linkedTo?: string }> {
+  const first = new Map<number, string>();
+  const out: Record<string, Omit<Snap, 'ino'> & { linkedTo?: string }> = {};
+  for (const [path, s] of snap) {
+    const { ino, ...rest } = s;
+    let linkedTo: string | undefined;
+    if (s.type === 'file') {
+      if (first.has(ino)) linkedTo = first.get(ino);
+      else first.set(ino, path);
+    }
+    out[path] = linkedTo ? { ...rest, linkedTo } : rest;
+  }
+  return out;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: options.cwd, env: { ...process.env, ...options.env }, maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 120_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
