@@ -1,7 +1,5 @@
-import type { BigIntStats } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { contentKey } from './stat-key.js';
 
 /**
  * CRC-32 by path, trusted only while the file's dev, inode, size, mtime and ctime are all unchanged
@@ -17,13 +15,14 @@ export class ChecksumCache {
     private readonly writable = true,
   ) {}
 
-  get(path: string, st: BigIntStats): number | undefined {
+  /** `key` is contentKey() of the file's current stat. */
+  get(path: string, key: string): number | undefined {
     const hit = this.map.get(path);
-    return hit && hit.key === contentKey(st) ? hit.crc : undefined;
+    return hit && hit.key === key ? hit.crc : undefined;
   }
 
-  set(path: string, st: BigIntStats, crc: number): void {
-    this.map.set(path, { key: contentKey(st), crc });
+  set(path: string, key: string, crc: number): void {
+    this.map.set(path, { key, crc });
     this.dirty = true;
   }
 

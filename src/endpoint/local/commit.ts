@@ -1,14 +1,25 @@
-import type { BigIntStats } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, rename, rmdir, symlink, unlink } from 'node:fs/promises';
+import {
+  type BigIntStats,
+  chmodSync as chmod,
+  lchownSync as lchown,
+  linkSync as link,
+  lstatSync,
+  lutimesSync as lutimes,
+  mkdirSync as mkdir,
+  renameSync as rename,
+  rmdirSync as rmdir,
+  symlinkSync as symlink,
+  unlinkSync as unlink,
+} from 'node:fs';
 import * as nodePath from 'node:path';
-import type { Action } from '../../engine/action.js';
 import { type Entry, parentOf } from '../../engine/entry.js';
 import type { CommitStep, StepResult } from '../endpoint.js';
 import { errnoCode, reasonOf } from '../errors.js';
 import type { ChecksumCache } from './checksum-cache.js';
 import type { DirTimes } from './dir-times.js';
 import { type ParentGuard, resolveInside } from './safe-path.js';
-import { wholeMs } from './stat-key.js';
+import { contentKey, wholeMs } from './stat-key.js';
+import { Breather } from './yield.js';
 
 /** What applying steps needs from its endpoint. */
 export interface CommitContext {
@@ -17,22 +28,23 @@ export interface CommitContext {
   guard: ParentGuard;
   dirTimes: DirTimes;
   cache: ChecksumCache;
-  /** A fresh temp name in directory `dirRel`, for symlinks and hard links made beside their target. */
-  newTemp(dirRel: string): string;
+  /** A fresh temp name, for symlinks and hard links made beside their target. */
+  newTemp(): string;
   /** The CRC of a staged temp file, and forgetting it once it is renamed into place. */
   stagedCrc(temp: string): number | undefined;
   committed(temp: string): void;
 }
 
+/** The path is not what the plan was made from: not an error, the next pass looks again. */
 class Changed extends Error {
   readonly code = 'ECHANGED';
 }
 
 const UMASK = process.umask();
 
-async function lstatOrNone(abs: string): Promise<BigIntStats | undefined> {
+function lstatOrNone(abs: string): BigIntStats | undefined {
   try {
-    return await lstat(abs, { bigint: true });
+    return lstatSync(abs, { bigint: true });
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
@@ -44,8 +56,8 @@ function kindOf(st: BigIntStats): Entry['type'] | 'other' {
 }
 
 /** Refuses to act when the remote path is no longer what the plan was made from. */
-async function expectState(abs: string, expect: Entry | undefined, strictContent: boolean): Promise<BigIntStats | undefined> {
-  const st = await lstatOrNone(abs);
+function expectState(abs: string, expect: Entry | undefined, strictContent: boolean): BigIntStats | undefined {
+  const st = lstatOrNone(abs);
   if (!expect) {
     if (st) throw new Changed('appeared on the remote since it was listed');
     return undefined;
@@ -59,29 +71,38 @@ async function expectState(abs: string, expect: Entry | undefined, strictContent
   return st;
 }
 
+function quietly(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // best effort: the entry is gone or was never made
+  }
+}
+
+/** Applies commit steps in order with synchronous calls (see Breather for why). */
 export class Committer {
-  /** Directories created by this commit that must get their final mode once filled. */
+  /** Directories created by this commit whose final mode lacks u+rwx: set once they are filled. */
   private readonly finalModes = new Map<string, number>();
 
   constructor(private readonly ctx: CommitContext) {}
 
   async run(steps: CommitStep[]): Promise<StepResult[]> {
     const results: StepResult[] = [];
+    const breather = new Breather(256);
     try {
       for (const step of steps) {
+        await breather.tick();
         try {
-          await this.apply(step);
+          this.apply(step);
           results.push({ path: step.action.path, ok: true });
         } catch (err) {
           results.push({ path: step.action.path, ok: false, error: reasonOf(err), code: errnoCode(err) });
         }
       }
     } finally {
-      for (const [rel, mode] of [...this.finalModes].reverse()) {
-        await chmod(this.abs(rel), mode).catch(() => undefined);
-      }
+      for (const [rel, mode] of [...this.finalModes].reverse()) quietly(() => chmod(this.abs(rel), mode));
       this.finalModes.clear();
-      await this.ctx.dirTimes.restore();
+      this.ctx.dirTimes.restore();
       this.ctx.guard.forget();
     }
     return results;
@@ -91,44 +112,44 @@ export class Committer {
     return resolveInside(this.ctx.root, rel);
   }
 
-  private async apply(step: CommitStep): Promise<void> {
+  private apply(step: CommitStep): void {
     const a = step.action;
     const abs = this.abs(a.path);
-    await this.ctx.guard.check(a.path);
+    this.ctx.guard.check(a.path);
     switch (a.op) {
       case 'copy':
         return this.copy(step, abs);
       case 'delete':
-        await expectState(abs, a.remote, true);
-        await this.ctx.dirTimes.note(parentOf(a.path));
-        await unlink(abs);
+        expectState(abs, a.remote, true);
+        this.ctx.dirTimes.note(parentOf(a.path));
+        unlink(abs);
         this.ctx.cache.delete(a.path);
         return;
       case 'rmdir':
-        await expectState(abs, a.remote, false);
-        await this.ctx.dirTimes.note(parentOf(a.path));
-        await rmdir(abs);
+        expectState(abs, a.remote, false);
+        this.ctx.dirTimes.note(parentOf(a.path));
+        rmdir(abs);
         return;
       case 'mkdir':
         return this.mkdir(step, abs);
       case 'symlink':
-        return this.replaceWith(a, abs, (tmp) => symlink(a.master!.target!, tmp), step);
+        return this.replaceWith(step, abs, (tmp) => symlink(a.master!.target!, tmp));
       case 'hardlink':
         return this.hardlink(step, abs);
       case 'chmod':
-        await expectState(abs, a.remote, false);
-        await chmod(abs, a.master!.mode);
+        expectState(abs, a.remote, false);
+        chmod(abs, a.master!.mode);
         return;
       case 'chown': {
-        await expectState(abs, a.remote, false);
+        expectState(abs, a.remote, false);
         const [uid, gid] = this.owner(step, a.remote);
-        await lchown(abs, uid, gid);
+        lchown(abs, uid, gid);
         return;
       }
       case 'touch': {
-        const st = await expectState(abs, a.remote, false);
+        const st = expectState(abs, a.remote, false)!;
         if (a.master!.type === 'dir') this.ctx.dirTimes.want(a.path, a.master!.mtimeMs);
-        else await lutimes(abs, Number(st!.atimeNs) / 1e9, a.master!.mtimeMs / 1000);
+        else lutimes(abs, Number(st.atimeNs) / 1e9, a.master!.mtimeMs / 1000);
         return;
       }
     }
@@ -142,89 +163,93 @@ export class Committer {
   }
 
   /** Mode, owner and mtime of something new, set before it is renamed into place. */
-  private async dress(tmpAbs: string, step: CommitStep, current: Entry | undefined): Promise<void> {
+  private dress(tmpAbs: string, step: CommitStep, current: Entry | undefined): void {
     const m = step.action.master!;
     if (m.type !== 'symlink') {
       const mode = step.attrs.mode ? m.mode : current && current.type === m.type ? current.mode : m.mode & ~UMASK;
-      await chmod(tmpAbs, mode);
+      chmod(tmpAbs, mode);
     }
     if (this.ctx.canChown && (step.attrs.owner || step.attrs.group)) {
       const [uid, gid] = this.owner(step, current);
-      await lchown(tmpAbs, uid, gid);
+      lchown(tmpAbs, uid, gid);
     }
-    if (step.attrs.mtime) await lutimes(tmpAbs, Date.now() / 1000, m.mtimeMs / 1000);
+    if (step.attrs.mtime) lutimes(tmpAbs, Date.now() / 1000, m.mtimeMs / 1000);
   }
 
-  private async copy(step: CommitStep, abs: string): Promise<void> {
+  private copy(step: CommitStep, abs: string): void {
     const a = step.action;
     if (!step.temp) throw new Error('nothing was staged for this file');
     const tmpAbs = this.abs(step.temp);
-    await expectState(abs, a.remote, true);
-    await this.dress(tmpAbs, step, a.remote);
-    await this.ctx.dirTimes.note(parentOf(a.path));
-    await this.ctx.dirTimes.note(parentOf(step.temp));
-    await rename(tmpAbs, abs);
+    expectState(abs, a.remote, true);
+    this.dress(tmpAbs, step, a.remote);
+    this.ctx.dirTimes.note(parentOf(a.path));
+    this.ctx.dirTimes.note(parentOf(step.temp));
+    rename(tmpAbs, abs);
     const crc = this.ctx.stagedCrc(step.temp);
     this.ctx.committed(step.temp);
-    if (crc !== undefined) this.ctx.cache.set(a.path, await lstat(abs, { bigint: true }), crc);
+    if (crc !== undefined) this.ctx.cache.set(a.path, contentKey(lstatSync(abs, { bigint: true })), crc);
   }
 
-  private async mkdir(step: CommitStep, abs: string): Promise<void> {
+  private mkdir(step: CommitStep, abs: string): void {
     const m = step.action.master!;
     const mode = step.attrs.mode ? m.mode : 0o777 & ~UMASK;
-    await this.ctx.dirTimes.note(parentOf(m.path));
+    this.ctx.dirTimes.note(parentOf(m.path));
     let created = true;
     try {
-      await mkdir(abs, mode | 0o700);
+      mkdir(abs, mode | 0o700);
     } catch (err) {
-      const st = errnoCode(err) === 'EEXIST' ? await lstat(abs) : undefined;
+      const st = errnoCode(err) === 'EEXIST' ? lstatSync(abs) : undefined;
       if (!st?.isDirectory()) throw err;
       created = false;
     }
     if (created || step.attrs.mode) {
       // Writable while it is filled; a mode without u+rwx is set at the end of the commit.
-      await chmod(abs, mode | 0o700);
+      chmod(abs, mode | 0o700);
       if ((mode & 0o700) !== 0o700) this.finalModes.set(m.path, mode);
     }
     if (this.ctx.canChown && (step.attrs.owner || step.attrs.group)) {
       const [uid, gid] = this.owner(step, undefined);
-      await lchown(abs, uid, gid);
+      lchown(abs, uid, gid);
     }
     if (step.attrs.mtime) this.ctx.dirTimes.want(m.path, m.mtimeMs);
   }
 
+  /** A temp path beside `rel`, noting the directory whose mtime the change moves. */
+  private besideTarget(rel: string): string {
+    const dir = parentOf(rel);
+    this.ctx.dirTimes.note(dir);
+    return nodePath.join(this.ctx.root, dir, this.ctx.newTemp());
+  }
+
   /** Creates the new entry under a temp name beside the target, then renames it over the target. */
-  private async replaceWith(a: Action, abs: string, make: (tmpAbs: string) => Promise<void>, step: CommitStep): Promise<void> {
-    await expectState(abs, a.remote, true);
-    const dir = parentOf(a.path);
-    const tmpAbs = nodePath.join(this.ctx.root, dir, this.ctx.newTemp(dir));
-    await this.ctx.dirTimes.note(dir);
-    await make(tmpAbs);
+  private replaceWith(step: CommitStep, abs: string, make: (tmpAbs: string) => void): void {
+    const a = step.action;
+    expectState(abs, a.remote, true);
+    const tmpAbs = this.besideTarget(a.path);
+    make(tmpAbs);
     try {
-      await this.dress(tmpAbs, step, a.remote);
-      await rename(tmpAbs, abs);
+      this.dress(tmpAbs, step, a.remote);
+      rename(tmpAbs, abs);
     } catch (err) {
-      await unlink(tmpAbs).catch(() => undefined);
+      quietly(() => unlink(tmpAbs));
       throw err;
     }
   }
 
-  private async hardlink(step: CommitStep, abs: string): Promise<void> {
+  private hardlink(step: CommitStep, abs: string): void {
     const a = step.action;
     const targetAbs = this.abs(a.linkTo!);
-    await this.ctx.guard.check(a.linkTo!);
-    const target = await lstat(targetAbs, { bigint: true });
-    const current = await lstatOrNone(abs);
+    this.ctx.guard.check(a.linkTo!);
+    const target = lstatSync(targetAbs, { bigint: true });
+    const current = lstatOrNone(abs);
     if (current && current.ino === target.ino && current.dev === target.dev) return; // already one inode
-    await expectState(abs, a.remote, true);
-    const dir = parentOf(a.path);
-    const tmpAbs = nodePath.join(this.ctx.root, dir, this.ctx.newTemp(dir));
-    await this.ctx.dirTimes.note(dir);
-    await link(targetAbs, tmpAbs);
+    expectState(abs, a.remote, true);
+    const tmpAbs = this.besideTarget(a.path);
+    link(targetAbs, tmpAbs);
     try {
-      await rename(tmpAbs, abs);
+      rename(tmpAbs, abs);
     } catch (err) {
-      await unlink(tmpAbs).catch(() => undefined);
+      quietly(() => unlink(tmpAbs));
       throw err;
     }
   }

@@ -1,4 +1,4 @@
-import { lstat, lutimes } from 'node:fs/promises';
+import { lstatSync, lutimesSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { depthOf } from '../../engine/entry.js';
 
@@ -13,11 +13,15 @@ export class DirTimes {
 
   constructor(private readonly root: string) {}
 
+  private abs(rel: string): string {
+    return rel ? nodePath.join(this.root, rel) : this.root;
+  }
+
   /** Call before changing an entry of directory `rel` ('' is the root). */
-  async note(rel: string): Promise<void> {
+  note(rel: string): void {
     if (this.saved.has(rel)) return;
     try {
-      const st = await lstat(rel ? nodePath.join(this.root, rel) : this.root, { bigint: true });
+      const st = lstatSync(this.abs(rel), { bigint: true });
       // Seconds as a double: the closest to the nanosecond value that node's utimes can set.
       if (st.isDirectory()) this.saved.set(rel, { atime: Number(st.atimeNs) / 1e9, mtime: Number(st.mtimeNs) / 1e9 });
     } catch {
@@ -30,17 +34,16 @@ export class DirTimes {
     this.wanted.set(rel, mtimeMs);
   }
 
-  /** Sets every noted or wanted directory's mtime, deepest first. */
-  async restore(): Promise<void> {
-    const dirs = new Set([...this.saved.keys(), ...this.wanted.keys()]);
-    const order = [...dirs].sort((a, b) => depthOf(b) - depthOf(a) || (a === '' ? 1 : b === '' ? -1 : 0));
-    for (const rel of order) {
-      const abs = rel ? nodePath.join(this.root, rel) : this.root;
+  /** Sets every noted or wanted directory's mtime, deepest first, the root last. */
+  restore(): void {
+    const dirs = [...new Set([...this.saved.keys(), ...this.wanted.keys()])];
+    dirs.sort((a, b) => (a === '' ? 1 : b === '' ? -1 : depthOf(b) - depthOf(a)));
+    for (const rel of dirs) {
       const ms = this.wanted.get(rel);
       const prev = this.saved.get(rel);
       try {
-        if (ms !== undefined) await lutimes(abs, prev?.atime ?? Date.now() / 1000, ms / 1000);
-        else if (prev) await lutimes(abs, prev.atime, prev.mtime);
+        if (ms !== undefined) lutimesSync(this.abs(rel), prev?.atime ?? Date.now() / 1000, ms / 1000);
+        else if (prev) lutimesSync(this.abs(rel), prev.atime, prev.mtime);
       } catch {
         // Removed by this commit: nothing to restore.
       }

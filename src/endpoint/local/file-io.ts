@@ -1,63 +1,75 @@
-import type { BigIntStats } from 'node:fs';
-import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { type BigIntStats, closeSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import type { FileReader, FileWriter, ReadStat, StagedFile } from '../endpoint.js';
 import { crc32 } from './crc.js';
-import { wholeMs } from './stat-key.js';
+import { contentKey, wholeMs } from './stat-key.js';
 
 export const CHUNK = 256 * 1024;
 
 function sameContent(a: BigIntStats, b: BigIntStats): boolean {
-  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
+  return contentKey(a) === contentKey(b);
 }
 
-/** CRC-32 of an open file, reading it once with a reused buffer; undefined if it changed meanwhile. */
-export async function crcOfHandle(fh: FileHandle, before: BigIntStats): Promise<number | undefined> {
-  const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, Number(before.size))));
-  let crc = 0;
-  for (;;) {
-    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-    if (bytesRead === 0) break;
-    crc = crc32(buf.subarray(0, bytesRead), crc);
+/** CRC-32 of a file, read once with a reused buffer; undefined if it changed meanwhile. Key: its stat before. */
+export function crcOfFile(abs: string, buf: Buffer): { crc: number; key: string } | undefined {
+  const fd = openSync(abs, 'r');
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    if (!before.isFile()) return undefined;
+    let crc = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      crc = crc32(buf.subarray(0, n), crc);
+    }
+    const after = fstatSync(fd, { bigint: true });
+    return sameContent(before, after) ? { crc, key: contentKey(after) } : undefined;
+  } finally {
+    closeSync(fd);
   }
-  const after = await fh.stat({ bigint: true });
-  return sameContent(before, after) ? crc : undefined;
 }
 
-/** Reads a master file in fresh chunks (a chunk may still be queued on a channel when the next is read). */
-export async function openReader(abs: string): Promise<FileReader> {
-  const fh = await open(abs, 'r');
+/**
+ * Reads a master file in fresh chunks (a chunk may still be queued on a channel when the next is
+ * read) and checks, at the end, that it did not change while it was read.
+ */
+export function openReader(abs: string, onConsistent?: (key: string, crc: number) => void): FileReader {
+  const fd = openSync(abs, 'r');
   let before: BigIntStats;
   try {
-    before = await fh.stat({ bigint: true });
+    before = fstatSync(fd, { bigint: true });
     if (!before.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
   } catch (err) {
-    await fh.close();
+    closeSync(fd);
     throw err;
   }
+  const expected = Number(before.size);
   let crc = 0;
   let size = 0;
   let closed = false;
   let stat: ReadStat | undefined;
-  const close = async (): Promise<void> => {
+  const close = (): void => {
     if (closed) return;
     closed = true;
-    await fh.close();
+    closeSync(fd);
   };
   return {
     async *chunks() {
       try {
         for (;;) {
-          const want = Math.min(CHUNK, Math.max(1, Number(before.size) - size + 1));
+          // One byte more than expected, to notice a file that grew.
+          const want = Math.min(CHUNK, Math.max(1, expected - size + 1));
           const buf = Buffer.allocUnsafe(want);
-          const { bytesRead } = await fh.read(buf, 0, want, null);
-          if (bytesRead === 0) break;
-          const chunk = buf.subarray(0, bytesRead);
+          const n = readSync(fd, buf, 0, want, null);
+          if (n === 0) break;
+          const chunk = n === want ? buf : buf.subarray(0, n);
           crc = crc32(chunk, crc);
-          size += bytesRead;
+          size += n;
           yield chunk;
         }
-        const after = await fh.stat({ bigint: true });
+        const after = fstatSync(fd, { bigint: true });
+        const consistent = sameContent(before, after) && BigInt(size) === after.size;
+        if (consistent) onConsistent?.(contentKey(after), crc);
         stat = {
           size,
           crc,
@@ -65,17 +77,19 @@ export async function openReader(abs: string): Promise<FileReader> {
           mode: Number(after.mode) & 0o7777,
           uid: Number(after.uid),
           gid: Number(after.gid),
-          consistent: sameContent(before, after) && BigInt(size) === after.size,
+          consistent,
         };
       } finally {
-        await close();
+        close();
       }
     },
     async result() {
       if (!stat) throw new Error('file was not read to its end');
       return stat;
     },
-    cancel: close,
+    async cancel() {
+      close();
+    },
   };
 }
 
@@ -84,43 +98,41 @@ export function tempName(runTag: string, seq: number): string {
   return `.replisync-${runTag}-${seq.toString(36)}.tmp`;
 }
 
-/** Writes new content to a temp file in `dirAbs`, CRC computed on the way. */
-export async function openStagedWriter(
-  root: string,
-  dirRel: string,
-  name: string,
-  onDone: (temp: string | undefined) => void,
-): Promise<FileWriter> {
-  const tempRel = dirRel ? `${dirRel}/${name}` : name;
+/** Writes new content to a temp file `tempRel` (created exclusively, mode 0600), CRC computed on the way. */
+export function openStagedWriter(root: string, tempRel: string, onAbort: () => void): FileWriter {
   const abs = nodePath.join(root, tempRel);
-  const fh = await open(abs, 'wx', 0o600);
+  const fd = openSync(abs, 'wx', 0o600);
   let crc = 0;
   let size = 0;
-  let open_ = true;
-  const discard = async (): Promise<void> => {
-    if (open_) {
-      open_ = false;
-      await fh.close().catch(() => undefined);
+  let open = true;
+  const close = (): void => {
+    if (open) {
+      open = false;
+      closeSync(fd);
     }
-    await unlink(abs).catch(() => undefined);
-    onDone(undefined);
   };
   return {
     async write(chunk) {
       crc = crc32(chunk, crc);
       size += chunk.length;
       let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-        off += bytesWritten;
-      }
+      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
     },
     async finish(): Promise<StagedFile> {
-      open_ = false;
-      await fh.close();
-      onDone(tempRel);
+      close();
       return { temp: tempRel, size, crc };
     },
-    abort: discard,
+    async abort() {
+      try {
+        close();
+      } finally {
+        try {
+          unlinkSync(abs);
+        } catch {
+          // already gone
+        }
+        onAbort();
+      }
+    },
   };
 }

@@ -1,15 +1,16 @@
-import type { Dirent } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { type BigIntStats, type Dirent, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import pLimit from 'p-limit';
 import { type Classifier, LOCK_FILE, isTempName } from '../../engine/classification.js';
 import { type Entry, comparePaths } from '../../engine/entry.js';
 import { errnoCode } from '../errors.js';
-import { entryType, toEntry } from './stat-key.js';
+import { contentKey, entryType, toEntry } from './stat-key.js';
+import { Breather } from './yield.js';
 
 export interface WalkResult {
   entries: Entry[];
   leftovers: string[];
+  /** The content key of every listed regular file, so checksums can consult the cache without another call. */
+  keys: Map<string, string>;
 }
 
 /** A directory that could not be read: the listing is refused rather than silently short. */
@@ -19,9 +20,6 @@ export class WalkError extends Error {
   }
 }
 
-/** Stat calls in flight at once: enough to keep the disk and libuv's thread pool busy. */
-const STAT_CONCURRENCY = 64;
-
 /**
  * Lists everything under `root` that the classification selects, without following symlinks.
  * A directory is listed when it is selected itself or holds selected entries; it is marked
@@ -29,70 +27,67 @@ const STAT_CONCURRENCY = 64;
  * descended. Sockets, FIFOs and devices are not replicated (they make their directory partial).
  */
 export async function walk(root: string, classifier: Classifier): Promise<WalkResult> {
-  const limit = pLimit(STAT_CONCURRENCY);
   const entries: Entry[] = [];
   const leftovers: string[] = [];
+  const keys = new Map<string, string>();
+  const breather = new Breather();
 
   async function visit(rel: string): Promise<{ partial: boolean; listed: number }> {
     let dirents: Dirent[];
     try {
-      dirents = await readdir(rel ? nodePath.join(root, rel) : root, { withFileTypes: true });
+      dirents = readdirSync(rel ? nodePath.join(root, rel) : root, { withFileTypes: true });
     } catch (err) {
       throw new WalkError(rel || '.', err);
     }
     let partial = false;
     let listed = 0;
     const subdirs: Entry[] = [];
-    await Promise.all(
-      dirents.map((d) =>
-        limit(async () => {
-          const child = rel ? `${rel}/${d.name}` : d.name;
-          if (rel === '' && d.name === LOCK_FILE) return;
-          if (isTempName(d.name)) {
-            leftovers.push(child);
-            return;
-          }
-          if (classifier.excluded(child)) {
-            partial = true;
-            return;
-          }
-          const abs = nodePath.join(root, child);
-          let st;
-          try {
-            st = await lstat(abs, { bigint: true });
-          } catch (err) {
-            if (errnoCode(err) === 'ENOENT') return; // vanished while listed: as if never there
-            throw new WalkError(child, err);
-          }
-          const type = entryType(st);
-          if (type === undefined) {
-            partial = true;
-            return;
-          }
-          if (type === 'dir') {
-            subdirs.push(toEntry(child, st, type));
-            return;
-          }
-          if (!classifier.included(child)) {
-            partial = true;
-            return;
-          }
-          let target: string | undefined;
-          if (type === 'symlink') {
-            try {
-              target = await readlink(abs);
-            } catch (err) {
-              throw new WalkError(child, err);
-            }
-          }
-          entries.push(toEntry(child, st, type, target));
-          listed++;
-        }),
-      ),
-    );
-    const results = await Promise.all(subdirs.map((s) => visit(s.path)));
-    subdirs.forEach((s, i) => {
-      const sub = results[i]!;
+    for (const d of dirents) {
+      await breather.tick();
+      const child = rel ? `${rel}/${d.name}` : d.name;
+      if (rel === '' && d.name === LOCK_FILE) continue;
+      if (isTempName(d.name)) {
+        leftovers.push(child);
+        continue;
+      }
+      if (classifier.excluded(child)) {
+        partial = true;
+        continue;
+      }
+      const abs = nodePath.join(root, child);
+      let st: BigIntStats;
+      try {
+        st = lstatSync(abs, { bigint: true });
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') continue; // vanished while listed: as if never there
+        throw new WalkError(child, err);
+      }
+      const type = entryType(st);
+      if (type === undefined) {
+        partial = true;
+        continue;
+      }
+      if (type === 'dir') {
+        subdirs.push(toEntry(child, st, type));
+        continue;
+      }
+      if (!classifier.included(child)) {
+        partial = true;
+        continue;
+      }
+      let target: string | undefined;
+      if (type === 'symlink') {
+        try {
+          target = readlinkSync(abs);
+        } catch (err) {
+          throw new WalkError(child, err);
+        }
+      } else keys.set(child, contentKey(st));
+      entries.push(toEntry(child, st, type, target));
+      listed++;
+    }
+    for (const s of subdirs) {
+      const sub = await visit(s.path);
       if (sub.listed > 0 || classifier.included(s.path)) {
         if (sub.partial) s.partial = true;
         entries.push(s);
@@ -100,12 +95,12 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
       } else {
         partial = true;
       }
-    });
+    }
     return { partial, listed };
   }
 
   await visit('');
   entries.sort((a, b) => comparePaths(a.path, b.path));
   leftovers.sort(comparePaths);
-  return { entries, leftovers };
+  return { entries, leftovers, keys };
 }

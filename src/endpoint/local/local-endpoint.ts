@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, rmdir, stat, unlink } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { mkdir, open, rmdir, stat, unlink } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
-import pLimit from 'p-limit';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
 import { type Listing, parentOf } from '../../engine/entry.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, StepResult } from '../endpoint.js';
@@ -12,13 +12,14 @@ import { EndpointError, PathError, errnoCode, reasonOf } from '../errors.js';
 import { ChecksumCache } from './checksum-cache.js';
 import { Committer } from './commit.js';
 import { DirTimes } from './dir-times.js';
-import { crcOfHandle, openReader, openStagedWriter, tempName } from './file-io.js';
+import { CHUNK, crcOfFile, openReader, openStagedWriter, tempName } from './file-io.js';
+import { contentKey } from './stat-key.js';
+import { Breather } from './yield.js';
 import { WalkError, walk } from './list.js';
 import { RootLock } from './root-lock.js';
 import { ParentGuard, resolveInside } from './safe-path.js';
 
 const run = promisify(execFile);
-const CHECKSUM_CONCURRENCY = 8;
 
 export interface LocalEndpointOptions {
   /** How the endpoint is named in messages ("host:/root" when served by an agent). */
@@ -39,6 +40,8 @@ export class LocalEndpoint implements Endpoint {
   private cacheLoaded: Promise<void> | undefined;
   private readonly staged = new Map<string, number>();
   private readonly pending = new Set<string>();
+  /** Content keys of the files of the last listing. */
+  private keys = new Map<string, string>();
   private readonly dirTimes: DirTimes;
   private readonly lockFile: RootLock;
   readonly canChown = process.getuid?.() === 0;
@@ -67,7 +70,8 @@ export class LocalEndpoint implements Endpoint {
     }
     if (!st.isDirectory()) this.fail('the root is not a directory');
     try {
-      const { entries, leftovers } = await walk(this.root, compileClassification(classes));
+      const { entries, leftovers, keys } = await walk(this.root, compileClassification(classes));
+      this.keys = keys;
       return { exists: true, entries, leftovers, canChown: this.canChown };
     } catch (err) {
       if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
@@ -78,41 +82,33 @@ export class LocalEndpoint implements Endpoint {
   async checksums(paths: string[]): Promise<Map<string, number>> {
     this.cacheLoaded ??= this.cache.load();
     await this.cacheLoaded;
-    const limit = pLimit(CHECKSUM_CONCURRENCY);
     const out = new Map<string, number>();
-    await Promise.all(
-      paths.map((p) =>
-        limit(async () => {
-          let fh;
-          try {
-            fh = await open(resolveInside(this.root, p), 'r');
-          } catch {
-            return; // unreadable or gone: left out, so the file counts as different
-          }
-          try {
-            const st = await fh.stat({ bigint: true });
-            if (!st.isFile()) return;
-            let crc = this.cache.get(p, st);
-            if (crc === undefined) {
-              crc = await crcOfHandle(fh, st);
-              if (crc !== undefined) this.cache.set(p, st, crc);
-            }
-            if (crc !== undefined) out.set(p, crc);
-          } catch {
-            // A read error: left out, like an unreadable file.
-          } finally {
-            await fh.close();
-          }
-        }),
-      ),
-    );
-    await this.cache.save().catch(() => undefined);
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const breather = new Breather(64);
+    for (const p of paths) {
+      try {
+        const abs = resolveInside(this.root, p);
+        const key = this.keys.get(p) ?? contentKey(lstatSync(abs, { bigint: true }));
+        let crc = this.cache.get(p, key);
+        if (crc === undefined) {
+          const read = crcOfFile(abs, buf);
+          await breather.tick(16);
+          if (!read) continue; // changed while read: left out, so it counts as different
+          crc = read.crc;
+          this.cache.set(p, read.key, crc);
+        }
+        out.set(p, crc);
+      } catch {
+        // Unreadable or gone: left out, so the file counts as different.
+      }
+      await breather.tick();
+    }
     return out;
   }
 
   async openRead(path: string): Promise<FileReader> {
     try {
-      return await openReader(resolveInside(this.root, path));
+      return openReader(resolveInside(this.root, path), (key, crc) => this.cache.set(path, key, crc));
     } catch (err) {
       this.fail('cannot open for reading', path, err);
     }
@@ -125,16 +121,14 @@ export class LocalEndpoint implements Endpoint {
       // (it is created at commit) it waits in the root, on the same filesystem.
       let dir = parentOf(path);
       if (dir !== '') {
-        const st = await lstat(resolveInside(this.root, dir)).catch(() => undefined);
+        const st = lstatSync(resolveInside(this.root, dir), { throwIfNoEntry: false });
         if (!st?.isDirectory()) dir = '';
       }
-      await this.dirTimes.note(dir);
+      this.dirTimes.note(dir);
       const name = tempName(this.runTag, this.seq++);
       const temp = dir ? `${dir}/${name}` : name;
+      const writer = openStagedWriter(this.root, temp, () => this.pending.delete(temp));
       this.pending.add(temp);
-      const writer = await openStagedWriter(this.root, dir, name, (done) => {
-        if (done === undefined) this.pending.delete(temp);
-      });
       const finish = writer.finish.bind(writer);
       writer.finish = async () => {
         const staged = await finish();
@@ -147,8 +141,13 @@ export class LocalEndpoint implements Endpoint {
     }
   }
 
+  private rootReady = false;
+
+  /** The remote directory is created if missing (only ever by a run that writes). */
   private async ensureRoot(): Promise<void> {
+    if (this.rootReady) return;
     await mkdir(this.root, { recursive: true });
+    this.rootReady = true;
   }
 
   async flush(): Promise<void> {
@@ -187,19 +186,18 @@ export class LocalEndpoint implements Endpoint {
       return await committer.run(steps);
     } finally {
       await this.discardStaged();
-      await this.cache.save().catch(() => undefined);
     }
   }
 
   /** Removes staged temp files that were not committed, and puts their directories' mtimes back. */
   private async discardStaged(): Promise<void> {
     for (const temp of this.pending) {
-      await this.dirTimes.note(parentOf(temp));
+      this.dirTimes.note(parentOf(temp));
       await unlink(resolveInside(this.root, temp)).catch(() => undefined);
     }
     this.pending.clear();
     this.staged.clear();
-    await this.dirTimes.restore();
+    this.dirTimes.restore();
   }
 
   async lock(owner: LockOwner, timeoutMs: number): Promise<void> {
@@ -218,12 +216,12 @@ export class LocalEndpoint implements Endpoint {
 
   async removeLeftovers(paths: string[]): Promise<void> {
     for (const p of paths) {
-      await this.dirTimes.note(parentOf(p));
+      this.dirTimes.note(parentOf(p));
       await unlink(resolveInside(this.root, p)).catch(async (err) => {
         if (errnoCode(err) === 'EISDIR') await rmdir(resolveInside(this.root, p)).catch(() => undefined);
       });
     }
-    await this.dirTimes.restore();
+    this.dirTimes.restore();
   }
 
   async runHook(command: string): Promise<HookResult> {
@@ -239,6 +237,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async close(): Promise<void> {
+    await this.cache.save().catch(() => undefined);
     await this.discardStaged().catch(() => undefined);
     await this.lockFile.release().catch(() => undefined);
   }

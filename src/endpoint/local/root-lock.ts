@@ -46,7 +46,7 @@ export class RootLock {
 
   private async tryCreate(record: LockRecord): Promise<boolean> {
     const tmp = nodePath.join(this.root, `.replisync-${record.runId.slice(0, 8).padEnd(8, '0')}-lock.tmp`);
-    await this.dirTimes.note('');
+    this.dirTimes.note('');
     try {
       await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o644 });
       await link(tmp, this.path);
@@ -56,7 +56,7 @@ export class RootLock {
       throw err;
     } finally {
       await unlink(tmp).catch(() => undefined);
-      await this.dirTimes.restore();
+      this.dirTimes.restore();
     }
   }
 
@@ -88,13 +88,13 @@ export class RootLock {
   }
 
   private async removeFile(): Promise<void> {
-    await this.dirTimes.note('');
+    this.dirTimes.note('');
     try {
       await unlink(this.path);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     } finally {
-      await this.dirTimes.restore();
+      this.dirTimes.restore();
     }
   }
 

@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import * as nodePath from 'node:path';
 
 /** Rejects anything but a plain relative path: no '..', '.', empty parts, absolute paths or NUL. */
@@ -26,13 +26,13 @@ export class ParentGuard {
 
   constructor(private readonly root: string) {}
 
-  async check(rel: string): Promise<void> {
+  check(rel: string): void {
     const parts = rel.split('/');
     let dir = '';
     for (let i = 0; i < parts.length - 1; i++) {
       dir = dir ? `${dir}/${parts[i]}` : parts[i]!;
       if (this.known.has(dir)) continue;
-      const st = await lstat(nodePath.join(this.root, dir));
+      const st = lstatSync(nodePath.join(this.root, dir));
       if (!st.isDirectory()) {
         throw Object.assign(new Error(`parent ${dir} is not a directory`), { code: st.isSymbolicLink() ? 'ELOOP' : 'ENOTDIR' });
       }
