@@ -1,4 +1,34 @@
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import { cacheFileFor } from '../endpoint/local/cache-location.js';
+import { LocalEndpoint } from '../endpoint/local/local-endpoint.js';
+import { PROTOCOL_VERSION } from '../protocol/frames.js';
+import { AgentServer } from '../protocol/server.js';
+
+/** Set by the bundler: the content hash the agent file is named by; "dev" when run from source. */
+declare const REPLISYNC_AGENT_ID: string | undefined;
+export const AGENT_ID = typeof REPLISYNC_AGENT_ID === 'string' ? REPLISYNC_AGENT_ID : 'dev';
+
+/**
+ * The agent: serves one local endpoint over stdin/stdout. Nothing but frames goes to stdout; its
+ * own troubles go to stderr, which replisync shows in its errors.
+ */
 export async function runAgent(): Promise<number> {
-  process.stderr.write('replisync agent: not built yet\n');
-  return 2;
+  const server = new AgentServer(
+    process.stdin,
+    process.stdout,
+    { version: PROTOCOL_VERSION, agent: AGENT_ID, host: os.hostname(), pid: process.pid, node: process.version },
+    (params) => {
+      const root = nodePath.resolve(String(params.root));
+      const cache = params.cache === true;
+      return new LocalEndpoint(root, { label: root, cacheFile: cache ? cacheFileFor(root) : undefined, saveCache: params.saveCache === true });
+    },
+  );
+  try {
+    await server.run();
+    return 0;
+  } catch (err) {
+    process.stderr.write(`replisync agent on ${os.hostname()}: ${(err as Error).stack ?? String(err)}\n`);
+    return 2;
+  }
 }

@@ -29,9 +29,12 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     }
   };
 
+  const t0 = Date.now();
+  const since = (): string => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
   opts.progress?.start('listing and checksums', 0, 'files');
   let fatal = await compare();
   opts.progress?.stop();
+  opts.verbose?.(`compared in ${since()}`);
   if (fatal) return result(fatal);
 
   if (opts.maxDelete !== undefined) {
@@ -86,8 +89,10 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
         verbose: opts.verbose,
       });
     }
+    opts.verbose?.(`pass ${pass} applied at ${since()}`);
     // Verify: list and checksum again; whatever still differs is inconsistent.
     fatal = await compare();
+    opts.verbose?.(`pass ${pass} verified at ${since()}`);
     if (fatal) return result(fatal);
   }
   for (const r of remotes) {

@@ -6,7 +6,7 @@ import type { RemoteRun } from './remote-run.js';
 import type { Progress } from './types.js';
 
 /** Master files read at once; each is streamed to every remote that needs it. */
-const FILES_IN_FLIGHT = 8;
+const FILES_IN_FLIGHT = 64;
 
 export interface CopyTarget {
   remote: RemoteRun;

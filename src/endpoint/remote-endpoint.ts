@@ -1,0 +1,84 @@
+import type { ClassSpec } from '../engine/classification.js';
+import type { Listing } from '../engine/entry.js';
+import type { AgentClient } from '../protocol/client.js';
+import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadStat, StagedFile, StepResult } from './endpoint.js';
+
+/** Options the agent opens its local endpoint with. */
+export interface RemoteOpenOptions {
+  root: string;
+  cache: boolean;
+  saveCache: boolean;
+}
+
+/**
+ * An endpoint served by an agent (over SSH, or a local child process): every call becomes a
+ * request; file contents travel as streamed frames.
+ */
+export class RemoteEndpoint implements Endpoint {
+  private constructor(
+    private readonly client: AgentClient,
+    readonly label: string,
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  static async open(client: AgentClient, label: string, options: RemoteOpenOptions, onClose: () => Promise<void>): Promise<RemoteEndpoint> {
+    await client.hello;
+    await client.request('open', { ...options });
+    return new RemoteEndpoint(client, label, onClose);
+  }
+
+  list(classes: ClassSpec[]): Promise<Listing> {
+    return this.client.request('list', { classes }) as Promise<Listing>;
+  }
+
+  async checksums(paths: string[]): Promise<Map<string, number>> {
+    return new Map((await this.client.request('checksums', { paths })) as [string, number][]);
+  }
+
+  async openRead(path: string): Promise<FileReader> {
+    const d = this.client.download('read', { path });
+    return {
+      chunks: () => d.chunks(),
+      result: () => d.result as Promise<ReadStat>,
+      cancel: async () => d.cancel(),
+    };
+  }
+
+  async openWrite(path: string, size: number): Promise<FileWriter> {
+    const u = this.client.upload('put', { path, size });
+    return {
+      write: (chunk) => u.write(chunk),
+      finish: () => u.end() as Promise<StagedFile>,
+      abort: () => u.abort(),
+    };
+  }
+
+  async flush(): Promise<void> {
+    await this.client.request('flush');
+  }
+
+  commit(steps: CommitStep[]): Promise<StepResult[]> {
+    return this.client.request('commit', { steps }) as Promise<StepResult[]>;
+  }
+
+  async lock(owner: LockOwner, timeoutMs: number): Promise<void> {
+    await this.client.request('lock', { owner: { ...owner }, timeoutMs });
+  }
+
+  async unlock(): Promise<void> {
+    await this.client.request('unlock');
+  }
+
+  async removeLeftovers(paths: string[]): Promise<void> {
+    await this.client.request('removeLeftovers', { paths });
+  }
+
+  runHook(command: string): Promise<HookResult> {
+    return this.client.request('runHook', { command }) as Promise<HookResult>;
+  }
+
+  async close(): Promise<void> {
+    await this.client.request('close').catch(() => undefined);
+    await this.onClose();
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The wire format between replisync and its agent. After the agent's greeting line (MAGIC), both
+ * directions carry frames: a 9-byte header (payload length u32, type u8, request id u32) and the
+ * payload. JSON frames carry requests and responses; DATA/END/ABORT carry file contents of the
+ * request with the same id.
+ */
+export const PROTOCOL_VERSION = 1;
+export const MAGIC = `REPLISYNC-AGENT ${PROTOCOL_VERSION}\n`;
+const MAGIC_PREFIX = 'REPLISYNC-AGENT ';
+
+export const enum FrameType {
+  Hello = 1,
+  Request = 2,
+  Response = 3,
+  Data = 4,
+  End = 5,
+  Abort = 6,
+}
+
+const HEADER = 9;
+/** Large enough for the listing of a million files; a bigger length means a corrupt stream. */
+export const MAX_JSON = 512 * 1024 * 1024;
+export const MAX_DATA = 4 * 1024 * 1024;
+
+export interface Frame {
+  type: FrameType;
+  id: number;
+  payload: Buffer;
+}
+
+export class ProtocolError extends Error {}
+
+export function encodeFrame(type: FrameType, id: number, payload: Buffer | Uint8Array = Buffer.alloc(0)): Buffer {
+  const header = Buffer.allocUnsafe(HEADER);
+  header.writeUInt32BE(payload.length, 0);
+  header.writeUInt8(type, 4);
+  header.writeUInt32BE(id >>> 0, 5);
+  return payload.length === 0 ? header : Buffer.concat([header, payload]);
+}
+
+export function encodeJson(type: FrameType, id: number, value: unknown): Buffer {
+  return encodeFrame(type, id, Buffer.from(JSON.stringify(value), 'utf8'));
+}
+
+export function decodeJson(frame: Frame): unknown {
+  try {
+    return JSON.parse(frame.payload.toString('utf8'));
+  } catch {
+    throw new ProtocolError(`frame ${frame.type} for request ${frame.id} is not valid JSON`);
+  }
+}
+
+/**
+ * Cuts a byte stream into frames. With `expectMagic`, everything before the greeting line is
+ * collected as `banner` (a login message, say) instead of being taken for frames.
+ */
+export class FrameDecoder {
+  /** Unconsumed input, kept as received: joined only once a whole frame is there (no quadratic copying). */
+  private chunks: Buffer[] = [];
+  private length = 0;
+  private greeted: boolean;
+  banner = '';
+
+  constructor(expectMagic: boolean) {
+    this.greeted = !expectMagic;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks, this.length)];
+    return this.chunks[0]!;
+  }
+
+  private take(n: number): Buffer {
+    const head = this.peek(n);
+    const out = head.subarray(0, n);
+    if (head.length === n) this.chunks.shift();
+    else this.chunks[0] = head.subarray(n);
+    this.length -= n;
+    return out;
+  }
+
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    if (!this.greeted && !this.findMagic()) return [];
+    const out: Frame[] = [];
+    while (this.length >= HEADER) {
+      const head = this.peek(HEADER);
+      const length = head.readUInt32BE(0);
+      const type = head.readUInt8(4) as FrameType;
+      if (type < FrameType.Hello || type > FrameType.Abort) throw new ProtocolError(`unknown frame type ${type}`);
+      const limit = type === FrameType.Data ? MAX_DATA : MAX_JSON;
+      if (length > limit) throw new ProtocolError(`frame of ${length} bytes exceeds the limit of ${limit}`);
+      if (this.length < HEADER + length) break;
+      const id = head.readUInt32BE(5);
+      this.take(HEADER);
+      out.push({ type, id, payload: length === 0 ? Buffer.alloc(0) : this.take(length) });
+    }
+    return out;
+  }
+
+  private findMagic(): boolean {
+    const all = this.peek(this.length);
+    const text = all.toString('latin1');
+    const at = text.indexOf(MAGIC);
+    if (at < 0) {
+      const other = text.indexOf(MAGIC_PREFIX);
+      if (other >= 0 && text.indexOf('\n', other) > 0) {
+        const line = text.slice(other, text.indexOf('\n', other));
+        throw new ProtocolError(`the agent speaks "${line}", this replisync speaks "${MAGIC.trim()}"`);
+      }
+      if (this.length > 64 * 1024) throw new ProtocolError(`no agent greeting in the first 64 KiB of output: ${text.slice(0, 200)}`);
+      return false;
+    }
+    this.banner += text.slice(0, at);
+    this.take(at + MAGIC.length);
+    this.greeted = true;
+    return true;
+  }
+}

@@ -1,0 +1,158 @@
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import type { ClassSpec } from '../engine/classification.js';
+import type { CommitStep, Endpoint, FileWriter, LockOwner } from '../endpoint/endpoint.js';
+import { EndpointError, PathError } from '../endpoint/errors.js';
+import { type Frame, FrameDecoder, FrameType, MAGIC, ProtocolError, decodeJson, encodeFrame, encodeJson } from './frames.js';
+import { type HelloMessage, type RequestMessage, type WireError, param, validateRequest } from './messages.js';
+
+export type EndpointFactory = (params: Record<string, unknown>) => Endpoint & { canChown?: boolean };
+
+function toWire(err: unknown): WireError {
+  if (err instanceof PathError) return { kind: 'path', message: err.message, path: err.path, code: err.code };
+  if (err instanceof EndpointError) return { kind: 'endpoint', message: err.message, path: err.path, code: err.code };
+  if (err instanceof ProtocolError) return { kind: 'endpoint', message: `protocol error: ${err.message}` };
+  return { kind: 'internal', message: (err as Error)?.stack ?? String(err) };
+}
+
+/**
+ * The agent's side: greets, then serves one endpoint's requests in the order they arrive (file
+ * system work on a host is sequential anyway, and order keeps uploads simple).
+ */
+export class AgentServer {
+  private endpoint: Endpoint | undefined;
+  private readonly uploads = new Map<number, FileWriter | Error>();
+  private readonly fail = (m: string) => new ProtocolError(m);
+
+  constructor(
+    private readonly input: Readable,
+    private readonly output: Writable,
+    private readonly hello: HelloMessage,
+    private readonly open: EndpointFactory,
+  ) {}
+
+  private corked = false;
+
+  /** Frames written in one tick go out in one write. */
+  private async send(frame: Buffer): Promise<void> {
+    if (!this.corked) {
+      this.corked = true;
+      this.output.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.output.uncork();
+      });
+    }
+    this.output.write(frame);
+    if (this.output.writableLength > 1024 * 1024) await once(this.output, 'drain');
+  }
+
+  private respond(id: number, body: { result?: unknown; error?: WireError }): Promise<void> {
+    return this.send(encodeJson(FrameType.Response, id, body.error ? { error: body.error } : { result: body.result ?? null }));
+  }
+
+  async run(): Promise<void> {
+    this.output.write(MAGIC);
+    await this.send(encodeJson(FrameType.Hello, 0, this.hello));
+    const decoder = new FrameDecoder(false);
+    try {
+      for await (const chunk of this.input) {
+        for (const frame of decoder.push(chunk as Buffer)) await this.handle(frame);
+      }
+    } finally {
+      await this.endpoint?.close().catch(() => undefined);
+    }
+  }
+
+  private async handle(f: Frame): Promise<void> {
+    switch (f.type) {
+      case FrameType.Request: {
+        const req = validateRequest(decodeJson(f), this.fail);
+        try {
+          const result = await this.call(f.id, req);
+          if (result !== NO_RESPONSE_YET) await this.respond(f.id, { result });
+        } catch (err) {
+          if (req.method === 'put') this.uploads.set(f.id, err as Error);
+          await this.respond(f.id, { error: toWire(err) });
+        }
+        return;
+      }
+      case FrameType.Data: {
+        const w = this.uploads.get(f.id);
+        if (w === undefined) throw new ProtocolError(`data for request ${f.id}, which is not an upload`);
+        if (w instanceof Error) return; // already answered with the error
+        try {
+          await w.write(Buffer.from(f.payload));
+        } catch (err) {
+          this.uploads.set(f.id, err as Error);
+          await w.abort().catch(() => undefined);
+          await this.respond(f.id, { error: toWire(err) });
+        }
+        return;
+      }
+      case FrameType.End:
+      case FrameType.Abort: {
+        const w = this.uploads.get(f.id);
+        this.uploads.delete(f.id);
+        if (w === undefined) throw new ProtocolError(`end of request ${f.id}, which is not an upload`);
+        if (w instanceof Error) return;
+        try {
+          if (f.type === FrameType.Abort) {
+            await w.abort();
+            await this.respond(f.id, { result: null });
+          } else await this.respond(f.id, { result: await w.finish() });
+        } catch (err) {
+          await this.respond(f.id, { error: toWire(err) });
+        }
+        return;
+      }
+      default:
+        throw new ProtocolError(`unexpected frame type ${f.type}`);
+    }
+  }
+
+  private ep(): Endpoint {
+    if (!this.endpoint) throw new ProtocolError('no endpoint opened yet');
+    return this.endpoint;
+  }
+
+  private async call(id: number, { method, params }: RequestMessage): Promise<unknown> {
+    const p = <T extends 'string' | 'number' | 'boolean' | 'object' | 'array'>(name: string, type: T) => param(params, name, type, this.fail);
+    switch (method) {
+      case 'open':
+        this.endpoint = this.open(params);
+        return { canChown: (this.endpoint as { canChown?: boolean }).canChown ?? false };
+      case 'list':
+        return this.ep().list(p('classes', 'array') as ClassSpec[]);
+      case 'checksums':
+        return [...(await this.ep().checksums(p('paths', 'array') as string[]))];
+      case 'read': {
+        const reader = await this.ep().openRead(p('path', 'string'));
+        for await (const chunk of reader.chunks()) await this.send(encodeFrame(FrameType.Data, id, chunk));
+        await this.send(encodeFrame(FrameType.End, id));
+        return reader.result();
+      }
+      case 'put':
+        this.uploads.set(id, await this.ep().openWrite(p('path', 'string'), p('size', 'number')));
+        return NO_RESPONSE_YET;
+      case 'flush':
+        return this.ep().flush();
+      case 'commit':
+        return this.ep().commit(p('steps', 'array') as CommitStep[]);
+      case 'lock':
+        return this.ep().lock(p('owner', 'object') as unknown as LockOwner, p('timeoutMs', 'number'));
+      case 'unlock':
+        return this.ep().unlock();
+      case 'removeLeftovers':
+        return this.ep().removeLeftovers(p('paths', 'array') as string[]);
+      case 'runHook':
+        return this.ep().runHook(p('command', 'string'));
+      case 'close':
+        await this.endpoint?.close();
+        this.endpoint = undefined;
+        return null;
+    }
+  }
+}
+
+const NO_RESPONSE_YET = Symbol('answered when the upload ends');

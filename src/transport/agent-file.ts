@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The bundled agent (built by scripts/build-agent.mjs) and its content id. */
+export interface AgentFile {
+  path: string;
+  id: string;
+  content(): Buffer;
+}
+
+let cached: AgentFile | undefined;
+
+export function agentFile(): AgentFile {
+  if (cached) return cached;
+  const dir = nodePath.resolve(nodePath.dirname(fileURLToPath(import.meta.url)), '../../agent');
+  const path = nodePath.join(dir, 'replisync-agent.cjs');
+  let id: string;
+  try {
+    id = (JSON.parse(readFileSync(nodePath.join(dir, 'replisync-agent.json'), 'utf8')) as { id: string }).id;
+  } catch {
+    throw new Error(`the agent bundle is missing (${path}): run "npm run build"`);
+  }
+  cached = { path, id, content: () => readFileSync(path) };
+  return cached;
+}
