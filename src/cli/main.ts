@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import type { Endpoint } from '../endpoint/endpoint.js';
 import { ReplisyncError, UsageError, describe } from '../endpoint/errors.js';
-import { openEndpoints } from '../endpoint/open.js';
+import { type OpenedEndpoints, openEndpoints } from '../endpoint/open.js';
 import { runJob } from '../execute/run-job.js';
 import type { RunResult } from '../execute/types.js';
 import { JobBusy, acquireJobLock } from '../execute/job-lock.js';
@@ -54,9 +53,12 @@ async function runSync(settings: Settings): Promise<number> {
   const runId = randomBytes(8).toString('hex');
   const verbose = settings.verbose ? (m: string) => say(m) : undefined;
   const jobLock = settings.dryRun ? undefined : await acquireJobLock(settings.job, runId, settings.wait);
-  let endpoints: { master: Endpoint; remotes: Endpoint[] } | undefined;
+  let endpoints: OpenedEndpoints | undefined;
   const closeAll = async (): Promise<void> => {
-    if (endpoints) await Promise.all([endpoints.master, ...endpoints.remotes].map((e) => e.close().catch(() => undefined)));
+    if (endpoints) {
+      await Promise.all([endpoints.master, ...endpoints.remotes].map((e) => e.close().catch(() => undefined)));
+      await endpoints.release();
+    }
     await jobLock?.release();
   };
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -6,10 +6,14 @@ import { cacheFileFor } from './local/cache-location.js';
 import { LocalEndpoint } from './local/local-endpoint.js';
 import { UnreachableEndpoint } from './unreachable.js';
 import { openLocalAgent } from '../transport/local-agent.js';
+import { openSshAgent } from '../transport/remote-agent.js';
+import { ConnectionPool } from '../transport/ssh-connect.js';
 
 export interface OpenedEndpoints {
   master: Endpoint;
   remotes: Endpoint[];
+  /** Ends the SSH connections once every endpoint is closed. */
+  release(): Promise<void>;
 }
 
 function openLocal(address: Extract<Address, { kind: 'local' }>, settings: Settings): Endpoint {
@@ -30,12 +34,21 @@ async function openLocalRemote(address: Extract<Address, { kind: 'local' }>, set
 }
 
 /** Opens the master and every remote; one that cannot be opened stands as an UnreachableEndpoint. */
-export async function openEndpoints(settings: Settings, _verbose?: (m: string) => void): Promise<OpenedEndpoints> {
+export async function openEndpoints(settings: Settings, verbose?: (m: string) => void): Promise<OpenedEndpoints> {
+  const pool = new ConnectionPool({ identity: settings.identity, acceptNewHostKey: settings.acceptNewHostKey, verbose });
+  const options = (root: string) => ({ root, cache: settings.cache, saveCache: !settings.dryRun });
   const openRemote = async (a: Address): Promise<Endpoint> => {
     if (a.kind === 'local') return openLocalRemote(a, settings);
-    return new UnreachableEndpoint(formatAddress(a), new EndpointError('SSH endpoints are not built yet', formatAddress(a)));
+    const label = formatAddress(a);
+    try {
+      const client = await pool.get(a.host, a.user, a.port);
+      return await openSshAgent(client, label, options(a.path), verbose);
+    } catch (err) {
+      const e = err instanceof EndpointError ? new EndpointError(err.message, label, err.path, err.code) : new EndpointError((err as Error).message, label);
+      return new UnreachableEndpoint(label, e);
+    }
   };
   const master = settings.master.kind === 'local' ? openLocal(settings.master, settings) : await openRemote(settings.master);
   const remotes = await Promise.all(settings.remotes.map(openRemote));
-  return { master, remotes };
+  return { master, remotes, release: () => pool.closeAll() };
 }

@@ -1,0 +1,85 @@
+import type { Client as SshClient, ClientChannel } from 'ssh2';
+import type { Endpoint } from '../endpoint/endpoint.js';
+import { EndpointError } from '../endpoint/errors.js';
+import { RemoteEndpoint, type RemoteOpenOptions } from '../endpoint/remote-endpoint.js';
+import { AgentClient } from '../protocol/client.js';
+import { agentFile } from './agent-file.js';
+
+const NO_NODE = 126;
+const NO_AGENT = 125;
+const MIN_NODE_MAJOR = 18;
+
+/**
+ * The commands run on the host hold no user input: only the agent's content id (hex). Paths travel
+ * inside the protocol. `sh -c` gives the same syntax whatever the login shell.
+ */
+function startCommand(id: string): string {
+  const file = `"$HOME/.cache/replisync/agent-${id}.cjs"`;
+  return `sh -c 'command -v node >/dev/null 2>&1 || exit ${NO_NODE}; [ -f ${file} ] || exit ${NO_AGENT}; exec node ${file}'`;
+}
+
+function uploadCommand(id: string): string {
+  const dir = '"$HOME/.cache/replisync"';
+  return `sh -c 'umask 077 && mkdir -p ${dir} && t=${dir}/.agent-${id}.$$.tmp && cat > "$t" && mv -f "$t" ${dir}/agent-${id}.cjs'`;
+}
+
+function exec(client: SshClient, command: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+  });
+}
+
+/** Writes the agent file under ~/.cache/replisync on the host, atomically (temp name, then rename). */
+async function upload(client: SshClient, where: string): Promise<void> {
+  const { id, content } = agentFile();
+  const channel = await exec(client, uploadCommand(id));
+  let stderr = '';
+  channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    channel.on('exit', (c: number | null) => resolve(c));
+    channel.on('close', () => resolve(null));
+    channel.end(content());
+    channel.resume();
+  });
+  if (code !== 0) throw new EndpointError(`cannot install the agent under ~/.cache/replisync: ${stderr.trim() || `exit ${code}`}`, where);
+}
+
+async function tryStart(client: SshClient, label: string): Promise<{ agent: AgentClient; channel: ClientChannel } | number> {
+  const channel = await exec(client, startCommand(agentFile().id));
+  const agent = new AgentClient(channel, channel, label, channel.stderr);
+  const exitCode = new Promise<number>((resolve) => channel.on('exit', (c: number | null) => resolve(c ?? -1)));
+  const outcome = await Promise.race([agent.hello.then(() => 'ready' as const), exitCode]).catch(async () => exitCode);
+  if (outcome === 'ready') return { agent, channel };
+  return outcome;
+}
+
+/**
+ * Starts the agent on a host over an exec channel; when it is missing (or of another version, which
+ * has another name), uploads it and starts it again. A host without node is a clear error.
+ */
+export async function openSshAgent(client: SshClient, label: string, options: RemoteOpenOptions, verbose?: (m: string) => void): Promise<Endpoint> {
+  let started = await tryStart(client, label);
+  if (started === NO_AGENT) {
+    verbose?.(`${label}: installing the agent (${agentFile().id})`);
+    await upload(client, label);
+    started = await tryStart(client, label);
+  }
+  if (started === NO_NODE) {
+    throw new EndpointError(`node is not on the PATH of the host: install Node.js ${MIN_NODE_MAJOR} or later there`, label);
+  }
+  if (typeof started === 'number') throw new EndpointError(`the agent did not start (exit ${started})`, label);
+  const { agent, channel } = started;
+  const hello = await agent.hello;
+  const major = Number(/^v(\d+)/.exec(hello.node)?.[1] ?? 0);
+  if (major < MIN_NODE_MAJOR) {
+    channel.close();
+    throw new EndpointError(`the host runs node ${hello.node}; replisync needs ${MIN_NODE_MAJOR} or later`, label);
+  }
+  return RemoteEndpoint.open(agent, label, options, async () => {
+    channel.end();
+    await new Promise<void>((resolve) => {
+      channel.once('close', () => resolve());
+      setTimeout(resolve, 2000).unref();
+    });
+  });
+}

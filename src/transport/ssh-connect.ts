@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, Client as SshClient, ConnectConfig } from 'ssh2';
+import { EndpointError } from '../endpoint/errors.js';
+import { addHostKey, checkHostKey, defaultKnownHosts, fingerprint, hostToken, preferredAlgorithms } from './known-hosts.js';
+import { resolveHost } from './ssh-config.js';
+
+export interface SshOptions {
+  /** -i/--identity: tried before anything else. */
+  identity?: string;
+  acceptNewHostKey: boolean;
+  verbose?: (message: string) => void;
+}
+
+/** Where to connect, after ~/.ssh/config: the alias as typed names it in messages. */
+export interface SshTarget {
+  alias: string;
+  hostName: string;
+  port: number;
+  user: string;
+}
+
+const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+function readKey(file: string, verbose?: (m: string) => void): Buffer | undefined {
+  try {
+    const data = readFileSync(file);
+    const parsed = ssh2.utils.parseKey(data);
+    if (parsed instanceof Error) {
+      verbose?.(`skipping key ${file}: ${parsed.message}`);
+      return undefined;
+    }
+    return data;
+  } catch {
+    return undefined;
+  }
+}
+
+function authMethods(user: string, identityFiles: string[], identitiesOnly: boolean, opts: SshOptions): AnyAuthMethod[] {
+  const methods: AnyAuthMethod[] = [];
+  const keyFiles = [
+    ...(opts.identity ? [opts.identity] : []),
+    ...identityFiles,
+    ...DEFAULT_KEYS.map((k) => nodePath.join(os.homedir(), '.ssh', k)),
+  ];
+  const seen = new Set<string>();
+  const keys: AnyAuthMethod[] = [];
+  for (const f of keyFiles) {
+    if (seen.has(f)) continue;
+    seen.add(f);
+    const key = readKey(f, opts.verbose);
+    if (key) keys.push({ type: 'publickey', username: user, key });
+  }
+  // ssh's own order: the identity named on the command line, the agent's keys, then key files.
+  if (opts.identity && keys.length > 0 && keyFiles[0] === opts.identity) methods.push(keys.shift()!);
+  if (process.env.SSH_AUTH_SOCK && !identitiesOnly) methods.push({ type: 'agent', username: user, agent: process.env.SSH_AUTH_SOCK });
+  methods.push(...keys);
+  return methods;
+}
+
+function parseJump(spec: string): { user?: string; host: string; port?: number }[] {
+  return spec.split(',').map((hop) => {
+    const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
+    if (!m) throw new EndpointError(`cannot parse ProxyJump "${hop}"`, hop);
+    return { user: m[1], host: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : undefined };
+  });
+}
+
+/** Resolves an address through ~/.ssh/config. */
+export function targetOf(alias: string, user: string | undefined, port: number | undefined): SshTarget & { identityFiles: string[]; proxyJump?: string; knownHosts: string[]; identitiesOnly: boolean } {
+  const cfg = resolveHost(alias);
+  return {
+    alias,
+    hostName: cfg.hostName,
+    port: port ?? cfg.port ?? 22,
+    user: user ?? cfg.user ?? os.userInfo().username,
+    identityFiles: cfg.identityFiles,
+    proxyJump: cfg.proxyJump,
+    knownHosts: cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles : [defaultKnownHosts()],
+    identitiesOnly: cfg.identitiesOnly,
+  };
+}
+
+/**
+ * Opens one SSH connection, through ProxyJump hops if the config names them, checking the host
+ * key against known_hosts the way OpenSSH does (a changed key is always refused).
+ */
+export async function connectSsh(alias: string, user: string | undefined, port: number | undefined, opts: SshOptions, sock?: Duplex): Promise<SshClient> {
+  const t = targetOf(alias, user, port);
+  const where = `${t.user}@${alias}`;
+  if (t.proxyJump && !sock) {
+    let hopClient: SshClient | undefined;
+    for (const hop of parseJump(t.proxyJump)) {
+      const next = hopClient ? await forward(hopClient, hop.host, hop.port ?? targetOf(hop.host, hop.user, hop.port).port) : undefined;
+      hopClient = await connectSsh(hop.host, hop.user, hop.port, opts, next);
+    }
+    const stream = await forward(hopClient!, t.hostName, t.port);
+    return connectSsh(alias, user, port, { ...opts }, stream).then((c) => {
+      c.on('close', () => hopClient!.end());
+      return c;
+    });
+  }
+  const token = hostToken(t.hostName, t.port);
+  let refusal: EndpointError | undefined;
+  const verify = (key: Buffer): boolean => {
+    const verdict = checkHostKey(t.knownHosts, token, key);
+    if (verdict.kind === 'known') return true;
+    if (verdict.kind === 'mismatch' || verdict.kind === 'revoked') {
+      refusal = new EndpointError(
+        `host key verification failed: the key of ${token} (${fingerprint(key)}) ${verdict.kind === 'revoked' ? 'is revoked' : 'does not match the one'} in ${verdict.file} line ${verdict.line}; refusing to connect. If the host was really reinstalled, remove the old key with: ssh-keygen -R '${token}'`,
+        where,
+      );
+      return false;
+    }
+    if (opts.acceptNewHostKey) {
+      addHostKey(t.knownHosts[0]!, token, key);
+      opts.verbose?.(`added ${token} (${fingerprint(key)}) to ${t.knownHosts[0]}`);
+      return true;
+    }
+    const portArg = t.port === 22 ? '' : `-p ${t.port} `;
+    refusal = new EndpointError(
+      `host ${token} is not in ${t.knownHosts.join(' or ')} (its key is ${fingerprint(key)}); check the fingerprint, then add it with: ssh-keyscan ${portArg}${t.hostName} >> ${t.knownHosts[0]}, or run with --accept-new-host-key`,
+      where,
+    );
+    return false;
+  };
+  const config: ConnectConfig = {
+    host: sock ? undefined : t.hostName,
+    port: sock ? undefined : t.port,
+    sock: sock as ConnectConfig['sock'],
+    username: t.user,
+    hostVerifier: verify,
+    authHandler: authMethods(t.user, t.identityFiles, t.identitiesOnly, opts),
+    algorithms: { serverHostKey: preferredAlgorithms(t.knownHosts, token) as never },
+    readyTimeout: 20_000,
+    keepaliveInterval: 15_000,
+    keepaliveCountMax: 4,
+  };
+  const client = new ssh2.Client();
+  return new Promise((resolve, reject) => {
+    client.once('ready', () => resolve(client));
+    client.once('error', (err: Error & { level?: string }) => {
+      if (refusal) reject(refusal);
+      else if (err.level === 'client-authentication') {
+        reject(new EndpointError(`authentication failed for ${t.user}@${t.hostName}:${t.port} (tried ${describeAuth(config)}): give a key with -i, load one into ssh-agent, or check authorized_keys`, where));
+      } else reject(new EndpointError(`cannot connect to ${t.hostName} port ${t.port}: ${err.message}`, where, undefined, (err as { code?: string }).code));
+    });
+    client.connect(config);
+  });
+}
+
+function describeAuth(config: ConnectConfig): string {
+  const methods = config.authHandler as AnyAuthMethod[];
+  if (methods.length === 0) return 'no keys found';
+  return methods.map((m) => m.type).join(', ');
+}
+
+function forward(client: SshClient, host: string, port: number): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+      if (err) reject(new EndpointError(`ProxyJump cannot reach ${host}:${port}: ${err.message}`, host));
+      else resolve(stream);
+    });
+  });
+}
+
+/** One SSH connection per host per run, shared by every endpoint on that host. */
+export class ConnectionPool {
+  private readonly clients = new Map<string, Promise<SshClient>>();
+
+  constructor(private readonly opts: SshOptions) {}
+
+  get(alias: string, user: string | undefined, port: number | undefined): Promise<SshClient> {
+    const t = targetOf(alias, user, port);
+    const key = `${t.user}@${t.hostName}:${t.port}`;
+    let c = this.clients.get(key);
+    if (!c) {
+      c = connectSsh(alias, user, port, this.opts);
+      c.catch(() => undefined);
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const c of this.clients.values()) {
+      const client = await c.catch(() => undefined);
+      client?.end();
+    }
+    this.clients.clear();
+  }
+}
