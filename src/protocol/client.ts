@@ -159,10 +159,13 @@ export class AgentClient {
       p.reject(err);
     }
     this.pending.clear();
+    this.wakeSenders?.();
   }
 
   private corked = false;
   private drained: Promise<void> | undefined;
+  /** Releases senders waiting for a drain that will never come once the connection is lost. */
+  private wakeSenders: (() => void) | undefined;
 
   /**
    * Frames written in one tick go out in one write (many small requests, one system call). A
@@ -179,14 +182,17 @@ export class AgentClient {
       });
     }
     this.output.write(frame);
-    if (this.output.writableLength > OUTPUT_LIMIT) {
+    // Only a stream that owes a 'drain' is waited on (a channel with a high water mark above our limit owes none).
+    if (this.output.writableNeedDrain && this.output.writableLength > OUTPUT_LIMIT) {
       this.drained ??= new Promise<void>((resolve) => {
         const done = (): void => {
           this.output.off('drain', done);
           this.output.off('close', done);
           this.drained = undefined;
+          this.wakeSenders = undefined;
           resolve();
         };
+        this.wakeSenders = done;
         this.output.on('drain', done);
         this.output.on('close', done);
       });

@@ -44,7 +44,7 @@ export class AgentServer {
       });
     }
     this.output.write(frame);
-    if (this.output.writableLength > 1024 * 1024) await once(this.output, 'drain');
+    if (this.output.writableNeedDrain && this.output.writableLength > 1024 * 1024) await once(this.output, 'drain');
   }
 
   private respond(id: number, body: { result?: unknown; error?: WireError }): Promise<void> {

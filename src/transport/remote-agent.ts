@@ -7,6 +7,8 @@ import { agentFile } from './agent-file.js';
 
 const NO_NODE = 126;
 const NO_AGENT = 125;
+/** What a shell says when even `sh` or `node` cannot be found. */
+const COMMAND_NOT_FOUND = 127;
 const MIN_NODE_MAJOR = 18;
 
 /**
@@ -64,8 +66,8 @@ export async function openSshAgent(client: SshClient, label: string, options: Re
     await upload(client, label);
     started = await tryStart(client, label);
   }
-  if (started === NO_NODE) {
-    throw new EndpointError(`node is not on the PATH of the host: install Node.js ${MIN_NODE_MAJOR} or later there`, label);
+  if (started === NO_NODE || started === COMMAND_NOT_FOUND) {
+    throw new EndpointError(`node is not on the PATH of the host: install Node.js ${MIN_NODE_MAJOR} or later there (exit ${started})`, label);
   }
   if (typeof started === 'number') throw new EndpointError(`the agent did not start (exit ${started})`, label);
   const { agent, channel } = started;

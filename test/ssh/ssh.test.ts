@@ -1,0 +1,239 @@
+import anyTest, { type TestFn } from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, linkSync, chmodSync, mkdirSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
+import { SSHD, SshLab, freePort } from '../helpers/sshd.js';
+
+const test = anyTest as TestFn<{ lab: SshLab; dir: string }>;
+
+test.before(async (t) => {
+  if (!SSHD) throw new Error('OpenSSH sshd is not installed (apt-get install openssh-server)');
+  const dir = tempDir('replisync-ssh-');
+  const lab = new SshLab(dir);
+  await lab.start('web1');
+  await lab.start('web2');
+  await lab.start('web3');
+  await lab.start('bastion');
+  // A PATH with a shell but no node.
+  const bin = nodePath.join(dir, 'nonode-bin');
+  mkdirSync(bin);
+  execFileSync('ln', ['-s', '/bin/sh', nodePath.join(bin, 'sh')]);
+  await lab.start('nonode', { path: bin });
+  t.context = { lab, dir };
+});
+
+test.after.always((t) => {
+  t.context.lab?.stopAll();
+  void cleanup(t.context.dir);
+});
+
+let n = 0;
+async function trees(t: { context: { dir: string } }, spec: Record<string, string>) {
+  const base = nodePath.join(t.context.dir, `case${n++}`);
+  const master = nodePath.join(base, 'master');
+  await makeTree(master, spec);
+  return { base, master, at: (name: string) => nodePath.join(base, name) };
+}
+
+const SAMPLE = { 'bin/app': 'app v1', 'bin/run.sh': '#!/bin/sh\n', 'lib/core.so': 'core', 'etc/app.conf': 'x=1\n', current: '-> bin', 'empty/': '' };
+
+test.serial('scp form with an alias and the URL form, two remotes in different states', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master, at } = await trees(t, SAMPLE);
+  linkSync(nodePath.join(master, 'bin/app'), nodePath.join(master, 'bin/app-link'));
+  chmodSync(nodePath.join(master, 'bin/run.sh'), 0o755);
+  await makeTree(at('r2'), { 'bin/app': 'old app', 'stale/file': 'x' });
+  const url = `ssh://root@127.0.0.1:${lab.hosts.get('web2')!.port}${at('r2')}`;
+  const res = await runCli(['sync', master, `web1:${at('r1')}`, url, '--format', 'json'], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  const report = JSON.parse(res.stdout);
+  t.deepEqual(report.remotes.map((r: { endpoint: string }) => r.endpoint), [`web1:${at('r1')}`, url]);
+  t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
+  t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+  t.is(statSync(nodePath.join(at('r1'), 'bin/app')).ino, statSync(nodePath.join(at('r1'), 'bin/app-link')).ino);
+  const again = await runCli(['diff', master, `web1:${at('r1')}`, url], { env: lab.env() });
+  t.is(again.code, 0, again.stdout + again.stderr);
+});
+
+test.serial('a master over SSH, replicated to a local directory and another host', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', `web2:${master}`, at('local'), `web3:${at('r3')}`], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  t.deepEqual(comparable(snapshot(at('local'))), comparable(snapshot(master)));
+  t.deepEqual(comparable(snapshot(at('r3'))), comparable(snapshot(master)));
+  const missing = await runCli(['sync', `web2:${at('nothing-here')}`, at('local')], { env: lab.env() });
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /web2:.*nothing-here: the master directory does not exist/);
+  t.true(existsSync(nodePath.join(at('local'), 'bin/app')), 'nothing deleted');
+});
+
+test.serial('attributes over SSH: modes, mtimes, owners, symlink retarget, deletes', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master, at } = await trees(t, SAMPLE);
+  await runCli(['sync', master, `web1:${at('r')}`], { env: lab.env() });
+  chmodSync(nodePath.join(at('r'), 'etc/app.conf'), 0o600);
+  execFileSync('chown', ['123:456', nodePath.join(at('r'), 'lib/core.so')]);
+  execFileSync('ln', ['-sfn', 'lib', nodePath.join(at('r'), 'current')]);
+  writeFileSync(nodePath.join(at('r'), 'extra'), 'x');
+  const diff = await runCli(['diff', master, `web1:${at('r')}`, '--format', 'json'], { env: lab.env() });
+  t.is(diff.code, 1);
+  const ops = JSON.parse(diff.stdout).remotes[0].actions.map((a: { op: string; path: string }) => `${a.op} ${a.path}`);
+  for (const op of ['chmod etc/app.conf', 'chown lib/core.so', 'symlink current', 'delete extra']) t.true(ops.includes(op), op);
+  const res = await runCli(['sync', master, `web1:${at('r')}`], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
+});
+
+test.serial('a changed host key is refused, naming the file and line; nothing changes', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const web1 = lab.hosts.get('web1')!;
+  const other = lab.hosts.get('web2')!;
+  writeFileSync(lab.knownHosts, `# first line\n${web1.hostKeyLine.replace(/ \S+ \S+$/, ` ${other.hostKeyLine.split(' ').slice(1).join(' ')}`)}\n`);
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `web1:${at('r')}`], { env: lab.env() });
+  t.is(res.code, 2);
+  t.regex(res.stderr, /host key verification failed: the key of \[127\.0\.0\.1\]:\d+ .* does not match the one in .*known_hosts line 2/);
+  t.false(existsSync(at('r')));
+  const withAccept = await runCli(['sync', master, `web1:${at('r')}`, '--accept-new-host-key'], { env: lab.env() });
+  t.is(withAccept.code, 2, 'a changed key is refused even with --accept-new-host-key');
+});
+
+test.serial('an unknown host is refused with the command to add it, or accepted with --accept-new-host-key', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles({ knownHostsExcept: ['web3'] });
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `web3:${at('r')}`], { env: lab.env() });
+  t.is(res.code, 2);
+  t.regex(res.stderr, /is not in .*known_hosts .*ssh-keyscan -p \d+ 127\.0\.0\.1 >> .*--accept-new-host-key/);
+  t.false(existsSync(at('r')));
+  const accepted = await runCli(['sync', master, `web3:${at('r')}`, '--accept-new-host-key'], { env: lab.env() });
+  t.is(accepted.code, 0, accepted.stderr);
+  t.true(readFileSync(lab.knownHosts, 'utf8').includes(lab.hosts.get('web3')!.hostKeyLine));
+  const again = await runCli(['diff', master, `web3:${at('r')}`], { env: lab.env() });
+  t.is(again.code, 0, again.stderr);
+});
+
+test.serial('hashed known_hosts entries are understood', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  execFileSync('ssh-keygen', ['-H', '-f', lab.knownHosts], { stdio: 'ignore' });
+  t.regex(readFileSync(lab.knownHosts, 'utf8'), /^\|1\|/);
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `web1:${at('r')}`], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+});
+
+test.serial('the agent is uploaded on first contact and reused after', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const web2 = lab.hosts.get('web2')!;
+  const cacheDir = nodePath.join(web2.home, '.cache/replisync');
+  execFileSync('rm', ['-rf', cacheDir]);
+  const { master, at } = await trees(t, SAMPLE);
+  const first = await runCli(['sync', master, `web2:${at('r')}`, '-v'], { env: lab.env() });
+  t.is(first.code, 0, first.stderr);
+  t.regex(first.stderr, /installing the agent/);
+  const agents = readdirSync(cacheDir).filter((f) => f.startsWith('agent-'));
+  t.is(agents.length, 1);
+  t.is(statSync(cacheDir).mode & 0o777, 0o700);
+  const before = statSync(nodePath.join(cacheDir, agents[0]!)).mtimeMs;
+  const second = await runCli(['sync', master, `web2:${at('r')}`, '-v'], { env: lab.env() });
+  t.is(second.code, 0);
+  t.notRegex(second.stderr, /installing the agent/);
+  t.is(statSync(nodePath.join(cacheDir, agents[0]!)).mtimeMs, before);
+});
+
+test.serial('a host without node gets a clear error; the other remotes complete', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `nonode:${at('r1')}`, `web1:${at('r2')}`], { env: lab.env() });
+  t.is(res.code, 2);
+  t.regex(res.stderr, /nonode:.*: node is not on the PATH of the host: install Node\.js 18 or later/);
+  t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+});
+
+test.serial('a remote that is down is reported with its host; the others complete', async (t) => {
+  const { lab } = t.context;
+  const port = await freePort();
+  lab.writeClientFiles({ extraConfig: `Host down\n  HostName 127.0.0.1\n  Port ${port}\n  User root\n` });
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `down:${at('r1')}`, `web2:${at('r2')}`, '--format', 'json'], { env: lab.env() });
+  t.is(res.code, 2);
+  const report = JSON.parse(res.stdout);
+  t.regex(report.remotes[0].error, /down:.*cannot connect to 127\.0\.0\.1 port \d+.*ECONNREFUSED/);
+  t.is(report.remotes[1].error, null);
+  t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+});
+
+test.serial('ProxyJump through a bastion', async (t) => {
+  const { lab } = t.context;
+  const web3 = lab.hosts.get('web3')!;
+  lab.writeClientFiles({ extraConfig: `Host hidden\n  HostName 127.0.0.1\n  Port ${web3.port}\n  User root\n  ProxyJump bastion\n` });
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `hidden:${at('r')}`], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
+});
+
+test.serial('keys from ssh-agent (SSH_AUTH_SOCK) and -i/--identity', async (t) => {
+  const { lab, dir } = t.context;
+  lab.writeClientFiles({ extraConfig: '' });
+  // An alias without IdentityFile, and no default key under ~/.ssh: only the agent can log in.
+  const web1 = lab.hosts.get('web1')!;
+  const home = nodePath.join(dir, 'agent-home');
+  mkdirSync(nodePath.join(home, '.ssh'), { recursive: true });
+  writeFileSync(nodePath.join(home, '.ssh/config'), `Host w\n  HostName 127.0.0.1\n  Port ${web1.port}\n  User root\n`);
+  writeFileSync(nodePath.join(home, '.ssh/known_hosts'), `${web1.hostKeyLine}\n`);
+  const { master, at } = await trees(t, SAMPLE);
+  const noKey = await runCli(['sync', master, `w:${at('r')}`], { env: { ...lab.env(), HOME: home } });
+  t.is(noKey.code, 2);
+  t.regex(noKey.stderr, /authentication failed/);
+  const withIdentity = await runCli(['sync', master, `w:${at('r')}`, '-i', lab.key], { env: { ...lab.env(), HOME: home } });
+  t.is(withIdentity.code, 0, withIdentity.stderr);
+  const sock = nodePath.join(dir, 'agent.sock');
+  const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 50 && !existsSync(sock); i++) await sleep(50);
+    execFileSync('ssh-add', [lab.key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+    const viaAgent = await runCli(['sync', master, `w:${at('r2')}`], { env: { ...lab.env(), HOME: home, SSH_AUTH_SOCK: sock } });
+    t.is(viaAgent.code, 0, viaAgent.stderr);
+  } finally {
+    agent.kill();
+  }
+});
+
+test.serial('a connection killed mid-copy leaves old or new content, and the next run completes and cleans up', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master, at } = await trees(t, { 'small.txt': 'small' });
+  const big = nodePath.join(master, 'big.bin');
+  execFileSync('dd', ['if=/dev/urandom', `of=${big}`, 'bs=1M', 'count=300'], { stdio: 'ignore' });
+  await makeTree(at('r'), { 'big.bin': 'old content' });
+  const child = spawn(process.execPath, [BIN, 'sync', master, `web1:${at('r')}`], { env: { ...process.env, ...lab.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Wait until the transfer is under way (a temp file appears), then cut the agent's connection.
+  let temp: string | undefined;
+  for (let i = 0; i < 400 && !temp; i++) {
+    temp = readdirSync(at('r')).find((f) => f.startsWith('.replisync-'));
+    if (!temp) await sleep(25);
+  }
+  t.truthy(temp, 'a temp file appeared during the transfer');
+  execFileSync('pkill', ['-KILL', '-f', `${lab.hosts.get('web1')!.home}/.cache/replisync/agent-`]);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.is(code, 2, stderr);
+  t.regex(stderr, /web1:.*connection to the agent lost/);
+  t.is(readFileSync(nodePath.join(at('r'), 'big.bin'), 'utf8'), 'old content', 'never a partial file at its path');
+  const again = await runCli(['sync', master, `web1:${at('r')}`], { env: lab.env() });
+  t.is(again.code, 0, again.stderr);
+  t.deepEqual(readdirSync(at('r')).sort(), ['big.bin', 'small.txt']);
+  t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
+});
