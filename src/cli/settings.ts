@@ -70,6 +70,17 @@ function address(text: string, what: string): Address {
   }
 }
 
+function relativeTo(configFile: string, endpoint: string): string {
+  let a: Address;
+  try {
+    a = parseAddress(endpoint);
+  } catch {
+    return endpoint; // reported with its key when parsed for real
+  }
+  if (a.kind !== 'local' || nodePath.isAbsolute(expandHome(a.path))) return endpoint;
+  return nodePath.join(nodePath.dirname(nodePath.resolve(configFile)), a.path);
+}
+
 /** An ad-hoc run's job name: stable for the same endpoints, so overlapping cron runs still meet. */
 function adhocJob(master: Address, remotes: Address[]): string {
   const key = [master, ...remotes].map(formatAddress).join('\n');
@@ -94,7 +105,8 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
   }
 
   let endpoints = args.endpoints;
-  if (endpoints.length === 0 && job) endpoints = [job.master, ...job.remotes];
+  // A job's local paths are relative to its config file, so that cron can run it from anywhere.
+  if (endpoints.length === 0 && job) endpoints = [job.master, ...job.remotes].map((e) => relativeTo(args.config!, e));
   if (endpoints.length === 0) throw new UsageError('name the master and at least one remote (or --config FILE)');
   if (endpoints.length === 1) throw new UsageError(`name at least one remote after the master ${endpoints[0]}`);
   const master = address(endpoints[0]!, 'master');
@@ -131,7 +143,7 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not ${format}`);
   const maxDelete = wholeNumber('max-delete', args.maxDelete, 0) ?? job?.maxDelete;
   const identity = args.identity ?? job?.identity;
-  const log = args.log ?? job?.log;
+  const log = args.log ?? (job?.log !== undefined ? relativeTo(args.config!, job.log) : undefined);
   return {
     dryRun: args.command === 'diff' || args.dryRun === true,
     master,
