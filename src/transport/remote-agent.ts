@@ -10,6 +10,7 @@ const NO_AGENT = 125;
 /** What a shell says when even `sh` or `node` cannot be found. */
 const COMMAND_NOT_FOUND = 127;
 const MIN_NODE_MAJOR = 18;
+const HELLO_TIMEOUT_MS = 30_000;
 
 /**
  * The commands run on the host hold no user input: only the agent's content id (hex). Paths travel
@@ -25,34 +26,56 @@ function uploadCommand(id: string): string {
   return `sh -c 'umask 077 && mkdir -p ${dir} && t=${dir}/.agent-${id}.$$.tmp && cat > "$t" && mv -f "$t" ${dir}/agent-${id}.cjs'`;
 }
 
-function exec(client: SshClient, command: string): Promise<ClientChannel> {
+interface Exec {
+  channel: ClientChannel;
+  /** The command's exit code (null when the channel closed without one). */
+  exit: Promise<number | null>;
+}
+
+/** Runs a command; the exit listener is attached at once, since a quick command's exit can arrive with the channel. */
+function exec(client: SshClient, command: string): Promise<Exec> {
   return new Promise((resolve, reject) => {
-    client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+    client.exec(command, (err, channel) => {
+      if (err) return reject(err);
+      const exit = new Promise<number | null>((done) => {
+        channel.once('exit', (code: number | null) => done(typeof code === 'number' ? code : null));
+        channel.once('close', () => done(null));
+      });
+      resolve({ channel, exit });
+    });
   });
 }
 
 /** Writes the agent file under ~/.cache/replisync on the host, atomically (temp name, then rename). */
 async function upload(client: SshClient, where: string): Promise<void> {
   const { id, content } = agentFile();
-  const channel = await exec(client, uploadCommand(id));
+  const { channel, exit } = await exec(client, uploadCommand(id));
   let stderr = '';
   channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    channel.on('exit', (c: number | null) => resolve(c));
-    channel.on('close', () => resolve(null));
-    channel.end(content());
-    channel.resume();
-  });
+  channel.resume();
+  channel.end(content());
+  const code = await exit;
   if (code !== 0) throw new EndpointError(`cannot install the agent under ~/.cache/replisync: ${stderr.trim() || `exit ${code}`}`, where);
 }
 
 async function tryStart(client: SshClient, label: string): Promise<{ agent: AgentClient; channel: ClientChannel } | number> {
-  const channel = await exec(client, startCommand(agentFile().id));
+  const { channel, exit } = await exec(client, startCommand(agentFile().id));
   const agent = new AgentClient(channel, channel, label, channel.stderr);
-  const exitCode = new Promise<number>((resolve) => channel.on('exit', (c: number | null) => resolve(c ?? -1)));
-  const outcome = await Promise.race([agent.hello.then(() => 'ready' as const), exitCode]).catch(async () => exitCode);
-  if (outcome === 'ready') return { agent, channel };
-  return outcome;
+  const exitCode = exit.then((c) => c ?? -1);
+  let timer: NodeJS.Timeout | undefined;
+  const tooLong = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new EndpointError(`the agent did not greet within ${HELLO_TIMEOUT_MS / 1000}s${agent.banner ? `; the host said: ${agent.banner.slice(0, 300)}` : ''}`, label)), HELLO_TIMEOUT_MS);
+  });
+  try {
+    const outcome = await Promise.race([agent.hello.then(() => 'ready' as const).catch(async () => exitCode), exitCode, tooLong]);
+    if (outcome === 'ready') return { agent, channel };
+    return outcome;
+  } catch (err) {
+    channel.close();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

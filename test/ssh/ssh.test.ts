@@ -47,8 +47,9 @@ test.serial('scp form with an alias and the URL form, two remotes in different s
   chmodSync(nodePath.join(master, 'bin/run.sh'), 0o755);
   await makeTree(at('r2'), { 'bin/app': 'old app', 'stale/file': 'x' });
   const url = `ssh://root@127.0.0.1:${lab.hosts.get('web2')!.port}${at('r2')}`;
-  const res = await runCli(['sync', master, `web1:${at('r1')}`, url, '--format', 'json'], { env: lab.env() });
-  t.is(res.code, 0, res.stderr);
+  const res = await runCli(['sync', master, `web1:${at('r1')}`, url, '--format', 'json', '-v'], { env: lab.env() });
+  if (res.code !== 0) t.log(res.stderr, res.stdout);
+  t.is(res.code, 0);
   const report = JSON.parse(res.stdout);
   t.deepEqual(report.remotes.map((r: { endpoint: string }) => r.endpoint), [`web1:${at('r1')}`, url]);
   t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
