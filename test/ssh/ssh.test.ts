@@ -5,6 +5,8 @@ import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
 import { SSHD, SshLab, freePort } from '../helpers/sshd.js';
+import * as scenarios from '../helpers/scenarios.js';
+import type { Where } from '../helpers/scenarios.js';
 
 const test = anyTest as TestFn<{ lab: SshLab; dir: string }>;
 
@@ -238,3 +240,18 @@ test.serial('a connection killed mid-copy leaves old or new content, and the nex
   t.deepEqual(readdirSync(at('r')).sort(), ['big.bin', 'small.txt']);
   t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
 });
+
+function overSsh(t: { context: { lab: SshLab; dir: string } }): Where {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const base = nodePath.join(t.context.dir, `blocks${n++}`);
+  mkdirSync(base, { recursive: true });
+  return { base, remote: (p) => `web1:${p}`, env: lab.env({ REPLISYNC_LOCK_DIR: nodePath.join(base, 'locks') }) };
+}
+
+test.serial('over SSH: preBlock and postBlock run on the host in order', (t) => scenarios.hooksRunInOrderAroundEachBlock(t, overSsh(t)));
+test.serial('over SSH: a failing preBlock leaves the block entirely old', (t) => scenarios.failingPreBlockLeavesTheBlockOld(t, overSsh(t)));
+test.serial('over SSH: a crash between staging and commit leaves no mixed block', (t) => scenarios.crashBetweenStagingAndCommit(t, overSsh(t)));
+test.serial('over SSH: a remote file changed during the sync gets another pass', (t) => scenarios.remoteChangedDuringSyncGetsAnotherPass(t, overSsh(t)));
+test.serial('over SSH: a master file rewritten during the sync is never committed mixed', (t) => scenarios.masterWriterNeverCommitsAMix(t, overSsh(t)));
+test.serial('over SSH: two runs on one remote respect its lock', (t) => scenarios.concurrentRunsRespectTheRemoteLock(t, overSsh(t)));

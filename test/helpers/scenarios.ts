@@ -1,0 +1,178 @@
+import type { ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BIN, type CliResult, comparable, makeTree, runCli, snapshot } from './tree.js';
+
+/**
+ * Block, lock and verification scenarios, run against local remotes and against remotes over SSH
+ * alike: `remote(path)` names the remote endpoint for a directory, `env` is how to run the CLI.
+ */
+export interface Where {
+  base: string;
+  remote(path: string): string;
+  env: NodeJS.ProcessEnv;
+}
+
+function writeConfig(file: string, job: Record<string, unknown>): void {
+  writeFileSync(file, JSON.stringify({ jobs: { j: job } }, null, 2));
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv): { done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return { done: new Promise((resolve) => child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }))) };
+}
+
+export async function hooksRunInOrderAroundEachBlock(t: ExecutionContext, w: Where): Promise<void> {
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  const log = nodePath.join(w.base, 'hooks.log');
+  await makeTree(master, { 'lib/a.so': 'a', 'bin/app': 'app', 'www/index.html': 'hi' });
+  const config = nodePath.join(w.base, 'c.json');
+  writeConfig(config, {
+    master,
+    remotes: [w.remote(r)],
+    blocks: [
+      { name: 'libs', include: ['lib/**'], preBlock: `echo pre-libs >> ${log}`, postBlock: `test -f lib/a.so && echo post-libs >> ${log}` },
+      { name: 'app', include: ['bin/**'], preBlock: `test ! -f bin/app && echo pre-app >> ${log}`, postBlock: `echo post-app >> ${log}` },
+    ],
+  });
+  const res = await runCli(['sync', '--config', config, '--format', 'json'], { env: w.env });
+  t.is(res.code, 0, res.stderr);
+  t.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['pre-libs', 'post-libs', 'pre-app', 'post-app']);
+  const blocks = JSON.parse(res.stdout).remotes[0].blocks.map((b: { name: string }) => b.name);
+  t.deepEqual(blocks, ['libs', 'app', '(rest)']);
+  // Nothing to change: no lock, no hook.
+  const again = await runCli(['sync', '--config', config], { env: w.env });
+  t.is(again.code, 0);
+  t.is(readFileSync(log, 'utf8').trim().split('\n').length, 4);
+}
+
+export async function failingPreBlockLeavesTheBlockOld(t: ExecutionContext, w: Where): Promise<void> {
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  await makeTree(master, { 'app/one': 'new one', 'app/two': 'new two' });
+  await makeTree(r, { 'app/one': 'old', 'app/two': 'old' });
+  const config = nodePath.join(w.base, 'c.json');
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'echo cannot stop the service >&2; exit 3' }] });
+  const res = await runCli(['sync', '--config', config], { env: w.env });
+  t.is(res.code, 2);
+  t.regex(res.stderr, /preBlock command failed with exit 3: cannot stop the service/);
+  t.is(readFileSync(nodePath.join(r, 'app/one'), 'utf8'), 'old');
+  t.is(readFileSync(nodePath.join(r, 'app/two'), 'utf8'), 'old');
+  t.deepEqual(readdirSync(nodePath.join(r, 'app')).sort(), ['one', 'two'], 'staged files removed');
+  t.false(existsSync(nodePath.join(r, '.replisync.lock')));
+}
+
+export async function crashBetweenStagingAndCommit(t: ExecutionContext, w: Where): Promise<void> {
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  await makeTree(master, { 'app/one': 'new one', 'app/two': 'new two', 'app/three': 'new three' });
+  await makeTree(r, { 'app/one': 'old', 'app/two': 'old' });
+  const config = nodePath.join(w.base, 'c.json');
+  // The hook runs after staging, before the commit: it kills replisync and the agent (a crash).
+  const crash = `pkill -9 -f 'replisync.js sync --config ${config}'; kill -9 $PPID`;
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: crash }] });
+  const res = await runCli(['sync', '--config', config], { env: w.env });
+  t.not(res.code, 0);
+  t.is(readFileSync(nodePath.join(r, 'app/one'), 'utf8'), 'old', 'no mixed block');
+  t.is(readFileSync(nodePath.join(r, 'app/two'), 'utf8'), 'old');
+  t.false(existsSync(nodePath.join(r, 'app/three')));
+  t.true(readdirSync(nodePath.join(r, 'app')).some((f) => f.startsWith('.replisync-')), 'the crash left staged temp files');
+  writeConfig(config, { master, remotes: [w.remote(r)] });
+  const next = await runCli(['sync', '--config', config], { env: w.env });
+  t.is(next.code, 0, next.stderr);
+  t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)));
+  t.false(existsSync(nodePath.join(r, '.replisync.lock')), 'stale lock taken over and removed');
+}
+
+export async function remoteChangedDuringSyncGetsAnotherPass(t: ExecutionContext, w: Where): Promise<void> {
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  await makeTree(master, { 'app/conf': 'master version' });
+  await makeTree(r, { 'app/conf': 'remote version' });
+  const config = nodePath.join(w.base, 'c.json');
+  const marker = nodePath.join(w.base, 'changed-once');
+  // Someone writes the file on the remote between the listing and the commit (once).
+  const hook = `test -f ${marker} || { echo meddled >> app/conf; touch ${marker}; }`;
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: hook }] });
+  const res = await runCli(['sync', '--config', config, '--format', 'json'], { env: w.env });
+  t.is(res.code, 0, res.stderr);
+  const report = JSON.parse(res.stdout).remotes[0];
+  t.is(report.passes, 2, 'the changed file got a second pass');
+  t.is(readFileSync(nodePath.join(r, 'app/conf'), 'utf8'), 'master version');
+  const once = await runCli(['sync', '--config', config, '--max-passes', '1'], { env: w.env });
+  t.is(once.code, 0);
+}
+
+export async function masterWriterNeverCommitsAMix(t: ExecutionContext, w: Where): Promise<void> {
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  const size = 8 * 1024 * 1024;
+  await makeTree(master, { 'data/other': 'x' });
+  const file = nodePath.join(master, 'data/busy.bin');
+  writeFileSync(file, Buffer.alloc(size, 'a'));
+  let stop = false;
+  const writer = (async () => {
+    // Rewrites the file in place, chunk by chunk, each version one letter: a torn read shows two letters.
+    for (let v = 0; !stop; v++) {
+      const letter = String.fromCharCode(98 + (v % 24));
+      const fd = openSync(file, 'r+');
+      for (let off = 0; off < size && !stop; off += 1024 * 1024) {
+        writeSync(fd, Buffer.alloc(1024 * 1024, letter), 0, 1024 * 1024, off);
+        await sleep(2);
+      }
+      closeSync(fd);
+    }
+  })();
+  const run = start(['sync', master, w.remote(r), '--max-passes', '3', '--format', 'json'], w.env);
+  const res = await run.done;
+  stop = true;
+  await writer;
+  t.true(res.code === 0 || res.code === 1, res.stderr);
+  const target = nodePath.join(r, 'data/busy.bin');
+  if (existsSync(target)) t.is(new Set(readFileSync(target)).size, 1, 'the remote file is one whole version, never a mix');
+  else t.is(res.code, 1, 'a file never read whole is not committed, and reported');
+  if (res.code === 1) t.true(JSON.parse(res.stdout).remotes[0].inconsistent.includes('data/busy.bin'));
+}
+
+export async function concurrentRunsRespectTheRemoteLock(t: ExecutionContext, w: Where): Promise<void> {
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  await makeTree(master, { 'app/x': 'x', 'app/y': 'y' });
+  const config = nodePath.join(w.base, 'c.json');
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 3' }] });
+  const slow = start(['sync', '--config', config], w.env);
+  // Another job (plain command line) on the same remote while the first holds the lock.
+  for (let i = 0; i < 100 && !existsSync(nodePath.join(r, '.replisync.lock')); i++) await sleep(50);
+  const lock = JSON.parse(readFileSync(nodePath.join(r, '.replisync.lock'), 'utf8'));
+  t.like(lock, { job: 'j', block: 'app' });
+  t.truthy(lock.host && lock.pid && lock.runId && lock.since);
+  const other = await runCli(['sync', master, w.remote(r), '--lock-timeout', '1'], { env: w.env });
+  t.is(other.code, 2);
+  t.regex(other.stderr, /lock not obtained within 1s: held by .* \(run [0-9a-f]+, job j, block app/);
+  const patient = await runCli(['sync', master, w.remote(r), '--lock-timeout', '30'], { env: w.env });
+  t.is(patient.code, 0, patient.stderr);
+  t.is((await slow.done).code, 0);
+}
+
+export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Promise<void> {
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  await makeTree(master, { 'app/x': 'x' });
+  const config = nodePath.join(w.base, 'c.json');
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 2' }] });
+  const first = start(['sync', '--config', config], w.env);
+  await sleep(700);
+  const second = await runCli(['sync', '--config', config], { env: w.env });
+  t.is(second.code, 2);
+  t.regex(second.stderr, /job j is already running \(pid \d+/);
+  const waiting = await runCli(['sync', '--config', config, '--wait'], { env: w.env });
+  t.is(waiting.code, 0, waiting.stderr);
+  t.is((await first.done).code, 0);
+}
