@@ -37,6 +37,7 @@ export class RemoteEndpoint implements Endpoint {
 
   async openRead(path: string): Promise<FileReader> {
     const d = this.client.download('read', { path });
+    await d.started; // an unreadable file fails here, as it does for a local endpoint
     return {
       chunks: () => d.chunks(),
       result: () => d.result as Promise<ReadStat>,

@@ -24,6 +24,8 @@ export interface Upload {
 }
 
 export interface Download {
+  /** Resolves when the content starts to arrive; rejects when the agent could not open it. */
+  started: Promise<void>;
   chunks(): AsyncIterable<Buffer>;
   result: Promise<unknown>;
   cancel(): void;
@@ -217,7 +219,7 @@ export class AgentClient {
   download(method: Method, params: Record<string, unknown>): Download {
     const stream = new InStream((n) => this.consumed(n));
     const { done } = this.start(method, params, stream);
-    return { chunks: () => stream.chunks(), result: done, cancel: () => stream.cancel() };
+    return { started: stream.started, chunks: () => stream.chunks(), result: done, cancel: () => stream.cancel() };
   }
 
   upload(method: Method, params: Record<string, unknown>): Upload {

@@ -5,8 +5,14 @@ export class InStream {
   private ended = false;
   private error: Error | undefined;
   cancelled = false;
+  /** Settles with the first sign of life: a chunk or the end (resolves), or an error (rejects). */
+  readonly started: Promise<void>;
+  private settle!: { resolve(): void; reject(err: Error): void };
 
-  constructor(private readonly onConsumed: (bytes: number) => void) {}
+  constructor(private readonly onConsumed: (bytes: number) => void) {
+    this.started = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    this.started.catch(() => undefined);
+  }
 
   push(chunk: Buffer): void {
     if (this.cancelled) {
@@ -34,6 +40,8 @@ export class InStream {
   }
 
   private wake(): void {
+    if (this.error) this.settle.reject(this.error);
+    else this.settle.resolve();
     const w = this.waiting;
     this.waiting = undefined;
     w?.();

@@ -7,6 +7,9 @@ import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '.
 import { SSHD, SshLab, freePort } from '../helpers/sshd.js';
 import * as scenarios from '../helpers/scenarios.js';
 import type { Where } from '../helpers/scenarios.js';
+import { endpointContract } from '../helpers/endpoint-contract.js';
+import { ConnectionPool } from '../../src/transport/ssh-connect.js';
+import { openSshAgent } from '../../src/transport/remote-agent.js';
 
 const test = anyTest as TestFn<{ lab: SshLab; dir: string }>;
 
@@ -255,3 +258,19 @@ test.serial('over SSH: a crash between staging and commit leaves no mixed block'
 test.serial('over SSH: a remote file changed during the sync gets another pass', (t) => scenarios.remoteChangedDuringSyncGetsAnotherPass(t, overSsh(t)));
 test.serial('over SSH: a master file rewritten during the sync is never committed mixed', (t) => scenarios.masterWriterNeverCommitsAMix(t, overSsh(t)));
 test.serial('over SSH: two runs on one remote respect its lock', (t) => scenarios.concurrentRunsRespectTheRemoteLock(t, overSsh(t)));
+
+test.serial('the endpoint contract holds over SSH', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const home = process.env.HOME;
+  process.env.HOME = lab.clientHome;
+  const pool = new ConnectionPool({ acceptNewHostKey: false });
+  try {
+    const base = nodePath.join(t.context.dir, `contract${n++}`);
+    mkdirSync(base, { recursive: true });
+    await endpointContract(t, base, async (root) => openSshAgent(await pool.get('web2', undefined, undefined), `web2:${root}`, { root, cache: false, saveCache: false }));
+  } finally {
+    await pool.closeAll();
+    process.env.HOME = home;
+  }
+});

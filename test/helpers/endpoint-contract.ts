@@ -1,0 +1,82 @@
+import type { ExecutionContext } from 'ava';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { EMPTY_CLASS } from '../../src/engine/classification.js';
+import type { Endpoint } from '../../src/endpoint/endpoint.js';
+import { EndpointError, PathError } from '../../src/endpoint/errors.js';
+
+/**
+ * One contract every Endpoint implementation must meet (in-process, agent over a pipe, agent over
+ * SSH): same listing, same checksums, staged writes that appear only at commit, errors that carry
+ * the endpoint and the path.
+ */
+export type OpenEndpoint = (root: string) => Promise<Endpoint>;
+
+const attrs = { mode: true, mtime: true, owner: false, group: false };
+
+export async function endpointContract(t: ExecutionContext, dir: string, open: OpenEndpoint): Promise<void> {
+  const root = nodePath.join(dir, 'tree');
+  mkdirSync(nodePath.join(root, 'sub'), { recursive: true });
+  writeFileSync(nodePath.join(root, 'sub/a.txt'), 'hello');
+  writeFileSync(nodePath.join(root, 'skip.tmp'), 'x');
+  symlinkSync('sub/a.txt', nodePath.join(root, 'link'));
+  const ep = await open(root);
+  try {
+    const listing = await ep.list([{ ...EMPTY_CLASS, exclude: ['*.tmp'] }]);
+    t.true(listing.exists);
+    t.deepEqual(listing.entries.map((e) => `${e.type} ${e.path}${e.target ? ` -> ${e.target}` : ''}`), ['symlink link -> sub/a.txt', 'dir sub', 'file sub/a.txt']);
+    t.is(listing.entries.find((e) => e.path === 'sub/a.txt')!.size, 5);
+
+    const sums = await ep.checksums(['sub/a.txt', 'nope']);
+    t.deepEqual([...sums], [['sub/a.txt', 0x3610a686]]); // CRC-32 of "hello"
+
+    const reader = await ep.openRead('sub/a.txt');
+    const chunks: Buffer[] = [];
+    for await (const c of reader.chunks()) chunks.push(c);
+    t.is(Buffer.concat(chunks).toString(), 'hello');
+    t.like(await reader.result(), { size: 5, crc: 0x3610a686, consistent: true });
+
+    const big = Buffer.alloc(3 * 1024 * 1024 + 7, 'z');
+    const writer = await ep.openWrite('sub/new.bin', big.length);
+    for (let off = 0; off < big.length; off += 1024 * 1024) await writer.write(big.subarray(off, off + 1024 * 1024));
+    const staged = await writer.finish();
+    t.is(staged.size, big.length);
+    t.false(readdirSync(nodePath.join(root, 'sub')).includes('new.bin'), 'nothing at the path before commit');
+    const master = { path: 'sub/new.bin', type: 'file' as const, size: big.length, mode: 0o640, uid: 0, gid: 0, mtimeMs: 1_600_000_000_123, ino: 1, nlink: 1 };
+    const results = await ep.commit([{ action: { op: 'copy', path: 'sub/new.bin', reason: 'missing', master }, temp: staged.temp, attrs }]);
+    t.deepEqual(results, [{ path: 'sub/new.bin', ok: true }]);
+    t.true(readFileSync(nodePath.join(root, 'sub/new.bin')).equals(big));
+    const after = (await ep.list([EMPTY_CLASS])).entries.find((e) => e.path === 'sub/new.bin')!;
+    t.like(after, { mode: 0o640, mtimeMs: 1_600_000_000_123 });
+
+    // A step whose expectation no longer holds is refused as data, not thrown.
+    const stale = await ep.commit([{ action: { op: 'delete', path: 'sub/a.txt', remote: { ...master, path: 'sub/a.txt', size: 99 } }, attrs }]);
+    t.like(stale[0], { ok: false, code: 'ECHANGED' });
+    t.is(readFileSync(nodePath.join(root, 'sub/a.txt'), 'utf8'), 'hello');
+
+    // A path escaping the root is refused.
+    const escape = await ep.commit([{ action: { op: 'mkdir', path: '../outside', master: { ...master, type: 'dir', mode: 0o755 } }, attrs }]);
+    t.false(escape[0]!.ok);
+
+    const err = await t.throwsAsync(ep.openRead('missing-file'));
+    t.true(err instanceof PathError, String(err));
+    t.is((err as PathError).path, 'missing-file');
+    t.is((err as PathError).code, 'ENOENT');
+
+    const hook = await ep.runHook('echo out; echo err >&2; exit 4');
+    t.is(hook.code, 4);
+    t.regex(hook.output, /out[\s\S]*err/);
+
+    await ep.lock({ runId: '0123456789abcdef', job: 'contract', block: 'b' }, 1000);
+    const record = JSON.parse(readFileSync(nodePath.join(root, '.replisync.lock'), 'utf8'));
+    t.like(record, { job: 'contract', block: 'b', runId: '0123456789abcdef' });
+    await ep.unlock();
+    t.false(readdirSync(root).includes('.replisync.lock'));
+  } finally {
+    await ep.close();
+  }
+  const missing = await open(nodePath.join(dir, 'does-not-exist'));
+  t.false((await missing.list([EMPTY_CLASS])).exists);
+  await missing.close();
+  void EndpointError;
+}

@@ -1,0 +1,87 @@
+import test from 'ava';
+import { PassThrough } from 'node:stream';
+import { LocalEndpoint } from '../../src/endpoint/local/local-endpoint.js';
+import { EndpointError } from '../../src/endpoint/errors.js';
+import { RemoteEndpoint } from '../../src/endpoint/remote-endpoint.js';
+import { AgentClient } from '../../src/protocol/client.js';
+import { FrameDecoder, FrameType, MAGIC, ProtocolError, encodeFrame, encodeJson } from '../../src/protocol/frames.js';
+import { AgentServer } from '../../src/protocol/server.js';
+import { endpointContract } from '../helpers/endpoint-contract.js';
+import { cleanup, tempDir } from '../helpers/tree.js';
+
+const hello = { version: 1, agent: 'test', host: 'pipe', pid: process.pid, node: process.version };
+
+/** An agent served over an in-memory pipe, with what the host "prints" before the protocol. */
+function pipeEndpoint(banner = '') {
+  const toAgent = new PassThrough();
+  const fromAgent = new PassThrough();
+  if (banner) fromAgent.write(banner);
+  const server = new AgentServer(toAgent, fromAgent, hello, (params) => new LocalEndpoint(String(params.root)));
+  const running = server.run();
+  const client = new AgentClient(fromAgent, toAgent, 'pipe:/test');
+  return { client, running, close: () => toAgent.end() };
+}
+
+test('the endpoint contract holds in-process', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => void cleanup(dir));
+  await endpointContract(t, dir, async (root) => new LocalEndpoint(root));
+});
+
+test('the endpoint contract holds through the agent protocol over a pipe', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => void cleanup(dir));
+  await endpointContract(t, dir, async (root) => {
+    const p = pipeEndpoint('Welcome to the host!\nLast login: yesterday\n');
+    return RemoteEndpoint.open(p.client, 'pipe:/test', { root, cache: false, saveCache: false }, async () => {
+      p.close();
+      await p.running;
+    });
+  });
+});
+
+test('a login banner before the greeting is skipped and kept', async (t) => {
+  const p = pipeEndpoint('motd line\n');
+  await p.client.hello;
+  t.is(p.client.banner, 'motd line\n');
+  p.close();
+});
+
+test('an agent of another protocol version is refused clearly', async (t) => {
+  const decoder = new FrameDecoder(true);
+  const err = t.throws(() => decoder.push(Buffer.from('REPLISYNC-AGENT 99\n')), { instanceOf: ProtocolError });
+  t.regex(err!.message, /speaks "REPLISYNC-AGENT 99"/);
+});
+
+test('malformed frames are protocol errors, not crashes', (t) => {
+  const decoder = new FrameDecoder(false);
+  t.throws(() => decoder.push(Buffer.from([0, 0, 0, 1, 99, 0, 0, 0, 1, 0])), { message: /unknown frame type 99/ });
+  const big = Buffer.alloc(9);
+  big.writeUInt32BE(100 * 1024 * 1024, 0);
+  big.writeUInt8(FrameType.Data, 4);
+  t.throws(() => new FrameDecoder(false).push(big), { message: /exceeds the limit/ });
+  const frames = new FrameDecoder(false).push(Buffer.concat([encodeJson(FrameType.Request, 7, { a: 1 }), encodeFrame(FrameType.End, 7)]));
+  t.deepEqual(frames.map((f) => [f.type, f.id]), [[FrameType.Request, 7], [FrameType.End, 7]]);
+});
+
+test('an unknown request is a protocol violation: the agent stops rather than guess', async (t) => {
+  const toAgent = new PassThrough();
+  const fromAgent = new PassThrough();
+  const server = new AgentServer(toAgent, fromAgent, hello, (params) => new LocalEndpoint(String(params.root)));
+  const running = server.run().catch((e: Error) => e);
+  toAgent.write(encodeJson(FrameType.Request, 1, { method: 'format-disk', params: {} }));
+  toAgent.end();
+  const err = await running;
+  t.true(err instanceof ProtocolError);
+  t.true(fromAgent.read().toString('latin1').startsWith(MAGIC));
+});
+
+test('a lost connection fails pending requests with the endpoint named', async (t) => {
+  const p = pipeEndpoint();
+  await p.client.hello;
+  const pending = p.client.request('list', { classes: [] });
+  p.client.failAll(new EndpointError('connection to the agent lost: test', 'pipe:/test'));
+  const err = await t.throwsAsync(pending);
+  t.regex(String(err), /pipe:\/test: connection to the agent lost/);
+  p.close();
+});
