@@ -2,6 +2,7 @@ import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive } from '../endpoint/local/process-alive.js';
 
 /** Another run of the same job holds its run lock (exit 2, unless --wait). */
 export class JobBusy extends Error {}
@@ -26,15 +27,6 @@ function lockDir(): string {
 function fileFor(job: string): string {
   const safe = job.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
   return nodePath.join(lockDir(), `${safe}.lock`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
-  }
 }
 
 /**
@@ -62,7 +54,7 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean):
       } catch {
         holder = undefined;
       }
-      if (holder && !alive(holder.pid)) {
+      if (holder && !processAlive(holder.pid)) {
         await unlink(file).catch(() => undefined);
         continue;
       }

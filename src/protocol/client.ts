@@ -1,14 +1,13 @@
 import type { Readable, Writable } from 'node:stream';
 import { EndpointError, PathError } from '../endpoint/errors.js';
 import { type Frame, FrameDecoder, FrameType, ProtocolError, decodeJson, encodeFrame, encodeJson } from './frames.js';
+import { FrameWriter } from './frame-writer.js';
 import { InStream } from './in-stream.js';
 import { type HelloMessage, type Method, type WireError, validateHello, validateResponse } from './messages.js';
 
 /** Downloads buffered beyond this pause the channel until the consumers catch up. */
 const HIGH_WATER = 16 * 1024 * 1024;
 const LOW_WATER = 4 * 1024 * 1024;
-/** Bytes queued towards the agent before senders wait. */
-const OUTPUT_LIMIT = 1024 * 1024;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -38,6 +37,7 @@ export interface Download {
 export class AgentClient {
   private readonly decoder = new FrameDecoder(true);
   private readonly pending = new Map<number, Pending>();
+  private readonly writer: FrameWriter;
   private nextId = 1;
   private buffered = 0;
   private paused = false;
@@ -53,6 +53,7 @@ export class AgentClient {
     readonly label: string,
     stderr?: Readable,
   ) {
+    this.writer = new FrameWriter(output);
     this.hello = new Promise((resolve, reject) => (this.helloWaiter = { resolve, reject }));
     this.hello.catch(() => undefined);
     input.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -161,46 +162,14 @@ export class AgentClient {
       p.reject(err);
     }
     this.pending.clear();
-    this.wakeSenders?.();
+    this.writer.release();
   }
 
-  private corked = false;
-  private drained: Promise<void> | undefined;
-  /** Releases senders waiting for a drain that will never come once the connection is lost. */
-  private wakeSenders: (() => void) | undefined;
-
-  /**
-   * Frames written in one tick go out in one write (many small requests, one system call). A
-   * sender waits only when a megabyte is already queued on the channel, all waiters on one drain.
-   */
+  /** Sends a frame; rejects once the connection is lost. */
   private async send(frame: Buffer): Promise<void> {
     if (this.dead) throw this.dead;
-    if (!this.corked) {
-      this.corked = true;
-      this.output.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.output.uncork();
-      });
-    }
-    this.output.write(frame);
-    // Only a stream that owes a 'drain' is waited on (a channel with a high water mark above our limit owes none).
-    if (this.output.writableNeedDrain && this.output.writableLength > OUTPUT_LIMIT) {
-      this.drained ??= new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.output.off('drain', done);
-          this.output.off('close', done);
-          this.drained = undefined;
-          this.wakeSenders = undefined;
-          resolve();
-        };
-        this.wakeSenders = done;
-        this.output.on('drain', done);
-        this.output.on('close', done);
-      });
-      await this.drained;
-      if (this.dead) throw this.dead;
-    }
+    await this.writer.write(frame);
+    if (this.dead) throw this.dead;
   }
 
   private start(method: Method, params: Record<string, unknown>, stream?: InStream): { id: number; done: Promise<unknown> } {

@@ -1,8 +1,8 @@
-import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { ClassSpec } from '../engine/classification.js';
 import type { CommitStep, Endpoint, FileWriter, LockOwner } from '../endpoint/endpoint.js';
 import { EndpointError, PathError } from '../endpoint/errors.js';
+import { FrameWriter } from './frame-writer.js';
 import { type Frame, FrameDecoder, FrameType, MAGIC, ProtocolError, decodeJson, encodeFrame, encodeJson } from './frames.js';
 import { type HelloMessage, type RequestMessage, type WireError, param, validateRequest } from './messages.js';
 
@@ -23,28 +23,19 @@ export class AgentServer {
   private endpoint: Endpoint | undefined;
   private readonly uploads = new Map<number, FileWriter | Error>();
   private readonly fail = (m: string) => new ProtocolError(m);
+  private readonly writer: FrameWriter;
 
   constructor(
     private readonly input: Readable,
     private readonly output: Writable,
     private readonly hello: HelloMessage,
     private readonly open: EndpointFactory,
-  ) {}
+  ) {
+    this.writer = new FrameWriter(output);
+  }
 
-  private corked = false;
-
-  /** Frames written in one tick go out in one write. */
-  private async send(frame: Buffer): Promise<void> {
-    if (!this.corked) {
-      this.corked = true;
-      this.output.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.output.uncork();
-      });
-    }
-    this.output.write(frame);
-    if (this.output.writableNeedDrain && this.output.writableLength > 1024 * 1024) await once(this.output, 'drain');
+  private send(frame: Buffer): Promise<void> {
+    return this.writer.write(frame);
   }
 
   private respond(id: number, body: { result?: unknown; error?: WireError }): Promise<void> {

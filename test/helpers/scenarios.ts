@@ -75,8 +75,8 @@ export async function crashBetweenStagingAndCommit(t: ExecutionContext, w: Where
   await makeTree(master, { 'app/one': 'new one', 'app/two': 'new two', 'app/three': 'new three' });
   await makeTree(r, { 'app/one': 'old', 'app/two': 'old' });
   const config = nodePath.join(w.base, 'c.json');
-  // The hook runs after staging, before the commit: it kills replisync and the agent (a crash).
-  const crash = `pkill -9 -f 'replisync.js sync --config ${config}'; kill -9 $PPID`;
+  // The hook runs after staging, before the commit: it kills the agent (its parent), then replisync.
+  const crash = `kill -9 $PPID; pkill -9 -f 'replisync.js sync --config ${config}'`;
   writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: crash }] });
   const res = await runCli(['sync', '--config', config], { env: w.env });
   t.not(res.code, 0);
@@ -84,10 +84,12 @@ export async function crashBetweenStagingAndCommit(t: ExecutionContext, w: Where
   t.is(readFileSync(nodePath.join(r, 'app/two'), 'utf8'), 'old');
   t.false(existsSync(nodePath.join(r, 'app/three')));
   t.true(readdirSync(nodePath.join(r, 'app')).some((f) => f.startsWith('.replisync-')), 'the crash left staged temp files');
+  t.true(existsSync(nodePath.join(r, '.replisync.lock')), 'and a stale lock');
   writeConfig(config, { master, remotes: [w.remote(r)] });
   const next = await runCli(['sync', '--config', config], { env: w.env });
   t.is(next.code, 0, next.stderr);
   t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)));
+  t.deepEqual(readdirSync(nodePath.join(r, 'app')).sort(), ['one', 'three', 'two'], 'leftovers removed');
   t.false(existsSync(nodePath.join(r, '.replisync.lock')), 'stale lock taken over and removed');
 }
 

@@ -6,17 +6,9 @@ import { LOCK_FILE } from '../../engine/classification.js';
 import type { LockOwner, LockRecord } from '../endpoint.js';
 import { PathError, errnoCode } from '../errors.js';
 import type { DirTimes } from './dir-times.js';
+import { processAlive } from './process-alive.js';
 
 const POLL_MS = 200;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
-}
 
 export function describeHolder(h: LockRecord): string {
   return `held by ${h.host} pid ${h.pid} (run ${h.runId}, job ${h.job}, block ${h.block}, since ${h.since})`;
@@ -75,7 +67,7 @@ export class RootLock {
       } catch {
         holder = undefined;
       }
-      if (holder && holder.host === record.host && !alive(holder.pid)) {
+      if (holder && holder.host === record.host && !processAlive(holder.pid)) {
         await this.removeFile(); // stale: its process is gone
         continue;
       }
