@@ -20,9 +20,9 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     fatal,
   });
   const compareOpts = { classes: opts.classes, attrs: opts.attrs, delete: opts.delete, concurrency: opts.concurrency };
-  const compare = async (): Promise<string | undefined> => {
+  const compare = async (which: RemoteRun[]): Promise<string | undefined> => {
     try {
-      await compareAll(opts.master, remotes, compareOpts);
+      await compareAll(opts.master, which, compareOpts);
       return undefined;
     } catch (err) {
       return err instanceof ReplisyncError ? describe(err) : `${opts.master.label}: ${(err as Error).message}`;
@@ -32,7 +32,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
   const t0 = Date.now();
   const since = (): string => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
   opts.progress?.start('listing and checksums', 0, 'files');
-  let fatal = await compare();
+  let fatal = await compare(remotes);
   opts.progress?.stop();
   opts.verbose?.(`compared in ${since()}`);
   if (fatal) return result(fatal);
@@ -90,8 +90,8 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
       });
     }
     opts.verbose?.(`pass ${pass} applied at ${since()}`);
-    // Verify: list and checksum again; whatever still differs is inconsistent.
-    fatal = await compare();
+    // Verify the remotes worked on: list and checksum again; whatever still differs is inconsistent.
+    fatal = await compare(work);
     opts.verbose?.(`pass ${pass} verified at ${since()}`);
     if (fatal) return result(fatal);
   }
