@@ -320,3 +320,27 @@ test('--log appends one JSON line per run', async (t) => {
   t.is(lines[1].exitCode, 0);
   t.truthy(lines[0].time);
 });
+
+test('SIGTERM mid-transfer stops cleanly: old content, no temp files, no lock', async (t) => {
+  const { master, remote } = await setup(t, { small: 'x' });
+  const r = remote();
+  await makeTree(r, { 'big.bin': 'old content' });
+  writeFileSync(nodePath.join(master, 'big.bin'), Buffer.alloc(512 * 1024 * 1024, 7));
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('../helpers/tree.js');
+  const child = spawn(process.execPath, [BIN, 'sync', master, r], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let staged = false;
+  for (let i = 0; i < 1000 && !staged; i++) {
+    staged = readdirSync(r).some((f) => f.startsWith('.replisync-'));
+    if (!staged) await new Promise((res) => setTimeout(res, 5));
+  }
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((res) => child.on('exit', res));
+  t.true(staged, 'the transfer was under way when the signal came');
+  t.is(code, 2, stderr);
+  t.regex(stderr, /SIGTERM: stopping/);
+  t.is(readFileSync(nodePath.join(r, 'big.bin'), 'utf8'), 'old content');
+  t.deepEqual(readdirSync(r).sort(), ['big.bin']);
+});
