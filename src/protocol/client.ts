@@ -49,7 +49,7 @@ export class AgentClient {
 
   constructor(
     private readonly input: Readable,
-    private readonly output: Writable,
+    output: Writable,
     readonly label: string,
     stderr?: Readable,
   ) {

@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasyncSync, lstatSync, openSync } from 'node:fs';
 import { mkdir, rmdir, stat, unlink } from 'node:fs/promises';
-import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
@@ -246,9 +245,5 @@ export class LocalEndpoint implements Endpoint {
     await this.cache.save().catch(() => undefined);
     await this.discardStaged().catch(() => undefined);
     await this.lockFile.release().catch(() => undefined);
-  }
-
-  static hostName(): string {
-    return os.hostname();
   }
 }
