@@ -1,6 +1,6 @@
 // npm run bench: replisync against rsync, side by side in the same run, on generated trees.
 // BENCH_DIR picks the place (default /dev/shm when present); BENCH_ONLY=mixed|small limits the trees;
-// BENCH_SSH=0 skips the SSH cases.
+// BENCH_SSH=0 skips the SSH cases, BENCH_LOCAL=0 the local ones.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import * as os from 'node:os';
@@ -163,8 +163,10 @@ async function sshCases(name: string, files: { path: string; size: number }[]): 
 const only = process.env.BENCH_ONLY;
 console.log(`bench in ${base}; rsync ${hasRsync ? 'found' : 'not installed: replisync alone'}; node ${process.version}; ${os.cpus().length} cores`);
 try {
-  if (!only || only === 'mixed') await localCases('mixed', mixedTree());
-  if (!only || only === 'small') await localCases('small', smallTree());
+  if (process.env.BENCH_LOCAL !== '0') {
+    if (!only || only === 'mixed') await localCases('mixed', mixedTree());
+    if (!only || only === 'small') await localCases('small', smallTree());
+  }
   if (process.env.BENCH_SSH !== '0' && existsSync('/usr/sbin/sshd')) {
     if (!only || only === 'mixed') await sshCases('mixed', mixedTree());
     if (!only || only === 'small') await sshCases('small', smallTree());
