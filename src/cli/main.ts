@@ -32,6 +32,7 @@ function emit(settings: Settings, run: RunResult, code: number, startedAt: Date)
   else if (!(settings.quiet && code === 0)) process.stdout.write(renderText(view));
   if (view.error) say(view.error);
   for (const r of run.remotes) {
+    if (settings.verbose) for (const b of r.blocks) say(`${r.endpoint}: block ${b.name} (pass ${b.pass}): ${b.actions} change(s)`);
     for (const e of r.errors) say(e);
     if (!run.dryRun && r.inconsistent.length > 0) {
       const shown = r.inconsistent.slice(0, 10).join(', ');

@@ -26,6 +26,11 @@ export function renderHtml(report: ReportView): string {
       }
       parts.push('</tbody></table>');
     }
+    if (r.blocks.length > 0) {
+      parts.push('<table class="blocks"><thead><tr><th>block</th><th>pass</th><th>changes</th></tr></thead><tbody>');
+      for (const b of r.blocks) parts.push(`<tr><td>${esc(b.name)}</td><td>${b.pass}</td><td>${b.actions}</td></tr>`);
+      parts.push('</tbody></table>');
+    }
     parts.push(`<p class="summary">${esc(summaryLine(r))}; passes: ${r.passes}</p>`);
     if (r.inconsistent.length > 0) parts.push(`<p class="error">Inconsistent: ${r.inconsistent.map(esc).join(', ')}</p>`);
     if (r.error) parts.push(`<p class="error">Error: ${esc(r.error)}</p>`);

@@ -15,6 +15,11 @@ export function renderMarkdown(report: ReportView): string {
       for (const a of r.actions) out.push(`| ${a.op} | ${cell(a.path)} | ${cell(detailOf(a))} |`);
       out.push('');
     }
+    if (r.blocks.length > 0) {
+      out.push('| block | pass | changes |', '| --- | --- | --- |');
+      for (const b of r.blocks) out.push(`| ${cell(b.name)} | ${b.pass} | ${b.actions} |`);
+      out.push('');
+    }
     out.push(`**Summary:** ${summaryLine(r)}; passes: ${r.passes}`, '');
     if (r.inconsistent.length > 0) out.push(`**Inconsistent:** ${r.inconsistent.map(cell).join(', ')}`, '');
     if (r.error) out.push(`**Error:** ${cell(r.error)}`, '');

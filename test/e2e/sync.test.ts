@@ -301,6 +301,9 @@ test('reports: --report writes JSON, Markdown and HTML; --quiet prints nothing o
   const page = readFileSync(html, 'utf8');
   t.regex(page, /^<!doctype html>/);
   t.regex(page, /<td class="path">bin\/app<\/td>/);
+  const synced = nodePath.join(dir, 'synced.md');
+  await runCli(['sync', master, remote(3), '--report', synced]);
+  t.regex(readFileSync(synced, 'utf8'), /\| block \| pass \| changes \|\n\| --- \| --- \| --- \|\n\| bin \| 1 \| \d+ \|/);
   const quiet = await runCli(['sync', '-q', master, remote()]);
   t.is(quiet.code, 0);
   t.is(quiet.stdout, '');
