@@ -42,13 +42,9 @@ class Changed extends Error {
 
 const UMASK = process.umask();
 
+/** No exception for a missing path: for new files that is the common case, and exceptions are costly. */
 function lstatOrNone(abs: string): BigIntStats | undefined {
-  try {
-    return lstatSync(abs, { bigint: true });
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
+  return lstatSync(abs, { bigint: true, throwIfNoEntry: false });
 }
 
 function kindOf(st: BigIntStats): Entry['type'] | 'other' {

@@ -21,9 +21,9 @@ export class DirTimes {
   note(rel: string): void {
     if (this.saved.has(rel)) return;
     try {
-      const st = lstatSync(this.abs(rel), { bigint: true });
+      const st = lstatSync(this.abs(rel), { bigint: true, throwIfNoEntry: false });
       // Seconds as a double: the closest to the nanosecond value that node's utimes can set.
-      if (st.isDirectory()) this.saved.set(rel, { atime: Number(st.atimeNs) / 1e9, mtime: Number(st.mtimeNs) / 1e9 });
+      if (st?.isDirectory()) this.saved.set(rel, { atime: Number(st.atimeNs) / 1e9, mtime: Number(st.mtimeNs) / 1e9 });
     } catch {
       // Not there yet (it will be created and its time set from the plan) or gone.
     }
