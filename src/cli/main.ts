@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
+import { formatAddress } from '../endpoint/address.js';
 import { ReplisyncError, UsageError, describe } from '../endpoint/errors.js';
 import { type OpenedEndpoints, openEndpoints } from '../endpoint/open.js';
 import { runJob } from '../execute/run-job.js';
@@ -104,7 +105,16 @@ export async function main(argv: string[]): Promise<number> {
     if (!args) return 0;
     if (args.command === 'agent') return await runAgent();
     const settings = resolveSettings(args, process.stderr.isTTY === true);
-    return await runSync(settings);
+    try {
+      return await runSync(settings);
+    } catch (err) {
+      // Scripts reading --format json get their one JSON object even when the run could not start.
+      if (settings.format === 'json') {
+        const error = err instanceof ReplisyncError ? describe(err) : (err as Error).message;
+        process.stdout.write(renderJson({ master: formatAddress(settings.master), dryRun: settings.dryRun, error, remotes: [] }));
+      }
+      throw err;
+    }
   } catch (err) {
     if (err instanceof UsageError) say(err.message);
     else if (err instanceof JobBusy) say(err.message);

@@ -174,6 +174,9 @@ export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Pr
   const second = await runCli(['sync', '--config', config], { env: w.env });
   t.is(second.code, 2);
   t.regex(second.stderr, /job j is already running \(pid \d+/);
+  const json = await runCli(['sync', '--config', config, '--format', 'json'], { env: w.env });
+  t.is(json.code, 2);
+  t.regex(JSON.parse(json.stdout).error, /job j is already running/);
   const waiting = await runCli(['sync', '--config', config, '--wait'], { env: w.env });
   t.is(waiting.code, 0, waiting.stderr);
   t.is((await first.done).code, 0);

@@ -1,0 +1,57 @@
+import test from 'ava';
+import { existsSync, writeFileSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { cleanup, makeTree, runCli, tempDir } from '../helpers/tree.js';
+
+async function setup(t: { teardown(fn: () => void): void }) {
+  const dir = tempDir();
+  t.teardown(() => void cleanup(dir));
+  const master = nodePath.join(dir, 'master');
+  await makeTree(master, { a: 'x' });
+  const remote = nodePath.join(dir, 'remote');
+  const config = (data: unknown) => {
+    const file = nodePath.join(dir, 'c.json');
+    writeFileSync(file, typeof data === 'string' ? data : JSON.stringify(data));
+    return file;
+  };
+  return { dir, master, remote, config };
+}
+
+const cases: [string, (s: Awaited<ReturnType<typeof setup>>) => string[], RegExp][] = [
+  ['an unknown option', (s) => ['sync', s.master, s.remote, '--frobnicate'], /Unknown argument: frobnicate/],
+  ['no remote', (s) => ['sync', s.master], /name at least one remote after the master/],
+  ['no endpoints at all', () => ['sync'], /name the master and at least one remote \(or --config FILE\)/],
+  ['a bad --format', (s) => ['sync', s.master, s.remote, '--format', 'xml'], /--format must be text or json, not xml/],
+  ['a bad --attrs', (s) => ['sync', s.master, s.remote, '--attrs', 'mode,color'], /--attrs: unknown attribute "color"/],
+  ['--max-passes 0', (s) => ['sync', s.master, s.remote, '--max-passes', '0'], /--max-passes must be a whole number of at least 1, not 0/],
+  ['--concurrency 1.5', (s) => ['sync', s.master, s.remote, '--concurrency', '1.5'], /--concurrency must be a whole number of at least 1/],
+  ['--max-delete -1', (s) => ['sync', s.master, s.remote, '--max-delete', '-1'], /--max-delete must be a whole number of at least 0/],
+  ['a bad --report extension', (s) => ['sync', s.master, s.remote, '--report', 'out.pdf'], /--report out\.pdf: the file must end in \.json, \.md or \.html/],
+  ['an invalid regular expression', (s) => ['sync', s.master, s.remote, '--include-regex', '(oops'], /classification: invalid regular expression \/\(oops\//],
+  ['the same endpoint twice', (s) => ['sync', s.master, s.remote, s.remote], /is named twice/],
+  ['a remote inside the master', (s) => ['sync', s.master, nodePath.join(s.master, 'sub')], /must not contain one another/],
+  ['an ssh URL without a path', () => ['sync', '/tmp', 'ssh://host'], /no path in ssh:\/\/host/],
+  ['--class without --config', (s) => ['sync', s.master, s.remote, '--class', 'x'], /--class needs --config/],
+  ['a config that is not JSON', (s) => ['sync', '--config', s.config('{ nope')], /not valid JSON/],
+  ['an unknown top-level key', (s) => ['sync', '--config', s.config({ jobs: {}, extra: 1 })], /\(top level\)\.extra: unknown key/],
+  ['an unknown job key', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote], maxDelet: 3 } } })], /jobs\.j\.maxDelet: unknown key/],
+  ['a wrong type', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote], maxPasses: 'three' } } })], /jobs\.j\.maxPasses: must be a whole number of at least 1, not string/],
+  ['a missing master', (s) => ['sync', '--config', s.config({ jobs: { j: { remotes: [s.remote] } } })], /jobs\.j\.master: is required/],
+  ['an unknown class', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote], class: 'nope' } } })], /jobs\.j\.class: unknown class "nope"/],
+  ['an unknown job', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote] } } }), '--job', 'k'], /jobs\.k: unknown job \(jobs: j\)/],
+  ['several jobs and no --job', (s) => ['sync', '--config', s.config({ jobs: { a: { master: s.master, remotes: [s.remote] }, b: { master: s.master, remotes: [s.remote] } } })], /several jobs \(a, b\): pick one with --job/],
+  ['a bad block', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote], blocks: [{ name: 'x' }] } } })], /jobs\.j\.blocks\[0\]\.include: is required/],
+  ['a duplicate block name', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote], blocks: [{ name: 'x', include: ['a'] }, { name: 'x', include: ['b'] }] } } })], /jobs\.j\.blocks\[1\]\.name: duplicate block name "x"/],
+  ['a bad class', (s) => ['sync', '--config', s.config({ classes: { c: { include: 'bin/**' } }, jobs: {} })], /classes\.c\.include: must be an array of strings, not string/],
+];
+
+for (const [name, args, message] of cases) {
+  test(`bad input is refused before anything changes: ${name}`, async (t) => {
+    const s = await setup(t);
+    const res = await runCli(args(s));
+    t.is(res.code, 2, res.stdout);
+    t.regex(res.stderr, message);
+    t.is(res.stdout, '');
+    t.false(existsSync(s.remote), 'nothing was created');
+  });
+}
