@@ -1,0 +1,63 @@
+import test from 'ava';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import { addHostKey, checkHostKey, hostToken, keyTypeOf } from '../../src/transport/known-hosts.js';
+import { hostMatches, resolveHost } from '../../src/transport/ssh-config.js';
+
+const dir = mkdtempSync(nodePath.join(os.tmpdir(), 'replisync-sshfiles-'));
+
+function blob(type: string, body: string): Buffer {
+  const t = Buffer.from(type);
+  const b = Buffer.from(body);
+  const out = Buffer.alloc(8 + t.length + b.length);
+  out.writeUInt32BE(t.length, 0);
+  t.copy(out, 4);
+  out.writeUInt32BE(b.length, 4 + t.length);
+  b.copy(out, 8 + t.length);
+  return out;
+}
+
+test('ssh_config: first value wins, patterns and negation, IdentityFile accumulates', (t) => {
+  const file = nodePath.join(dir, 'config');
+  writeFileSync(file, ['Host web* !web9', '  HostName 10.0.0.%h', '  User deploy', '  IdentityFile ~/.ssh/deploy', 'Host web1', '  Port 2222', '  User other', 'Host *', '  IdentityFile ~/.ssh/all', '  ProxyJump bastion'].join('\n'));
+  const web1 = resolveHost('web1', file);
+  t.is(web1.hostName, '10.0.0.web1');
+  t.is(web1.user, 'deploy');
+  t.is(web1.port, 2222);
+  t.deepEqual(web1.identityFiles, [nodePath.join(os.homedir(), '.ssh/deploy'), nodePath.join(os.homedir(), '.ssh/all')]);
+  t.is(web1.proxyJump, 'bastion');
+  t.is(resolveHost('web9', file).hostName, 'web9');
+  t.true(hostMatches(['*.example.com'], 'a.example.com'));
+  t.false(hostMatches(['*', '!secret'], 'secret'));
+});
+
+test('known_hosts: plain, [host]:port, hashed, mismatch with its line, revoked, accept-new', (t) => {
+  const file = nodePath.join(dir, 'known_hosts');
+  const good = blob('ssh-ed25519', 'good-key');
+  const bad = blob('ssh-ed25519', 'other-key');
+  const salt = Buffer.from('0123456789abcdef0123');
+  const hashed = createHmac('sha1', salt).update('[h3]:2200').digest('base64');
+  writeFileSync(
+    file,
+    [
+      '# comment',
+      `web1,10.0.0.1 ssh-ed25519 ${good.toString('base64')}`,
+      `[web2]:2222 ssh-ed25519 ${good.toString('base64')}`,
+      `|1|${salt.toString('base64')}|${hashed} ssh-ed25519 ${good.toString('base64')}`,
+      `@revoked * ssh-ed25519 ${bad.toString('base64')}`,
+      '',
+    ].join('\n'),
+  );
+  t.deepEqual(checkHostKey([file], hostToken('web1', 22), good), { kind: 'known' });
+  t.deepEqual(checkHostKey([file], hostToken('web2', 2222), good), { kind: 'known' });
+  t.deepEqual(checkHostKey([file], hostToken('h3', 2200), good), { kind: 'known' });
+  t.deepEqual(checkHostKey([file], hostToken('web1', 22), blob('ssh-ed25519', 'x')), { kind: 'mismatch', file, line: 2 });
+  t.deepEqual(checkHostKey([file], hostToken('web1', 22), bad), { kind: 'revoked', file, line: 5 });
+  t.deepEqual(checkHostKey([file], hostToken('new', 22), good), { kind: 'unknown' });
+  addHostKey(file, hostToken('new', 2022), good);
+  t.true(readFileSync(file, 'utf8').endsWith(`[new]:2022 ssh-ed25519 ${good.toString('base64')}\n`));
+  t.deepEqual(checkHostKey([file], '[new]:2022', good), { kind: 'known' });
+  t.is(keyTypeOf(good), 'ssh-ed25519');
+});
