@@ -46,7 +46,8 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
         } else if (r.alive) {
           r.fail(new EndpointError(`not changed: --max-delete refused another remote, so nothing was changed anywhere`, r.label));
         }
-        r.done.push(...r.plan);
+        // A dry run still shows what it would have done; a refused sync did nothing, so reports nothing done.
+        if (opts.dryRun) r.done.push(...r.plan);
       }
       return result();
     }
