@@ -1,4 +1,4 @@
-import type { Action } from '../engine/action.js';
+import { type Action, summarize } from '../engine/action.js';
 import type { Listing } from '../engine/entry.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
 import { EndpointError, ReplisyncError, describe } from '../endpoint/errors.js';
@@ -39,7 +39,7 @@ export class RemoteRun {
     if (!this.errors.includes(text)) this.errors.push(text);
   }
 
-  result(summaryOf: (actions: Action[]) => RemoteResult['summary']): RemoteResult {
+  result(): RemoteResult {
     return {
       endpoint: this.label,
       actions: this.done,
@@ -47,7 +47,7 @@ export class RemoteRun {
       inconsistent: this.inconsistent,
       errors: this.errors,
       blocks: this.blocks,
-      summary: summaryOf(this.done),
+      summary: summarize(this.done),
     };
   }
 }

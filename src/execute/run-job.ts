@@ -1,4 +1,4 @@
-import { countDeletions, summarize } from '../engine/action.js';
+import { countDeletions } from '../engine/action.js';
 import { type Block, assignBlocks, blockOrder } from '../engine/blocks.js';
 import { EndpointError, ReplisyncError, describe } from '../endpoint/errors.js';
 import { applyBlock } from './apply-blocks.js';
@@ -16,7 +16,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
   const result = (fatal?: string): RunResult => ({
     master: opts.master.label,
     dryRun: opts.dryRun,
-    remotes: remotes.map((r) => r.result(summarize)),
+    remotes: remotes.map((r) => r.result()),
     fatal,
   });
   const compareOpts = { classes: opts.classes, attrs: opts.attrs, delete: opts.delete, concurrency: opts.concurrency };

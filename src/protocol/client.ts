@@ -70,10 +70,6 @@ export class AgentClient {
     return this.decoder.banner;
   }
 
-  get agentOutput(): string {
-    return this.stderrTail.trim();
-  }
-
   private lost(why: string): EndpointError {
     const said = this.stderrTail.trim();
     return new EndpointError(`connection to the agent lost: ${why}${said ? `; agent said: ${said}` : ''}`, this.label);

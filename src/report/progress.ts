@@ -6,33 +6,34 @@ import { formatBytes } from './model.js';
 export function stderrProgress(): Progress {
   let bar: cliProgress.SingleBar | undefined;
   let unit: 'files' | 'bytes' = 'files';
+  let started = 0;
+  let done = 0;
+  let total = 0;
   return {
-    start(phase, total, u) {
+    start(phase, all, u) {
       bar?.stop();
       unit = u;
+      started = Date.now();
+      done = 0;
+      total = all;
       const amount = u === 'bytes' ? '{done}/{all} {speed}/s' : '{value}/{total} files';
       bar = new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: total > 0 ? `${phase} [{bar}] {percentage}% ${amount} ETA {eta_formatted}` : `${phase} ...`,
+          format: all > 0 ? `${phase} [{bar}] {percentage}% ${amount} ETA {eta_formatted}` : `${phase} ...`,
           hideCursor: true,
           clearOnComplete: true,
           etaBuffer: 50,
         },
         cliProgress.Presets.shades_classic,
       );
-      const started = Date.now();
-      bar.start(Math.max(total, 1), 0, { done: formatBytes(0), all: formatBytes(total), speed: formatBytes(0) });
-      (bar as unknown as { started: number }).started = started;
+      bar.start(Math.max(all, 1), 0, { done: formatBytes(0), all: formatBytes(all), speed: formatBytes(0) });
     },
     advance(n) {
       if (!bar) return;
-      bar.increment(n);
-      if (unit === 'bytes') {
-        const b = bar as unknown as { value: number; total: number; started: number };
-        const secs = Math.max((Date.now() - b.started) / 1000, 0.001);
-        bar.update({ done: formatBytes(b.value), all: formatBytes(b.total), speed: formatBytes(Math.round(b.value / secs)) });
-      }
+      done += n;
+      const secs = Math.max((Date.now() - started) / 1000, 0.001);
+      bar.update(done, unit === 'bytes' ? { done: formatBytes(done), all: formatBytes(total), speed: formatBytes(Math.round(done / secs)) } : {});
     },
     stop() {
       bar?.stop();

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync, symlinkSync } from
 import * as nodePath from 'node:path';
 import { EMPTY_CLASS } from '../../src/engine/classification.js';
 import type { Endpoint } from '../../src/endpoint/endpoint.js';
-import { EndpointError, PathError } from '../../src/endpoint/errors.js';
+import { PathError } from '../../src/endpoint/errors.js';
 
 /**
  * One contract every Endpoint implementation must meet (in-process, agent over a pipe, agent over
@@ -78,5 +78,4 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
   const missing = await open(nodePath.join(dir, 'does-not-exist'));
   t.false((await missing.list([EMPTY_CLASS])).exists);
   await missing.close();
-  void EndpointError;
 }

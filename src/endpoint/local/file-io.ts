@@ -99,7 +99,11 @@ export function tempName(runTag: string, seq: number): string {
 }
 
 /** Writes new content to a temp file `tempRel` (created exclusively, mode 0600), CRC computed on the way. */
-export function openStagedWriter(root: string, tempRel: string, onAbort: () => void): FileWriter {
+export function openStagedWriter(
+  root: string,
+  tempRel: string,
+  on: { finished(staged: StagedFile): void; aborted(): void },
+): FileWriter {
   const abs = nodePath.join(root, tempRel);
   const fd = openSync(abs, 'wx', 0o600);
   let crc = 0;
@@ -120,7 +124,9 @@ export function openStagedWriter(root: string, tempRel: string, onAbort: () => v
     },
     async finish(): Promise<StagedFile> {
       close();
-      return { temp: tempRel, size, crc };
+      const staged = { temp: tempRel, size, crc };
+      on.finished(staged);
+      return staged;
     },
     async abort() {
       try {
@@ -131,7 +137,7 @@ export function openStagedWriter(root: string, tempRel: string, onAbort: () => v
         } catch {
           // already gone
         }
-        onAbort();
+        on.aborted();
       }
     },
   };

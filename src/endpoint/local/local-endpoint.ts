@@ -43,6 +43,8 @@ export class LocalEndpoint implements Endpoint {
   private readonly pending = new Set<string>();
   /** Content keys of the files of the last listing. */
   private keys = new Map<string, string>();
+  /** Directories known to exist while a block is staged (it is locked: they stay). */
+  private readonly stagingDirs = new Set<string>();
   private readonly dirTimes: DirTimes;
   private readonly lockFile: RootLock;
   readonly canChown = process.getuid?.() === 0;
@@ -121,21 +123,19 @@ export class LocalEndpoint implements Endpoint {
       // The temp file goes next to its target; while the target's directory does not exist yet
       // (it is created at commit) it waits in the root, on the same filesystem.
       let dir = parentOf(path);
-      if (dir !== '') {
+      if (dir !== '' && !this.stagingDirs.has(dir)) {
         const st = lstatSync(resolveInside(this.root, dir), { throwIfNoEntry: false });
-        if (!st?.isDirectory()) dir = '';
+        if (st?.isDirectory()) this.stagingDirs.add(dir);
+        else dir = '';
       }
       this.dirTimes.note(dir);
       const name = tempName(this.runTag, this.seq++);
       const temp = dir ? `${dir}/${name}` : name;
-      const writer = openStagedWriter(this.root, temp, () => this.pending.delete(temp));
+      const writer = openStagedWriter(this.root, temp, {
+        finished: (staged) => this.staged.set(staged.temp, staged.crc),
+        aborted: () => this.pending.delete(temp),
+      });
       this.pending.add(temp);
-      const finish = writer.finish.bind(writer);
-      writer.finish = async () => {
-        const staged = await finish();
-        this.staged.set(staged.temp, staged.crc);
-        return staged;
-      };
       return writer;
     } catch (err) {
       this.fail('cannot stage new content', path, err);
@@ -202,6 +202,7 @@ export class LocalEndpoint implements Endpoint {
     }
     this.pending.clear();
     this.staged.clear();
+    this.stagingDirs.clear();
     this.dirTimes.restore();
   }
 
