@@ -20,6 +20,8 @@ export interface Entry {
   target?: string;
   /** Directory that holds entries outside the classification: it is never removed. */
   partial?: boolean;
+  /** CRC-32 of a regular file, when the host's checksum cache holds one still valid for its current stat. */
+  crc?: number;
 }
 
 export interface Listing {

@@ -35,21 +35,25 @@ export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: C
   ]);
   if (!masterListing.exists) throw new EndpointError('the master directory does not exist', master.label);
 
+  // Checksums the hosts' caches vouched for came with the listings; only the rest is asked for.
+  const masterSums = knownSums(masterListing);
+  const remoteSums = new Map<RemoteRun, Map<string, number>>();
   const wanted = new Map<RemoteRun, string[]>();
   const union = new Set<string>();
   for (const r of live()) {
+    const sums = knownSums(r.listing!);
+    remoteSums.set(r, sums);
     const paths = checksumCandidates(masterListing, r.listing!, opts.attrs);
-    wanted.set(r, paths);
-    for (const p of paths) union.add(p);
+    wanted.set(r, paths.filter((p) => !sums.has(p)));
+    for (const p of paths) if (!masterSums.has(p)) union.add(p);
   }
-  const remoteSums = new Map<RemoteRun, Map<string, number>>();
-  const [masterSums] = await Promise.all([
-    union.size > 0 ? master.checksums([...union]) : Promise.resolve(new Map<string, number>()),
+  await Promise.all([
+    union.size > 0 ? master.checksums([...union]).then((got) => addAll(masterSums, got)) : undefined,
     ...live().map((r) =>
       limit(async () => {
         const paths = wanted.get(r)!;
         try {
-          remoteSums.set(r, paths.length > 0 ? await r.endpoint.checksums(paths) : new Map());
+          if (paths.length > 0) addAll(remoteSums.get(r)!, await r.endpoint.checksums(paths));
         } catch (err) {
           r.fail(err);
         }
@@ -66,4 +70,14 @@ export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: C
     });
   }
   return masterListing;
+}
+
+function knownSums(listing: Listing): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const e of listing.entries) if (e.crc !== undefined) sums.set(e.path, e.crc);
+  return sums;
+}
+
+function addAll(into: Map<string, number>, from: ReadonlyMap<string, number>): void {
+  for (const [p, crc] of from) into.set(p, crc);
 }

@@ -35,7 +35,8 @@ export class ChecksumCache {
     try {
       const data = JSON.parse(await readFile(this.file, 'utf8')) as { v: number; entries: [string, string, number][] };
       if (data.v !== 1) return;
-      for (const [path, key, crc] of data.entries) this.map.set(path, { key, crc });
+      // What this run learnt already is newer than the file.
+      for (const [path, key, crc] of data.entries) if (!this.map.has(path)) this.map.set(path, { key, crc });
     } catch {
       // No cache yet, or an unreadable one: checksums are simply computed.
     }

@@ -64,6 +64,8 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async list(classes: ClassSpec[]): Promise<Listing> {
+    // Loaded before anything is learnt in this run, so the file never overrides fresher entries.
+    await this.loadCache();
     let st;
     try {
       st = await stat(this.root);
@@ -72,9 +74,16 @@ export class LocalEndpoint implements Endpoint {
       this.fail('cannot read the root directory', undefined, err);
     }
     if (!st.isDirectory()) this.fail('the root is not a directory');
+    await this.loadCache();
     try {
       const { entries, leftovers, keys } = await walk(this.root, compileClassification(classes));
       this.keys = keys;
+      // What the cache still vouches for travels with the listing: no checksum request is needed for it.
+      for (const e of entries) {
+        if (e.type !== 'file') continue;
+        const crc = this.cache.get(e.path, keys.get(e.path)!);
+        if (crc !== undefined) e.crc = crc;
+      }
       return { exists: true, entries, leftovers, canChown: this.canChown };
     } catch (err) {
       if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
@@ -82,9 +91,13 @@ export class LocalEndpoint implements Endpoint {
     }
   }
 
-  async checksums(paths: string[]): Promise<Map<string, number>> {
+  private loadCache(): Promise<void> {
     this.cacheLoaded ??= this.cache.load();
-    await this.cacheLoaded;
+    return this.cacheLoaded;
+  }
+
+  async checksums(paths: string[]): Promise<Map<string, number>> {
+    await this.loadCache();
     const out = new Map<string, number>();
     const buf = Buffer.allocUnsafe(CHUNK);
     const breather = new Breather(64);
