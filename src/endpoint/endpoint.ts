@@ -26,6 +26,12 @@ export interface Endpoint {
   /** Stages new content for `path` in a temp file next to it (or in the root while its directory does not exist yet). */
   openWrite(path: string, size: number): Promise<FileWriter>;
 
+  /**
+   * Stages several small files given whole, in one call (one request over a connection): the
+   * outcome of each, in order. A file that cannot be staged fails alone.
+   */
+  stageFiles(files: WholeFile[]): Promise<StageOutcome[]>;
+
   /** Makes every staged file durable before it is renamed into place. */
   flush(): Promise<void>;
 
@@ -70,6 +76,13 @@ export interface StagedFile {
   size: number;
   crc: number;
 }
+
+export interface WholeFile {
+  path: string;
+  content: Buffer;
+}
+
+export type StageOutcome = { ok: true; staged: StagedFile } | { ok: false; error: string; code?: string };
 
 export interface FileWriter {
   write(chunk: Buffer): Promise<void>;

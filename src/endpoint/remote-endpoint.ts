@@ -1,7 +1,7 @@
 import type { ClassSpec } from '../engine/classification.js';
 import type { Listing } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
-import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadStat, StagedFile, StepResult } from './endpoint.js';
+import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
 
 /** Options the agent opens its local endpoint with. */
 export interface RemoteOpenOptions {
@@ -52,6 +52,13 @@ export class RemoteEndpoint implements Endpoint {
       finish: () => u.end() as Promise<StagedFile>,
       abort: () => u.abort(),
     };
+  }
+
+  async stageFiles(files: WholeFile[]): Promise<StageOutcome[]> {
+    const u = this.client.upload('stageFiles', { files: files.map((f) => ({ path: f.path, size: f.content.length })) });
+    // All contents in one data frame: the request, its data and its end leave in one write.
+    await u.write(Buffer.concat(files.map((f) => f.content)));
+    return (await u.end()) as StageOutcome[];
   }
 
   async flush(): Promise<void> {

@@ -16,6 +16,7 @@ export class UnreachableEndpoint implements Endpoint {
   checksums = () => this.reject();
   openRead = () => this.reject();
   openWrite = () => this.reject();
+  stageFiles = () => this.reject();
   flush = () => this.reject();
   commit = () => this.reject();
   lock = () => this.reject();

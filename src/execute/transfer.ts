@@ -1,12 +1,17 @@
 import pLimit from 'p-limit';
 import type { Action } from '../engine/action.js';
-import type { Endpoint, FileWriter, ReadStat } from '../endpoint/endpoint.js';
+import type { Endpoint, FileWriter, ReadStat, StagedFile, WholeFile } from '../endpoint/endpoint.js';
 import { ReplisyncError, describe } from '../endpoint/errors.js';
 import type { RemoteRun } from './remote-run.js';
 import type { Progress } from './types.js';
 
-/** Master files read at once; each is streamed to every remote that needs it. */
+/** Large master files read at once; each is streamed to every remote that needs it. */
 const FILES_IN_FLIGHT = 64;
+/** Files up to this size travel in batches: each read whole, a batch staged on a remote by one request. */
+const SMALL_FILE = 64 * 1024;
+const BATCH_FILES = 256;
+const BATCH_BYTES = 1024 * 1024;
+const BATCHES_IN_FLIGHT = 4;
 
 export interface CopyTarget {
   remote: RemoteRun;
@@ -22,14 +27,120 @@ function masterProblem(master: Endpoint, path: string, err: unknown): string {
 }
 
 /**
- * Stages every copy of a block: each master file is read once and its chunks are written to all
- * remotes that need it, each write awaited so that memory stays flat (backpressure from the
- * slowest remote). Content is committed only if the master did not change while it was read and
- * the CRC each remote computed of what it stored equals the CRC of what was read.
+ * Stages every copy of a block; each master file is read once for all remotes that need it.
+ * Small files go in batches (one request per batch and remote instead of one per file); larger
+ * ones are streamed, each write awaited so that memory stays flat (backpressure from the slowest
+ * remote). Content is committed only if the master did not change while it was read and the CRC
+ * each remote computed of what it stored equals the CRC of what was read.
  */
 export async function stageCopies(master: Endpoint, byPath: Map<string, CopyTarget[]>, progress?: Progress): Promise<void> {
-  const limit = pLimit(FILES_IN_FLIGHT);
-  await Promise.all([...byPath].map(([path, targets]) => limit(() => stageOne(master, path, targets, progress))));
+  const large: [string, CopyTarget[]][] = [];
+  const batches: [string, CopyTarget[]][][] = [];
+  let batch: [string, CopyTarget[]][] = [];
+  let batchBytes = 0;
+  for (const item of byPath) {
+    const size = item[1][0]!.action.master!.size;
+    if (size > SMALL_FILE) {
+      large.push(item);
+      continue;
+    }
+    if (batch.length >= BATCH_FILES || batchBytes + size > BATCH_BYTES) {
+      batches.push(batch);
+      batch = [];
+      batchBytes = 0;
+    }
+    batch.push(item);
+    batchBytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  const fileLimit = pLimit(FILES_IN_FLIGHT);
+  const batchLimit = pLimit(BATCHES_IN_FLIGHT);
+  await Promise.all([
+    ...batches.map((b) => batchLimit(() => stageBatch(master, b, progress))),
+    ...large.map(([path, targets]) => fileLimit(() => stageOne(master, path, targets, progress))),
+  ]);
+}
+
+interface RemoteBatch {
+  files: WholeFile[];
+  targets: CopyTarget[];
+  read: ReadStat[];
+}
+
+async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], progress?: Progress): Promise<void> {
+  const perRemote = new Map<RemoteRun, RemoteBatch>();
+  for (const [path, targets] of batch) {
+    const live = targets.filter((t) => t.remote.alive);
+    if (live.length === 0) continue;
+    let whole: { content: Buffer; stat: ReadStat };
+    try {
+      whole = await readWhole(master, path, live[0]!.action.master!.size);
+    } catch (err) {
+      for (const t of live) t.remote.errors.push(masterProblem(master, path, err));
+      continue;
+    }
+    progress?.advance(whole.content.length);
+    for (const t of live) {
+      if (!whole.stat.consistent) {
+        t.inconsistent = true;
+        continue;
+      }
+      let rb = perRemote.get(t.remote);
+      if (!rb) perRemote.set(t.remote, (rb = { files: [], targets: [], read: [] }));
+      rb.files.push({ path, content: whole.content });
+      rb.targets.push(t);
+      rb.read.push(whole.stat);
+    }
+  }
+  await Promise.all(
+    [...perRemote].map(async ([remote, rb]) => {
+      let outcomes;
+      try {
+        outcomes = await remote.endpoint.stageFiles(rb.files);
+      } catch (err) {
+        remote.fail(err);
+        return;
+      }
+      outcomes.forEach((o, i) => {
+        const t = rb.targets[i]!;
+        if (o.ok) accept(t, o.staged, rb.read[i]!);
+        else remote.pathError(remote.label, t.action.path, o.error);
+      });
+    }),
+  );
+}
+
+/** A small master file read whole; one that grew past what was listed is not read on (it is inconsistent anyway). */
+async function readWhole(master: Endpoint, path: string, listedSize: number): Promise<{ content: Buffer; stat: ReadStat }> {
+  const reader = await master.openRead(path);
+  const parts: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of reader.chunks()) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size > listedSize) {
+        await reader.cancel();
+        return { content: Buffer.alloc(0), stat: { size, crc: 0, mtimeMs: 0, mode: 0, uid: 0, gid: 0, consistent: false } };
+      }
+    }
+  } catch (err) {
+    await reader.cancel().catch(() => undefined);
+    throw err;
+  }
+  return { content: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size), stat: await reader.result() };
+}
+
+/** Takes a staged copy for commit if it arrived intact, with the attributes the master file had when read. */
+function accept(t: CopyTarget, staged: StagedFile, read: ReadStat): void {
+  if (staged.crc !== read.crc || staged.size !== read.size) {
+    // Left staged but uncommitted: the commit removes it, and the next pass tries again.
+    t.remote.pathError(t.remote.label, t.action.path, `arrived damaged (CRC ${staged.crc} != ${read.crc})`);
+    return;
+  }
+  t.temp = staged.temp;
+  const { size, mtimeMs, mode, uid, gid } = read;
+  t.action = { ...t.action, master: { ...t.action.master!, size, mtimeMs, mode, uid, gid } };
 }
 
 async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], progress?: Progress): Promise<void> {
@@ -89,16 +200,7 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], p
         return;
       }
       try {
-        const staged = await w.finish();
-        if (staged.crc !== stat.crc || staged.size !== stat.size) {
-          // Left staged but uncommitted: the commit removes it, and the next pass tries again.
-          t.remote.pathError(t.remote.label, path, `arrived damaged (CRC ${staged.crc} != ${stat.crc})`);
-          return;
-        }
-        t.temp = staged.temp;
-        // Commit what was read, with the attributes it had when it was read.
-        const { size: sz, mtimeMs, mode, uid, gid } = stat;
-        t.action = { ...t.action, master: { ...t.action.master!, size: sz, mtimeMs, mode, uid, gid } };
+        accept(t, await w.finish(), stat);
       } catch (err) {
         t.remote.fail(err);
       }

@@ -7,6 +7,7 @@ export type Method =
   | 'checksums'
   | 'read'
   | 'put'
+  | 'stageFiles'
   | 'flush'
   | 'commit'
   | 'lock'
@@ -15,7 +16,7 @@ export type Method =
   | 'runHook'
   | 'close';
 
-export const METHODS: readonly Method[] = ['open', 'list', 'checksums', 'read', 'put', 'flush', 'commit', 'lock', 'unlock', 'removeLeftovers', 'runHook', 'close'];
+export const METHODS: readonly Method[] = ['open', 'list', 'checksums', 'read', 'put', 'stageFiles', 'flush', 'commit', 'lock', 'unlock', 'removeLeftovers', 'runHook', 'close'];
 
 export interface RequestMessage {
   method: Method;

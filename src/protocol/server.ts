@@ -1,9 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ClassSpec } from '../engine/classification.js';
-import type { CommitStep, Endpoint, FileWriter, LockOwner } from '../endpoint/endpoint.js';
+import type { CommitStep, Endpoint, LockOwner } from '../endpoint/endpoint.js';
 import { EndpointError, PathError } from '../endpoint/errors.js';
 import { FrameWriter } from './frame-writer.js';
-import { type Frame, FrameDecoder, FrameType, MAGIC, ProtocolError, decodeJson, encodeFrame, encodeJson } from './frames.js';
+import { type Frame, FrameDecoder, FrameType, MAGIC, MAX_DATA, ProtocolError, decodeJson, encodeFrame, encodeJson } from './frames.js';
 import { type HelloMessage, type RequestMessage, type WireError, param, validateRequest } from './messages.js';
 
 export type EndpointFactory = (params: Record<string, unknown>) => Endpoint & { canChown?: boolean };
@@ -21,7 +21,7 @@ function toWire(err: unknown): WireError {
  */
 export class AgentServer {
   private endpoint: Endpoint | undefined;
-  private readonly uploads = new Map<number, FileWriter | Error>();
+  private readonly uploads = new Map<number, UploadSink | Error>();
   private readonly fail = (m: string) => new ProtocolError(m);
   private readonly writer: FrameWriter;
 
@@ -63,7 +63,7 @@ export class AgentServer {
           const result = await this.call(f.id, req);
           if (result !== NO_RESPONSE_YET) await this.respond(f.id, { result });
         } catch (err) {
-          if (req.method === 'put') this.uploads.set(f.id, err as Error);
+          if (req.method === 'put' || req.method === 'stageFiles') this.uploads.set(f.id, err as Error);
           await this.respond(f.id, { error: toWire(err) });
         }
         return;
@@ -126,6 +126,9 @@ export class AgentServer {
       case 'put':
         this.uploads.set(id, await this.ep().openWrite(p('path', 'string'), p('size', 'number')));
         return NO_RESPONSE_YET;
+      case 'stageFiles':
+        this.uploads.set(id, this.collectFiles(p('files', 'array')));
+        return NO_RESPONSE_YET;
       case 'flush':
         return this.ep().flush();
       case 'commit':
@@ -144,6 +147,43 @@ export class AgentServer {
         return null;
     }
   }
+
+  /** Gathers the contents of a stageFiles request (announced sizes, checked) and stages them at its end. */
+  private collectFiles(list: unknown[]): UploadSink {
+    const files = list.map((v) => {
+      const f = v as { path?: unknown; size?: unknown };
+      if (typeof f?.path !== 'string' || typeof f.size !== 'number' || !Number.isInteger(f.size) || f.size < 0) {
+        throw this.fail('stageFiles wants files of {path, size}');
+      }
+      return { path: f.path, size: f.size };
+    });
+    const total = files.reduce((n, f) => n + f.size, 0);
+    if (total > MAX_DATA) throw this.fail(`stageFiles of ${total} bytes exceeds the limit of ${MAX_DATA}`);
+    const endpoint = this.ep();
+    const parts: Buffer[] = [];
+    let got = 0;
+    return {
+      write: async (chunk) => {
+        got += chunk.length;
+        if (got > total) throw this.fail(`stageFiles sent more than the ${total} bytes announced`);
+        parts.push(chunk);
+      },
+      finish: async () => {
+        if (got !== total) throw this.fail(`stageFiles sent ${got} of the ${total} bytes announced`);
+        const all = Buffer.concat(parts, total);
+        let at = 0;
+        return endpoint.stageFiles(files.map((f) => ({ path: f.path, content: all.subarray(at, (at += f.size)) })));
+      },
+      abort: async () => undefined,
+    };
+  }
+}
+
+/** Where the data frames of an upload go: a staged file, or the files of a stageFiles request. */
+interface UploadSink {
+  write(chunk: Buffer): Promise<void>;
+  finish(): Promise<unknown>;
+  abort(): Promise<void>;
 }
 
 const NO_RESPONSE_YET = Symbol('answered when the upload ends');

@@ -66,6 +66,8 @@ export function openReader(abs: string, onConsistent?: (key: string, crc: number
           crc = crc32(chunk, crc);
           size += n;
           yield chunk;
+          // A short read is the end of the file; one past the listed size means it grew (inconsistent).
+          if (n < want || size > expected) break;
         }
         const after = fstatSync(fd, { bigint: true });
         const consistent = sameContent(before, after) && BigInt(size) === after.size;

@@ -6,11 +6,12 @@ import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
 import { type Listing, parentOf } from '../../engine/entry.js';
-import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, StepResult } from '../endpoint.js';
+import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
 import { EndpointError, PathError, errnoCode, reasonOf } from '../errors.js';
 import { ChecksumCache } from './checksum-cache.js';
 import { Committer } from './commit.js';
 import { DirTimes } from './dir-times.js';
+import { FsSync } from './fs-sync.js';
 import { CHUNK, crcOfFile, openReader, openStagedWriter, tempName } from './file-io.js';
 import { contentKey } from './stat-key.js';
 import { Breather } from './yield.js';
@@ -47,6 +48,7 @@ export class LocalEndpoint implements Endpoint {
   private readonly stagingDirs = new Set<string>();
   private readonly dirTimes: DirTimes;
   private readonly lockFile: RootLock;
+  private readonly fsSync: FsSync;
   readonly canChown = process.getuid?.() === 0;
 
   constructor(root: string, options: LocalEndpointOptions = {}) {
@@ -55,6 +57,7 @@ export class LocalEndpoint implements Endpoint {
     this.cache = new ChecksumCache(options.cacheFile, options.saveCache ?? true);
     this.dirTimes = new DirTimes(this.root);
     this.lockFile = new RootLock(this.root, this.dirTimes);
+    this.fsSync = new FsSync(this.root);
   }
 
   private fail(message: string, path?: string, err?: unknown): never {
@@ -133,26 +136,48 @@ export class LocalEndpoint implements Endpoint {
   async openWrite(path: string, _size: number): Promise<FileWriter> {
     try {
       await this.ensureRoot();
-      // The temp file goes next to its target; while the target's directory does not exist yet
-      // (it is created at commit) it waits in the root, on the same filesystem.
-      let dir = parentOf(path);
-      if (dir !== '' && !this.stagingDirs.has(dir)) {
-        const st = lstatSync(resolveInside(this.root, dir), { throwIfNoEntry: false });
-        if (st?.isDirectory()) this.stagingDirs.add(dir);
-        else dir = '';
-      }
-      this.dirTimes.note(dir);
-      const name = tempName(this.runTag, this.seq++);
-      const temp = dir ? `${dir}/${name}` : name;
-      const writer = openStagedWriter(this.root, temp, {
-        finished: (staged) => this.staged.set(staged.temp, staged.crc),
-        aborted: () => this.pending.delete(temp),
-      });
-      this.pending.add(temp);
-      return writer;
+      return this.stagedWriter(path);
     } catch (err) {
       this.fail('cannot stage new content', path, err);
     }
+  }
+
+  async stageFiles(files: WholeFile[]): Promise<StageOutcome[]> {
+    await this.ensureRoot();
+    const out: StageOutcome[] = [];
+    for (const f of files) {
+      let writer: FileWriter | undefined;
+      try {
+        writer = this.stagedWriter(f.path);
+        await writer.write(f.content);
+        out.push({ ok: true, staged: await writer.finish() });
+      } catch (err) {
+        await writer?.abort().catch(() => undefined);
+        out.push({ ok: false, error: `cannot stage new content: ${reasonOf(err)}`, code: errnoCode(err) });
+      }
+    }
+    return out;
+  }
+
+  /** A writer to a new temp file for `path`. */
+  private stagedWriter(path: string): FileWriter {
+    // The temp file goes next to its target; while the target's directory does not exist yet
+    // (it is created at commit) it waits in the root, on the same filesystem.
+    let dir = parentOf(path);
+    if (dir !== '' && !this.stagingDirs.has(dir)) {
+      const st = lstatSync(resolveInside(this.root, dir), { throwIfNoEntry: false });
+      if (st?.isDirectory()) this.stagingDirs.add(dir);
+      else dir = '';
+    }
+    this.dirTimes.note(dir);
+    const name = tempName(this.runTag, this.seq++);
+    const temp = dir ? `${dir}/${name}` : name;
+    const writer = openStagedWriter(this.root, temp, {
+      finished: (staged) => this.staged.set(staged.temp, staged.crc),
+      aborted: () => this.pending.delete(temp),
+    });
+    this.pending.add(temp);
+    return writer;
   }
 
   private rootReady = false;
@@ -167,14 +192,8 @@ export class LocalEndpoint implements Endpoint {
   async flush(): Promise<void> {
     if (this.staged.size === 0) return;
     // A few files: an fdatasync each. Many: one syncfs of the whole file system costs far less.
-    if (this.staged.size > FSYNC_EACH_UP_TO) {
-      try {
-        await run('sync', ['-f', this.root]);
-        return;
-      } catch {
-        // no syncfs here: fall back to one fdatasync per file
-      }
-    }
+    // Without syncfs here, it falls back to one fdatasync per file.
+    if (this.staged.size > FSYNC_EACH_UP_TO && (await this.fsSync.run())) return;
     for (const temp of this.staged.keys()) {
       const fd = openSync(resolveInside(this.root, temp), 'r');
       try {
@@ -256,6 +275,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async close(): Promise<void> {
+    this.fsSync.close();
     await this.cache.save().catch(() => undefined);
     await this.discardStaged().catch(() => undefined);
     await this.lockFile.release().catch(() => undefined);

@@ -1,0 +1,48 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+/**
+ * `sync -f ROOT` (syncfs: everything written on the root's file system made durable) on demand.
+ * Node cannot call syncfs, and forking a node process for every block costs milliseconds, so one
+ * small shell stays up and runs it for each request. The root is passed as an argument, never
+ * inside the script.
+ */
+export class FsSync {
+  private shell: ChildProcessWithoutNullStreams | undefined;
+  private readonly waiting: ((ok: boolean) => void)[] = [];
+  private broken = false;
+
+  constructor(private readonly root: string) {}
+
+  private start(): ChildProcessWithoutNullStreams {
+    const sh = spawn('/bin/sh', ['-c', 'while read -r _; do sync -f "$1" >/dev/null 2>&1; echo $?; done', 'sh', this.root], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const settleAll = (): void => {
+      this.broken = true;
+      this.shell = undefined;
+      for (const w of this.waiting.splice(0)) w(false);
+    };
+    sh.on('error', settleAll);
+    sh.on('exit', settleAll);
+    sh.stdin.on('error', settleAll);
+    createInterface({ input: sh.stdout }).on('line', (line) => this.waiting.shift()?.(line.trim() === '0'));
+    return sh;
+  }
+
+  /** True when the file system was synced; false when syncfs is not available here. */
+  run(): Promise<boolean> {
+    if (this.broken) return Promise.resolve(false);
+    this.shell ??= this.start();
+    const shell = this.shell;
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      shell.stdin.write('\n');
+    });
+  }
+
+  close(): void {
+    this.shell?.stdin.end();
+    this.shell = undefined;
+  }
+}
