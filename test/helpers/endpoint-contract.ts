@@ -49,6 +49,33 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     const after = (await ep.list([EMPTY_CLASS])).entries.find((e) => e.path === 'sub/new.bin')!;
     t.like(after, { mode: 0o640, mtimeMs: 1_600_000_000_123 });
 
+    // What the run committed is vouched for by the checksum cache: the next listing carries its CRC.
+    t.is(after.crc, staged.crc);
+
+    // Small files staged whole, several in one call: each fails or succeeds alone.
+    const outcomes = await ep.stageFiles([
+      { path: 'sub/one.txt', content: Buffer.from('one') },
+      { path: 'no-such-dir/two.txt', content: Buffer.from('two!') },
+      { path: '../escape.txt', content: Buffer.from('x') },
+      { path: 'empty', content: Buffer.alloc(0) },
+    ]);
+    t.like(outcomes[0], { ok: true, staged: { size: 3, crc: 0x7a6c86f1 } });
+    t.like(outcomes[1], { ok: true, staged: { size: 4 } }); // waits in the root until its directory exists
+    t.like(outcomes[2], { ok: false });
+    t.like(outcomes[3], { ok: true, staged: { size: 0, crc: 0 } });
+    t.false(readdirSync(nodePath.join(root, 'sub')).includes('one.txt'), 'nothing at the path before commit');
+    const one = outcomes[0]!.ok ? outcomes[0]!.staged.temp : '';
+    const oneMaster = { ...master, path: 'sub/one.txt', size: 3, mode: 0o600 };
+    t.deepEqual(await ep.commit([{ action: { op: 'copy', path: 'sub/one.txt', reason: 'missing', master: oneMaster }, temp: one, attrs }]), [
+      { path: 'sub/one.txt', ok: true },
+    ]);
+    t.is(readFileSync(nodePath.join(root, 'sub/one.txt'), 'utf8'), 'one');
+    t.deepEqual(
+      readdirSync(root).filter((n) => n.startsWith('.replisync-')),
+      [],
+      'staged files that were not committed are removed by the commit',
+    );
+
     // A step whose expectation no longer holds is refused as data, not thrown.
     const stale = await ep.commit([{ action: { op: 'delete', path: 'sub/a.txt', remote: { ...master, path: 'sub/a.txt', size: 99 } }, attrs }]);
     t.like(stale[0], { ok: false, code: 'ECHANGED' });
