@@ -10,6 +10,8 @@ import { BIN } from '../test/helpers/tree.js';
 
 const REMOTES = 4;
 const base = mkdtempSync(nodePath.join(process.env.BENCH_DIR || (existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()), 'replisync-bench-'));
+// The checksum caches of the bench's trees live and go with them.
+process.env.XDG_CACHE_HOME = nodePath.join(base, 'cache');
 const hasRsync = (() => {
   try {
     execFileSync('rsync', ['--version'], { stdio: 'ignore' });

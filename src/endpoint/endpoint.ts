@@ -1,6 +1,6 @@
 import type { Action } from '../engine/action.js';
 import type { ClassSpec } from '../engine/classification.js';
-import type { Listing } from '../engine/entry.js';
+import type { Entry, Listing } from '../engine/entry.js';
 
 /**
  * One file tree on one host. The local endpoint implements it in-process; the SSH endpoint sends
@@ -16,6 +16,12 @@ export interface Endpoint {
 
   /** Lists the tree under the classification. A missing root gives `exists: false`. */
   list(classes: ClassSpec[]): Promise<Listing>;
+
+  /**
+   * Entries for the given paths as a listing gives them (cached CRCs included, `partial` never
+   * set); a path that does not exist, or is no file, directory or symlink, is left out.
+   */
+  stat(paths: string[]): Promise<Entry[]>;
 
   /** CRC-32 of regular files; a path that cannot be read is left out of the result. */
   checksums(paths: string[]): Promise<Map<string, number>>;

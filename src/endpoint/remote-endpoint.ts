@@ -1,5 +1,5 @@
 import type { ClassSpec } from '../engine/classification.js';
-import type { Listing } from '../engine/entry.js';
+import type { Entry, Listing } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
 
@@ -29,6 +29,10 @@ export class RemoteEndpoint implements Endpoint {
 
   list(classes: ClassSpec[]): Promise<Listing> {
     return this.client.request('list', { classes }) as Promise<Listing>;
+  }
+
+  stat(paths: string[]): Promise<Entry[]> {
+    return this.client.request('stat', { paths }) as Promise<Entry[]>;
   }
 
   async checksums(paths: string[]): Promise<Map<string, number>> {

@@ -13,6 +13,7 @@ export class UnreachableEndpoint implements Endpoint {
   }
 
   list = () => this.reject();
+  stat = () => this.reject();
   checksums = () => this.reject();
   openRead = () => this.reject();
   openWrite = () => this.reject();

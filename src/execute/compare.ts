@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import type { ClassSpec } from '../engine/classification.js';
 import type { AttrName, Listing } from '../engine/entry.js';
+import { patchListing, touchedPaths } from '../engine/listing-patch.js';
 import { checksumCandidates, planRemote } from '../engine/plan.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
 import { EndpointError } from '../endpoint/errors.js';
@@ -20,10 +21,9 @@ export interface CompareOptions {
  */
 export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: CompareOptions): Promise<Listing> {
   const limit = pLimit(opts.concurrency);
-  const live = (): RemoteRun[] => remotes.filter((r) => r.alive);
   const [masterListing] = await Promise.all([
     master.list(opts.classes),
-    ...live().map((r) =>
+    ...alive(remotes).map((r) =>
       limit(async () => {
         try {
           r.listing = await r.endpoint.list(opts.classes);
@@ -34,50 +34,91 @@ export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: C
     ),
   ]);
   if (!masterListing.exists) throw new EndpointError('the master directory does not exist', master.label);
+  await checksumAndPlan(master, masterListing, remotes, opts);
+  return masterListing;
+}
 
-  // Checksums the hosts' caches vouched for came with the listings; only the rest is asked for.
-  const masterSums = knownSums(masterListing);
-  const remoteSums = new Map<RemoteRun, Map<string, number>>();
-  const wanted = new Map<RemoteRun, string[]>();
+/**
+ * The verification after a pass: the paths each remote's plan acted on are looked at again on
+ * both sides (the rest of the listings stands), and every remote is planned again.
+ */
+export async function verifyTouched(master: Endpoint, masterListing: Listing, remotes: RemoteRun[], opts: CompareOptions): Promise<Listing> {
+  const limit = pLimit(opts.concurrency);
+  const touched = new Map(alive(remotes).map((r) => [r, touchedPaths(r.plan)]));
   const union = new Set<string>();
-  for (const r of live()) {
-    const sums = knownSums(r.listing!);
-    remoteSums.set(r, sums);
-    const paths = checksumCandidates(masterListing, r.listing!, opts.attrs);
-    wanted.set(r, paths.filter((p) => !sums.has(p)));
-    for (const p of paths) if (!masterSums.has(p)) union.add(p);
-  }
-  await Promise.all([
-    union.size > 0 ? master.checksums([...union]).then((got) => addAll(masterSums, got)) : undefined,
-    ...live().map((r) =>
+  for (const paths of touched.values()) for (const p of paths) union.add(p);
+  const [masterFresh] = await Promise.all([
+    master.stat([...union]),
+    ...alive(remotes).map((r) =>
       limit(async () => {
-        const paths = wanted.get(r)!;
+        const paths = touched.get(r)!;
         try {
-          if (paths.length > 0) addAll(remoteSums.get(r)!, await r.endpoint.checksums(paths));
+          r.listing = patchListing(r.listing!, paths, await r.endpoint.stat([...paths]));
         } catch (err) {
           r.fail(err);
         }
       }),
     ),
   ]);
-  for (const r of live()) {
+  const patched = patchListing(masterListing, union, masterFresh);
+  await checksumAndPlan(master, patched, remotes, opts);
+  return patched;
+}
+
+function alive(remotes: RemoteRun[]): RemoteRun[] {
+  return remotes.filter((r) => r.alive);
+}
+
+/**
+ * Checksums what the listings' CRCs (vouched for by the hosts' caches, or learnt in an earlier
+ * round) leave open, the master's once for all remotes, and plans each remote.
+ */
+async function checksumAndPlan(master: Endpoint, masterListing: Listing, remotes: RemoteRun[], opts: CompareOptions): Promise<void> {
+  const limit = pLimit(opts.concurrency);
+  const wanted = new Map<RemoteRun, string[]>();
+  const union = new Set<string>();
+  for (const r of alive(remotes)) {
+    const paths = checksumCandidates(masterListing, r.listing!, opts.attrs);
+    const known = new Set(r.listing!.entries.filter((e) => e.crc !== undefined).map((e) => e.path));
+    wanted.set(r, paths.filter((p) => !known.has(p)));
+    for (const p of paths) union.add(p);
+  }
+  for (const e of masterListing.entries) if (e.crc !== undefined) union.delete(e.path);
+  await Promise.all([
+    union.size > 0 ? master.checksums([...union]).then((sums) => remember(masterListing, sums)) : undefined,
+    ...alive(remotes).map((r) =>
+      limit(async () => {
+        const paths = wanted.get(r)!;
+        try {
+          if (paths.length > 0) remember(r.listing!, await r.endpoint.checksums(paths));
+        } catch (err) {
+          r.fail(err);
+        }
+      }),
+    ),
+  ]);
+  const masterSums = knownSums(masterListing);
+  for (const r of alive(remotes)) {
     r.plan = planRemote({
       master: masterListing,
       remote: r.listing!,
       masterSums,
-      remoteSums: remoteSums.get(r)!,
+      remoteSums: knownSums(r.listing!),
       options: { attrs: opts.attrs, delete: opts.delete },
     });
   }
-  return masterListing;
+}
+
+/** Keeps the CRCs learnt in the listing's entries, so that a later round need not ask again. */
+function remember(listing: Listing, sums: ReadonlyMap<string, number>): void {
+  for (const e of listing.entries) {
+    const crc = sums.get(e.path);
+    if (crc !== undefined && e.type === 'file') e.crc = crc;
+  }
 }
 
 function knownSums(listing: Listing): Map<string, number> {
   const sums = new Map<string, number>();
   for (const e of listing.entries) if (e.crc !== undefined) sums.set(e.path, e.crc);
   return sums;
-}
-
-function addAll(into: Map<string, number>, from: ReadonlyMap<string, number>): void {
-  for (const [p, crc] of from) into.set(p, crc);
 }

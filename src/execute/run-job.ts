@@ -1,8 +1,9 @@
 import { countDeletions } from '../engine/action.js';
+import type { Listing } from '../engine/entry.js';
 import { type Block, assignBlocks, blockOrder } from '../engine/blocks.js';
 import { EndpointError, ReplisyncError, describe } from '../endpoint/errors.js';
 import { applyBlock } from './apply-blocks.js';
-import { compareAll } from './compare.js';
+import { compareAll, verifyTouched } from './compare.js';
 import { RemoteRun } from './remote-run.js';
 import type { RunOptions, RunResult } from './types.js';
 
@@ -20,9 +21,13 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     fatal,
   });
   const compareOpts = { classes: opts.classes, attrs: opts.attrs, delete: opts.delete, concurrency: opts.concurrency };
+  let masterListing: Listing | undefined;
+  /** A full comparison first; after each pass, a look at the paths it acted on (the rest stands). */
   const compare = async (which: RemoteRun[]): Promise<string | undefined> => {
     try {
-      await compareAll(opts.master, which, compareOpts);
+      masterListing = masterListing
+        ? await verifyTouched(opts.master, masterListing, which, compareOpts)
+        : await compareAll(opts.master, which, compareOpts);
       return undefined;
     } catch (err) {
       return err instanceof ReplisyncError ? describe(err) : `${opts.master.label}: ${(err as Error).message}`;
@@ -91,7 +96,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
       });
     }
     opts.verbose?.(`pass ${pass} applied at ${since()}`);
-    // Verify the remotes worked on: list and checksum again; whatever still differs is inconsistent.
+    // Verify the remotes worked on: whatever still differs is inconsistent.
     fatal = await compare(work);
     opts.verbose?.(`pass ${pass} verified at ${since()}`);
     if (fatal) return result(fatal);

@@ -4,6 +4,7 @@ import type { ProtocolError } from './frames.js';
 export type Method =
   | 'open'
   | 'list'
+  | 'stat'
   | 'checksums'
   | 'read'
   | 'put'
@@ -16,7 +17,7 @@ export type Method =
   | 'runHook'
   | 'close';
 
-export const METHODS: readonly Method[] = ['open', 'list', 'checksums', 'read', 'put', 'stageFiles', 'flush', 'commit', 'lock', 'unlock', 'removeLeftovers', 'runHook', 'close'];
+export const METHODS: readonly Method[] = ['open', 'list', 'stat', 'checksums', 'read', 'put', 'stageFiles', 'flush', 'commit', 'lock', 'unlock', 'removeLeftovers', 'runHook', 'close'];
 
 export interface RequestMessage {
   method: Method;

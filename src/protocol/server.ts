@@ -115,6 +115,8 @@ export class AgentServer {
         return { canChown: (this.endpoint as { canChown?: boolean }).canChown ?? false };
       case 'list':
         return this.ep().list(p('classes', 'array') as ClassSpec[]);
+      case 'stat':
+        return this.ep().stat(p('paths', 'array') as string[]);
       case 'checksums':
         return [...(await this.ep().checksums(p('paths', 'array') as string[]))];
       case 'read': {

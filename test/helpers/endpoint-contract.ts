@@ -27,6 +27,10 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     t.deepEqual(listing.entries.map((e) => `${e.type} ${e.path}${e.target ? ` -> ${e.target}` : ''}`), ['symlink link -> sub/a.txt', 'dir sub', 'file sub/a.txt']);
     t.is(listing.entries.find((e) => e.path === 'sub/a.txt')!.size, 5);
 
+    // A look at given paths gives what the listing gives; a missing path (or one below a file) is left out.
+    const looked = await ep.stat(['sub/a.txt', 'link', 'nope', 'sub/a.txt/below', 'sub']);
+    t.deepEqual(looked, listing.entries.filter((e) => ['sub/a.txt', 'link', 'sub'].includes(e.path)).sort((a, b) => ['sub/a.txt', 'link', 'sub'].indexOf(a.path) - ['sub/a.txt', 'link', 'sub'].indexOf(b.path)));
+
     const sums = await ep.checksums(['sub/a.txt', 'nope']);
     t.deepEqual([...sums], [['sub/a.txt', 0x3610a686]]); // CRC-32 of "hello"
 

@@ -21,6 +21,7 @@ export function crcOfFile(abs: string, buf: Buffer): { crc: number; key: string 
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       crc = crc32(buf.subarray(0, n), crc);
+      if (n < buf.length) break; // a short read is the end (a file that grew meanwhile fails the check below)
     }
     const after = fstatSync(fd, { bigint: true });
     return sameContent(before, after) ? { crc, key: contentKey(after) } : undefined;

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, fdatasyncSync, lstatSync, openSync } from 'node:fs';
+import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, openSync, readlinkSync } from 'node:fs';
 import { mkdir, rmdir, stat, unlink } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
-import { type Listing, parentOf } from '../../engine/entry.js';
+import { type Entry, type Listing, parentOf } from '../../engine/entry.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
 import { EndpointError, PathError, errnoCode, reasonOf } from '../errors.js';
 import { ChecksumCache } from './checksum-cache.js';
@@ -13,7 +13,7 @@ import { Committer } from './commit.js';
 import { DirTimes } from './dir-times.js';
 import { FsSync } from './fs-sync.js';
 import { CHUNK, crcOfFile, openReader, openStagedWriter, tempName } from './file-io.js';
-import { contentKey } from './stat-key.js';
+import { contentKey, entryType, toEntry } from './stat-key.js';
 import { Breather } from './yield.js';
 import { WalkError, walk } from './list.js';
 import { RootLock } from './root-lock.js';
@@ -92,6 +92,43 @@ export class LocalEndpoint implements Endpoint {
       if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
       throw err;
     }
+  }
+
+  async stat(paths: string[]): Promise<Entry[]> {
+    await this.loadCache();
+    const out: Entry[] = [];
+    const breather = new Breather();
+    for (const p of paths) {
+      await breather.tick();
+      let abs: string;
+      let st: BigIntStats | undefined;
+      try {
+        abs = resolveInside(this.root, p);
+        st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+      } catch (err) {
+        if (errnoCode(err) === 'ENOTDIR') continue; // a parent is no directory now: the path is gone
+        this.fail('cannot look at', p, err);
+      }
+      const type = st && entryType(st);
+      if (!st || !type) continue;
+      if (type === 'symlink') {
+        try {
+          out.push(toEntry(p, st, type, readlinkSync(abs)));
+        } catch (err) {
+          if (errnoCode(err) !== 'ENOENT') this.fail('cannot read the link', p, err);
+        }
+        continue;
+      }
+      const e = toEntry(p, st, type);
+      if (type === 'file') {
+        const key = contentKey(st);
+        this.keys.set(p, key);
+        const crc = this.cache.get(p, key);
+        if (crc !== undefined) e.crc = crc;
+      }
+      out.push(e);
+    }
+    return out;
   }
 
   private loadCache(): Promise<void> {
