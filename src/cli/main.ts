@@ -11,7 +11,6 @@ import { renderHtml } from '../report/html.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { type ReportView, viewReport } from '../report/model.js';
-import { stderrProgress } from '../report/progress.js';
 import { logLine } from '../report/run-log.js';
 import { renderText } from '../report/text.js';
 import { runAgent } from '../agent/agent.js';
@@ -85,7 +84,8 @@ async function runSync(settings: Settings): Promise<number> {
       job: settings.job,
       runId,
       lockTimeoutMs: settings.lockTimeoutMs,
-      progress: settings.progress ? stderrProgress() : undefined,
+      // Loaded only for a terminal: the bars' library costs every cron run its start-up time otherwise.
+      progress: settings.progress ? (await import('../report/progress.js')).stderrProgress() : undefined,
       verbose,
     });
     const code = exitCodeOf(run);

@@ -6,8 +6,6 @@ import { cacheFileFor } from './local/cache-location.js';
 import { LocalEndpoint } from './local/local-endpoint.js';
 import { UnreachableEndpoint } from './unreachable.js';
 import { openLocalAgent } from '../transport/local-agent.js';
-import { openSshAgent } from '../transport/remote-agent.js';
-import { ConnectionPool } from '../transport/ssh-connect.js';
 
 export interface OpenedEndpoints {
   master: Endpoint;
@@ -35,14 +33,15 @@ async function openLocalRemote(address: Extract<Address, { kind: 'local' }>, set
 
 /** Opens the master and every remote; one that cannot be opened stands as an UnreachableEndpoint. */
 export async function openEndpoints(settings: Settings, verbose?: (m: string) => void): Promise<OpenedEndpoints> {
-  const pool = new ConnectionPool({ identity: settings.identity, acceptNewHostKey: settings.acceptNewHostKey, verbose });
+  // The SSH modules are loaded only when a host is named: a run on local directories starts faster.
+  const ssh = [settings.master, ...settings.remotes].some((a) => a.kind !== 'local') ? await loadSsh(settings, verbose) : undefined;
   const options = (root: string) => ({ root, cache: settings.cache, saveCache: !settings.dryRun });
   const openRemote = async (a: Address): Promise<Endpoint> => {
     if (a.kind === 'local') return openLocalRemote(a, settings);
     const label = formatAddress(a);
     try {
-      const client = await pool.get(a.host, a.user, a.port);
-      return await openSshAgent(client, label, options(a.path), verbose);
+      const client = await ssh!.pool.get(a.host, a.user, a.port);
+      return await ssh!.openSshAgent(client, label, options(a.path), verbose);
     } catch (err) {
       const e = err instanceof EndpointError ? new EndpointError(err.message, label, err.path, err.code) : new EndpointError((err as Error).message, label);
       return new UnreachableEndpoint(label, e);
@@ -50,5 +49,10 @@ export async function openEndpoints(settings: Settings, verbose?: (m: string) =>
   };
   const master = settings.master.kind === 'local' ? openLocal(settings.master, settings) : await openRemote(settings.master);
   const remotes = await Promise.all(settings.remotes.map(openRemote));
-  return { master, remotes, release: () => pool.closeAll() };
+  return { master, remotes, release: async () => ssh?.pool.closeAll() };
+}
+
+async function loadSsh(settings: Settings, verbose?: (m: string) => void) {
+  const [{ ConnectionPool }, { openSshAgent }] = await Promise.all([import('../transport/ssh-connect.js'), import('../transport/remote-agent.js')]);
+  return { pool: new ConnectionPool({ identity: settings.identity, acceptNewHostKey: settings.acceptNewHostKey, verbose }), openSshAgent };
 }
