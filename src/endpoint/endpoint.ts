@@ -41,10 +41,17 @@ export interface Endpoint {
   /** Makes every staged file durable before it is renamed into place. */
   flush(): Promise<void>;
 
-  /** Applies actions in order; per-path failures are data. Staged files not committed are removed. */
-  commit(steps: CommitStep[]): Promise<StepResult[]>;
+  /**
+   * Applies actions in order (with `flush`, after making the files staged so far durable); per-path
+   * failures are data. Files staged before the call and not committed are removed; files staged
+   * after it wait for a later commit, so that the next block can be staged while this one commits.
+   */
+  commit(steps: CommitStep[], options?: { flush?: boolean }): Promise<StepResult[]>;
 
-  /** Takes the root's lock file for a block, waiting up to timeoutMs for another holder. */
+  /**
+   * Takes the root's lock file for a block, waiting up to timeoutMs for another holder. Called
+   * again while held, it only names the new block in the lock record.
+   */
   lock(owner: LockOwner, timeoutMs: number): Promise<void>;
   unlock(): Promise<void>;
 

@@ -69,8 +69,8 @@ export class RemoteEndpoint implements Endpoint {
     await this.client.request('flush');
   }
 
-  commit(steps: CommitStep[]): Promise<StepResult[]> {
-    return this.client.request('commit', { steps }) as Promise<StepResult[]>;
+  commit(steps: CommitStep[], options: { flush?: boolean } = {}): Promise<StepResult[]> {
+    return this.client.request('commit', { steps, flush: options.flush === true }) as Promise<StepResult[]>;
   }
 
   async lock(owner: LockOwner, timeoutMs: number): Promise<void> {

@@ -2,7 +2,8 @@ import pLimit from 'p-limit';
 import type { Action } from '../engine/action.js';
 import type { Block } from '../engine/blocks.js';
 import type { AttrName } from '../engine/entry.js';
-import type { CommitStep, Endpoint } from '../endpoint/endpoint.js';
+import type { CommitStep } from '../endpoint/endpoint.js';
+import type { Endpoint } from '../endpoint/endpoint.js';
 import { PathError } from '../endpoint/errors.js';
 import type { RemoteRun } from './remote-run.js';
 import { type CopyTarget, stageCopies } from './transfer.js';
@@ -24,20 +25,23 @@ export interface BlockContext {
 const CHANGED = 'ECHANGED';
 
 /**
- * Applies one block on every remote that has work in it, all remotes in step so that each master
- * file is read once: lock, stage the new contents, make them durable, run preBlock, commit (renames
- * in one sweep, then deletes, links and attributes), run postBlock, unlock. A failure before the
- * commit leaves the block entirely old on that remote.
+ * Applies a pass, block by block in `order`, each on every remote that has work in it, all remotes
+ * in step so that each master file is read once. A remote is locked at its first block and stays
+ * locked until the pass is done, its lock record naming the block at work. Per block: stage the
+ * new contents, make them durable, run preBlock, commit (renames in one sweep, then deletes, links
+ * and attributes), run postBlock. A failure before the commit leaves the block entirely old on
+ * that remote. Without hooks, a block's commit is sent and the next block staged while it runs
+ * (the commit takes only what was staged before it).
  */
-export async function applyBlock(name: string, work: Map<RemoteRun, Block>, ctx: BlockContext): Promise<void> {
+export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[]>, ctx: BlockContext): Promise<void> {
   const limit = pLimit(ctx.concurrency);
-  const each = (fn: (r: RemoteRun, b: Block) => Promise<void>): Promise<unknown> =>
+  const each = (remotes: Iterable<RemoteRun>, fn: (r: RemoteRun) => Promise<void>): Promise<unknown> =>
     Promise.all(
-      [...work].map(([r, b]) =>
+      [...remotes].map((r) =>
         limit(async () => {
           if (!r.alive) return;
           try {
-            await fn(r, b);
+            await fn(r);
           } catch (err) {
             r.fail(err);
           }
@@ -45,51 +49,40 @@ export async function applyBlock(name: string, work: Map<RemoteRun, Block>, ctx:
       ),
     );
   const locked = new Set<RemoteRun>();
+  let committing: Promise<unknown> = Promise.resolve();
   try {
-    await each(async (r) => {
-      await r.endpoint.lock({ runId: ctx.runId, job: ctx.job, block: name }, ctx.lockTimeoutMs);
-      locked.add(r);
-      if (!r.leftoversRemoved) {
-        await r.endpoint.removeLeftovers(r.listing?.leftovers ?? []);
-        r.leftoversRemoved = true;
+    for (const name of order) {
+      const work = new Map<RemoteRun, Block>();
+      for (const [r, blocks] of blocksOf) {
+        const b = blocks.find((x) => x.name === name);
+        if (b && r.alive) work.set(r, b);
       }
-    });
-    for (const r of work.keys()) if (!locked.has(r)) r.failed = true;
-
-    const copies = new Map<string, CopyTarget[]>();
-    const targets = new Map<RemoteRun, Map<Action, CopyTarget>>();
-    for (const [r, b] of work) {
-      if (!r.alive) continue;
-      const mine = new Map<Action, CopyTarget>();
-      for (const a of b.actions) {
-        if (a.op !== 'copy') continue;
-        const t: CopyTarget = { remote: r, action: a };
-        mine.set(a, t);
-        const list = copies.get(a.path);
-        if (list) list.push(t);
-        else copies.set(a.path, [t]);
-      }
-      targets.set(r, mine);
-    }
-    const bytes = [...copies.values()].reduce((n, ts) => n + (ts[0]!.action.master?.size ?? 0), 0);
-    ctx.progress?.start(`block ${name}: transfer`, bytes, 'bytes');
-    await stageCopies(ctx.master, copies, ctx.progress);
-    ctx.progress?.stop();
-
-    await each(async (r, b) => {
-      await r.endpoint.flush();
-      await hook(r, b.preBlock, 'preBlock');
-      const steps = toSteps(b.actions, targets.get(r)!, ctx.attrs);
-      const results = await r.endpoint.commit(steps);
-      results.forEach((res, i) => {
-        if (res.ok) r.done.push(steps[i]!.action);
-        else if (res.code !== CHANGED) r.pathError(r.label, res.path, res.error ?? 'failed');
-        else ctx.verbose?.(`${r.label}: ${res.path}: ${res.error}`);
+      if (work.size === 0) continue;
+      ctx.verbose?.(`pass ${ctx.pass}, block ${name}: ${work.size} remote(s)`);
+      const owner = { runId: ctx.runId, job: ctx.job, block: name };
+      await each(work.keys(), async (r) => {
+        if (locked.has(r)) {
+          // Renaming the held lock queues behind the previous commit on that host: not waited for here.
+          r.endpoint.lock(owner, ctx.lockTimeoutMs).catch((err) => r.fail(err));
+          return;
+        }
+        await r.endpoint.lock(owner, ctx.lockTimeoutMs);
+        locked.add(r);
+        if (!r.leftoversRemoved) {
+          await r.endpoint.removeLeftovers(r.listing?.leftovers ?? []);
+          r.leftoversRemoved = true;
+        }
       });
-      r.blocks.push({ name, pass: ctx.pass, actions: results.filter((x) => x.ok).length });
-      await hook(r, b.postBlock, 'postBlock');
-    });
+      for (const r of work.keys()) if (!locked.has(r)) r.failed = true;
+
+      const targets = await stageBlock(name, work, ctx);
+      await committing;
+      const hooked = [...work.values()].some((b) => b.preBlock || b.postBlock);
+      committing = each(work.keys(), (r) => commitBlock(name, r, work.get(r)!, targets.get(r)!, hooked, ctx));
+      if (hooked) await committing;
+    }
   } finally {
+    await committing;
     await Promise.all(
       [...locked].map((r) =>
         r.endpoint.unlock().catch((err) => {
@@ -98,6 +91,49 @@ export async function applyBlock(name: string, work: Map<RemoteRun, Block>, ctx:
       ),
     );
   }
+}
+
+/** Stages the copies of a block on every remote; per remote, the copy target of each copy action. */
+async function stageBlock(name: string, work: Map<RemoteRun, Block>, ctx: BlockContext): Promise<Map<RemoteRun, Map<Action, CopyTarget>>> {
+  const copies = new Map<string, CopyTarget[]>();
+  const targets = new Map<RemoteRun, Map<Action, CopyTarget>>();
+  for (const [r, b] of work) {
+    const mine = new Map<Action, CopyTarget>();
+    targets.set(r, mine);
+    if (!r.alive) continue;
+    for (const a of b.actions) {
+      if (a.op !== 'copy') continue;
+      const t: CopyTarget = { remote: r, action: a };
+      mine.set(a, t);
+      const list = copies.get(a.path);
+      if (list) list.push(t);
+      else copies.set(a.path, [t]);
+    }
+  }
+  const bytes = [...copies.values()].reduce((n, ts) => n + (ts[0]!.action.master?.size ?? 0), 0);
+  ctx.progress?.start(`block ${name}: transfer`, bytes, 'bytes');
+  await stageCopies(ctx.master, copies, ctx.progress);
+  ctx.progress?.stop();
+  return targets;
+}
+
+async function commitBlock(name: string, r: RemoteRun, b: Block, copies: Map<Action, CopyTarget>, hooked: boolean, ctx: BlockContext): Promise<void> {
+  const steps = toSteps(b.actions, copies, ctx.attrs);
+  let results;
+  if (hooked) {
+    await r.endpoint.flush();
+    await hook(r, b.preBlock, 'preBlock');
+    results = await r.endpoint.commit(steps);
+  } else {
+    results = await r.endpoint.commit(steps, { flush: true });
+  }
+  results.forEach((res, i) => {
+    if (res.ok) r.done.push(steps[i]!.action);
+    else if (res.code !== CHANGED) r.pathError(r.label, res.path, res.error ?? 'failed');
+    else ctx.verbose?.(`${r.label}: ${res.path}: ${res.error}`);
+  });
+  r.blocks.push({ name, pass: ctx.pass, actions: results.filter((x) => x.ok).length });
+  if (hooked) await hook(r, b.postBlock, 'postBlock');
 }
 
 async function hook(r: RemoteRun, command: string | undefined, which: string): Promise<void> {

@@ -2,7 +2,7 @@ import { countDeletions } from '../engine/action.js';
 import type { Listing } from '../engine/entry.js';
 import { type Block, assignBlocks, blockOrder } from '../engine/blocks.js';
 import { EndpointError, ReplisyncError, describe } from '../endpoint/errors.js';
-import { applyBlock } from './apply-blocks.js';
+import { applyPass } from './apply-blocks.js';
 import { compareAll, verifyTouched } from './compare.js';
 import { RemoteRun } from './remote-run.js';
 import type { RunOptions, RunResult } from './types.js';
@@ -75,26 +75,17 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     );
     // Leftovers alone still need the lock once, to be removed.
     for (const blocks of blocksOf.values()) if (blocks.length === 0) blocks.push({ name: 'cleanup', actions: [] });
-    for (const name of blockOrder([...blocksOf.values()], opts.blocks)) {
-      const inBlock = new Map<RemoteRun, Block>();
-      for (const [r, blocks] of blocksOf) {
-        const b = blocks.find((x) => x.name === name);
-        if (b && r.alive) inBlock.set(r, b);
-      }
-      if (inBlock.size === 0) continue;
-      opts.verbose?.(`pass ${pass}, block ${name}: ${inBlock.size} remote(s)`);
-      await applyBlock(name, inBlock, {
-        master: opts.master,
-        attrs: opts.attrs,
-        concurrency: opts.concurrency,
-        job: opts.job,
-        runId: opts.runId,
-        pass,
-        lockTimeoutMs: opts.lockTimeoutMs,
-        progress: opts.progress,
-        verbose: opts.verbose,
-      });
-    }
+    await applyPass(blockOrder([...blocksOf.values()], opts.blocks), blocksOf, {
+      master: opts.master,
+      attrs: opts.attrs,
+      concurrency: opts.concurrency,
+      job: opts.job,
+      runId: opts.runId,
+      pass,
+      lockTimeoutMs: opts.lockTimeoutMs,
+      progress: opts.progress,
+      verbose: opts.verbose,
+    });
     opts.verbose?.(`pass ${pass} applied at ${since()}`);
     // Verify the remotes worked on: whatever still differs is inconsistent.
     fatal = await compare(work);

@@ -134,7 +134,7 @@ export class AgentServer {
       case 'flush':
         return this.ep().flush();
       case 'commit':
-        return this.ep().commit(p('steps', 'array') as CommitStep[]);
+        return this.ep().commit(p('steps', 'array') as CommitStep[], { flush: params.flush === true });
       case 'lock':
         return this.ep().lock(p('owner', 'object') as unknown as LockOwner, p('timeoutMs', 'number'));
       case 'unlock':

@@ -80,6 +80,21 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
       'staged files that were not committed are removed by the commit',
     );
 
+    // A commit takes what was staged before it; what is staged while it runs waits for the next one.
+    const [early] = await ep.stageFiles([{ path: 'sub/early.txt', content: Buffer.from('early') }]);
+    const committing = ep.commit([], { flush: true });
+    const [late] = await ep.stageFiles([{ path: 'sub/late.txt', content: Buffer.from('late') }]);
+    await committing;
+    t.true(early!.ok && late!.ok);
+    const lateMaster = { ...master, path: 'sub/late.txt', size: 4 };
+    const earlyMaster = { ...master, path: 'sub/early.txt', size: 5 };
+    const again = await ep.commit([
+      { action: { op: 'copy', path: 'sub/late.txt', reason: 'missing', master: lateMaster }, temp: late!.ok ? late!.staged.temp : '', attrs },
+      { action: { op: 'copy', path: 'sub/early.txt', reason: 'missing', master: earlyMaster }, temp: early!.ok ? early!.staged.temp : '', attrs },
+    ]);
+    t.like(again, [{ ok: true }, { ok: false }], 'the late file was kept for this commit; the early one was removed by the first');
+    t.is(readFileSync(nodePath.join(root, 'sub/late.txt'), 'utf8'), 'late');
+
     // A step whose expectation no longer holds is refused as data, not thrown.
     const stale = await ep.commit([{ action: { op: 'delete', path: 'sub/a.txt', remote: { ...master, path: 'sub/a.txt', size: 99 } }, attrs }]);
     t.like(stale[0], { ok: false, code: 'ECHANGED' });
@@ -101,6 +116,10 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     await ep.lock({ runId: '0123456789abcdef', job: 'contract', block: 'b' }, 1000);
     const record = JSON.parse(readFileSync(nodePath.join(root, '.replisync.lock'), 'utf8'));
     t.like(record, { job: 'contract', block: 'b', runId: '0123456789abcdef' });
+    // Held across blocks: taking it again only names the new block.
+    await ep.lock({ runId: '0123456789abcdef', job: 'contract', block: 'c' }, 1000);
+    t.like(JSON.parse(readFileSync(nodePath.join(root, '.replisync.lock'), 'utf8')), { block: 'c', since: record.since, pid: record.pid });
+    t.deepEqual(readdirSync(root).filter((n) => n.startsWith('.replisync-')), [], 'no temp file of the lock is left');
     await ep.unlock();
     t.false(readdirSync(root).includes('.replisync.lock'));
   } finally {

@@ -227,11 +227,15 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async flush(): Promise<void> {
-    if (this.staged.size === 0) return;
+    await this.flushTemps([...this.staged.keys()]);
+  }
+
+  private async flushTemps(temps: string[]): Promise<void> {
+    if (temps.length === 0) return;
     // A few files: an fdatasync each. Many: one syncfs of the whole file system costs far less.
     // Without syncfs here, it falls back to one fdatasync per file.
-    if (this.staged.size > FSYNC_EACH_UP_TO && (await this.fsSync.run())) return;
-    for (const temp of this.staged.keys()) {
+    if (temps.length > FSYNC_EACH_UP_TO && (await this.fsSync.run())) return;
+    for (const temp of temps) {
       const fd = openSync(resolveInside(this.root, temp), 'r');
       try {
         fdatasyncSync(fd);
@@ -241,7 +245,9 @@ export class LocalEndpoint implements Endpoint {
     }
   }
 
-  async commit(steps: CommitStep[]): Promise<StepResult[]> {
+  async commit(steps: CommitStep[], options: { flush?: boolean } = {}): Promise<StepResult[]> {
+    // Taken before the first await: what is staged from here on belongs to a later commit.
+    const mine = new Set(this.pending);
     await this.ensureRoot();
     const committer = new Committer({
       root: this.root,
@@ -257,20 +263,23 @@ export class LocalEndpoint implements Endpoint {
       },
     });
     try {
+      if (options.flush) await this.flushTemps([...mine].filter((t) => this.staged.has(t)));
       return await committer.run(steps);
     } finally {
-      await this.discardStaged();
+      await this.discardStaged(mine);
     }
   }
 
-  /** Removes staged temp files that were not committed, and puts their directories' mtimes back. */
-  private async discardStaged(): Promise<void> {
-    for (const temp of this.pending) {
+  /** Removes staged temp files (those of `only`, or all) that were not committed, and puts their directories' mtimes back. */
+  private async discardStaged(only?: ReadonlySet<string>): Promise<void> {
+    for (const temp of only ?? this.pending) {
+      if (!this.pending.has(temp)) continue;
       this.dirTimes.note(parentOf(temp));
       await unlink(resolveInside(this.root, temp)).catch(() => undefined);
+      this.pending.delete(temp);
+      this.staged.delete(temp);
     }
-    this.pending.clear();
-    this.staged.clear();
+    if (!only) this.staged.clear();
     this.stagingDirs.clear();
     this.dirTimes.restore();
   }

@@ -1,4 +1,4 @@
-import { link, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +27,11 @@ export class RootLock {
     this.path = nodePath.join(root, LOCK_FILE);
   }
 
+  /** Where a record is written before it is linked or renamed into place (a temp name: leftovers are cleaned). */
+  private tempPath(record: LockRecord): string {
+    return nodePath.join(this.root, `.replisync-${record.runId.slice(0, 8).padEnd(8, '0')}-lock.tmp`);
+  }
+
   private async read(): Promise<LockRecord | undefined> {
     try {
       return JSON.parse(await readFile(this.path, 'utf8')) as LockRecord;
@@ -37,7 +42,7 @@ export class RootLock {
   }
 
   private async tryCreate(record: LockRecord): Promise<boolean> {
-    const tmp = nodePath.join(this.root, `.replisync-${record.runId.slice(0, 8).padEnd(8, '0')}-lock.tmp`);
+    const tmp = this.tempPath(record);
     this.dirTimes.note('');
     try {
       await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o644 });
@@ -53,7 +58,10 @@ export class RootLock {
   }
 
   async acquire(owner: LockOwner, timeoutMs: number): Promise<void> {
-    if (this.held) return;
+    if (this.held) {
+      if (this.held.block !== owner.block) await this.relabel({ ...this.held, block: owner.block });
+      return;
+    }
     const record: LockRecord = { host: os.hostname(), pid: process.pid, ...owner, since: new Date().toISOString() };
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -76,6 +84,20 @@ export class RootLock {
         throw new PathError(`lock not obtained within ${Math.round(timeoutMs / 1000)}s: ${who}`, '', LOCK_FILE, 'ELOCKED');
       }
       await sleep(POLL_MS);
+    }
+  }
+
+  /** Names another block in the record we hold: written aside, then renamed over it (readers see one or the other). */
+  private async relabel(record: LockRecord): Promise<void> {
+    const tmp = this.tempPath(record);
+    this.dirTimes.note('');
+    try {
+      await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o644 });
+      await rename(tmp, this.path);
+      this.held = record;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+      this.dirTimes.restore();
     }
   }
 
