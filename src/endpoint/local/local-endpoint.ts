@@ -77,7 +77,6 @@ export class LocalEndpoint implements Endpoint {
       this.fail('cannot read the root directory', undefined, err);
     }
     if (!st.isDirectory()) this.fail('the root is not a directory');
-    await this.loadCache();
     try {
       const { entries, leftovers, keys } = await walk(this.root, compileClassification(classes));
       this.keys = keys;

@@ -27,9 +27,20 @@ export class RootLock {
     this.path = nodePath.join(root, LOCK_FILE);
   }
 
-  /** Where a record is written before it is linked or renamed into place (a temp name: leftovers are cleaned). */
-  private tempPath(record: LockRecord): string {
-    return nodePath.join(this.root, `.replisync-${record.runId.slice(0, 8).padEnd(8, '0')}-lock.tmp`);
+  /**
+   * Writes a record whole under a temp name, then puts it in place with `place` (link: only where
+   * there is none; rename: over ours), so that nobody reads half a record.
+   */
+  private async writeWhole(record: LockRecord, place: (tmp: string, path: string) => Promise<void>): Promise<void> {
+    const tmp = nodePath.join(this.root, `.replisync-${record.runId.slice(0, 8).padEnd(8, '0')}-lock.tmp`);
+    this.dirTimes.note('');
+    try {
+      await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o644 });
+      await place(tmp, this.path);
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+      this.dirTimes.restore();
+    }
   }
 
   private async read(): Promise<LockRecord | undefined> {
@@ -42,18 +53,12 @@ export class RootLock {
   }
 
   private async tryCreate(record: LockRecord): Promise<boolean> {
-    const tmp = this.tempPath(record);
-    this.dirTimes.note('');
     try {
-      await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o644 });
-      await link(tmp, this.path);
+      await this.writeWhole(record, link);
       return true;
     } catch (err) {
       if (errnoCode(err) === 'EEXIST') return false;
       throw err;
-    } finally {
-      await unlink(tmp).catch(() => undefined);
-      this.dirTimes.restore();
     }
   }
 
@@ -87,18 +92,10 @@ export class RootLock {
     }
   }
 
-  /** Names another block in the record we hold: written aside, then renamed over it (readers see one or the other). */
+  /** Names another block in the record we hold (readers see the old record or the new one). */
   private async relabel(record: LockRecord): Promise<void> {
-    const tmp = this.tempPath(record);
-    this.dirTimes.note('');
-    try {
-      await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o644 });
-      await rename(tmp, this.path);
-      this.held = record;
-    } finally {
-      await unlink(tmp).catch(() => undefined);
-      this.dirTimes.restore();
-    }
+    await this.writeWhole(record, rename);
+    this.held = record;
   }
 
   private async removeFile(): Promise<void> {
