@@ -85,8 +85,10 @@ export async function crashBetweenStagingAndCommit(t: ExecutionContext, w: Where
   t.false(existsSync(nodePath.join(r, 'app/three')));
   t.true(readdirSync(nodePath.join(r, 'app')).some((f) => f.startsWith('.replisync-')), 'the crash left staged temp files');
   t.true(existsSync(nodePath.join(r, '.replisync.lock')), 'and a stale lock');
-  writeConfig(config, { master, remotes: [w.remote(r)] });
-  const next = await runCli(['sync', '--config', config], { env: w.env });
+  // Another config file: a pkill of the crash hook still on its way must not match the next run.
+  const again = nodePath.join(w.base, 'again.json');
+  writeConfig(again, { master, remotes: [w.remote(r)] });
+  const next = await runCli(['sync', '--config', again], { env: w.env });
   t.is(next.code, 0, next.stderr);
   t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)));
   t.deepEqual(readdirSync(nodePath.join(r, 'app')).sort(), ['one', 'three', 'two'], 'leftovers removed');
