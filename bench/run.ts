@@ -1,6 +1,7 @@
 // npm run bench: replisync against rsync, side by side in the same run, on generated trees.
 // BENCH_DIR picks the place (default /dev/shm when present); BENCH_ONLY=mixed|small limits the trees;
-// BENCH_SSH=0 skips the SSH cases, BENCH_LOCAL=0 the local ones.
+// BENCH_SSH=0 skips the SSH cases, BENCH_LOCAL=0 the local ones. "MB sent" is loopback traffic during
+// the run: for the SSH cases, what crossed the (encrypted) connections, both ways.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync } from 'node:fs';
 import * as os from 'node:os';
@@ -60,8 +61,28 @@ function smallTree(): { path: string; size: number }[] {
   return Array.from({ length: 50_000 }, (_, i) => ({ path: `d${i % 100}/s${Math.floor(i / 100) % 10}/f${i}.txt`, size: Math.floor(100 + rand() * 3000) }));
 }
 
+/** Bytes sent on the loopback interface so far (what SSH to 127.0.0.1 carries, encrypted, both ways). */
+function loopbackBytes(): number {
+  try {
+    const line = readFileSync('/proc/net/dev', 'utf8').split('\n').find((l) => l.trim().startsWith('lo:'));
+    // "lo: rx-bytes rx-packets ... tx-bytes": numbers may touch the colon, so split there first.
+    return line ? Number(line.split(':')[1]!.trim().split(/\s+/)[8]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Timing {
+  seconds: number;
+  peakMb: number;
+  codes: number[];
+  /** Loopback bytes during the run: the SSH traffic of the SSH cases. */
+  wireBytes: number;
+}
+
 /** Runs commands at once and times them; samples each one's peak resident memory (VmHWM). */
-async function timed(cmds: { cmd: string; args: string[]; env?: NodeJS.ProcessEnv }[]): Promise<{ seconds: number; peakMb: number; codes: number[] }> {
+async function timed(cmds: { cmd: string; args: string[]; env?: NodeJS.ProcessEnv }[]): Promise<Timing> {
+  const wireBefore = loopbackBytes();
   const start = process.hrtime.bigint();
   let peak = 0;
   const children: ChildProcess[] = cmds.map((c) => spawn(c.cmd, c.args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...c.env } }));
@@ -77,14 +98,20 @@ async function timed(cmds: { cmd: string; args: string[]; env?: NodeJS.ProcessEn
   }, 20);
   const codes = await Promise.all(children.map((ch) => new Promise<number>((resolve) => ch.on('exit', (code) => resolve(code ?? -1)))));
   clearInterval(sample);
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, peakMb: Math.round(peak), codes };
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, peakMb: Math.round(peak), codes, wireBytes: loopbackBytes() - wireBefore };
 }
 
+const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
+
 const rows: string[][] = [];
-function row(label: string, ours: { seconds: number; peakMb: number; codes: number[] }, theirs?: { seconds: number }, theirLabel = ''): void {
+function row(label: string, ours: Timing, theirs?: Timing, theirLabel = ''): void {
   const ratio = theirs ? (ours.seconds / theirs.seconds).toFixed(2) : '-';
-  rows.push([label, ours.seconds.toFixed(2), theirs ? theirs.seconds.toFixed(2) : '-', ratio, String(ours.peakMb), theirLabel, ours.codes.join(',')]);
-  console.log(`${label.padEnd(44)} replisync ${ours.seconds.toFixed(2)}s  ${theirLabel} ${theirs ? `${theirs.seconds.toFixed(2)}s` : '-'}  ratio ${ratio}  peak ${ours.peakMb} MiB  exit ${ours.codes.join(',')}`);
+  // Bytes on the wire only mean something where the run crossed SSH.
+  const wire = ours.wireBytes > 1e6 || (theirs?.wireBytes ?? 0) > 1e6 ? `${mb(ours.wireBytes)} / ${theirs ? mb(theirs.wireBytes) : '-'}` : '-';
+  rows.push([label, ours.seconds.toFixed(2), theirs ? theirs.seconds.toFixed(2) : '-', ratio, String(ours.peakMb), wire, theirLabel, ours.codes.join(',')]);
+  console.log(
+    `${label.padEnd(44)} replisync ${ours.seconds.toFixed(2)}s  ${theirLabel} ${theirs ? `${theirs.seconds.toFixed(2)}s` : '-'}  ratio ${ratio}  peak ${ours.peakMb} MiB${wire === '-' ? '' : `  MB sent ${wire}`}  exit ${ours.codes.join(',')}`,
+  );
 }
 
 function touchOnePercent(root: string, files: { path: string; size: number }[]): void {
@@ -176,5 +203,5 @@ try {
 } finally {
   rmSync(base, { recursive: true, force: true });
 }
-console.log('\n| case | replisync s | rsync s | ratio | peak MiB | rsync command | exit |\n| --- | --- | --- | --- | --- | --- | --- |');
+console.log('\n| case | replisync s | rsync s | ratio | peak MiB | MB sent (replisync / rsync) | rsync command | exit |\n| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
