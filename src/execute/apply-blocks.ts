@@ -49,6 +49,7 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
       ),
     );
   const locked = new Set<RemoteRun>();
+  const relabels: Promise<void>[] = [];
   let committing: Promise<unknown> = Promise.resolve();
   try {
     for (const name of order) {
@@ -63,7 +64,7 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
       await each(work.keys(), async (r) => {
         if (locked.has(r)) {
           // Renaming the held lock queues behind the previous commit on that host: not waited for here.
-          r.endpoint.lock(owner, ctx.lockTimeoutMs).catch((err) => r.fail(err));
+          relabels.push(r.endpoint.lock(owner, ctx.lockTimeoutMs).catch((err) => r.fail(err)));
           return;
         }
         await r.endpoint.lock(owner, ctx.lockTimeoutMs);
@@ -83,6 +84,7 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
     }
   } finally {
     await committing;
+    await Promise.all(relabels);
     await Promise.all(
       [...locked].map((r) =>
         r.endpoint.unlock().catch((err) => {
