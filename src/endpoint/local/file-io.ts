@@ -10,12 +10,14 @@ function sameContent(a: BigIntStats, b: BigIntStats): boolean {
   return contentKey(a) === contentKey(b);
 }
 
-/** CRC-32 of a file, read once with a reused buffer; undefined if it changed meanwhile. Key: its stat before. */
-export function crcOfFile(abs: string, buf: Buffer): { crc: number; key: string } | undefined {
+/**
+ * CRC-32 of a file, read once with a reused buffer, if its stat after the read still has
+ * `expectKey` (its content key when it was listed): then nothing wrote to it from the listing to
+ * the end of the read (a write moves mtime or ctime), and the CRC is that of the listed content.
+ */
+export function crcOfFile(abs: string, buf: Buffer, expectKey: string): number | undefined {
   const fd = openSync(abs, 'r');
   try {
-    const before = fstatSync(fd, { bigint: true });
-    if (!before.isFile()) return undefined;
     let crc = 0;
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
@@ -24,7 +26,7 @@ export function crcOfFile(abs: string, buf: Buffer): { crc: number; key: string 
       if (n < buf.length) break; // a short read is the end (a file that grew meanwhile fails the check below)
     }
     const after = fstatSync(fd, { bigint: true });
-    return sameContent(before, after) ? { crc, key: contentKey(after) } : undefined;
+    return after.isFile() && contentKey(after) === expectKey ? crc : undefined;
   } finally {
     closeSync(fd);
   }

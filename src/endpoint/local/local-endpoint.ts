@@ -146,11 +146,10 @@ export class LocalEndpoint implements Endpoint {
         const key = this.keys.get(p) ?? contentKey(lstatSync(abs, { bigint: true }));
         let crc = this.cache.get(p, key);
         if (crc === undefined) {
-          const read = crcOfFile(abs, buf);
+          crc = crcOfFile(abs, buf, key);
           await breather.tick(16);
-          if (!read) continue; // changed while read: left out, so it counts as different
-          crc = read.crc;
-          this.cache.set(p, read.key, crc);
+          if (crc === undefined) continue; // changed since listed: left out, so it counts as different
+          this.cache.set(p, key, crc);
         }
         out.set(p, crc);
       } catch {
