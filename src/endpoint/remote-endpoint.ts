@@ -1,6 +1,8 @@
 import type { ClassSpec } from '../engine/classification.js';
 import type { Entry, Listing } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
+import { EndpointError } from './errors.js';
+import { packStep, unpackEntries } from '../protocol/wire-codec.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
 
 /** Options the agent opens its local endpoint with. */
@@ -27,12 +29,22 @@ export class RemoteEndpoint implements Endpoint {
     return new RemoteEndpoint(client, label, onClose);
   }
 
-  list(classes: ClassSpec[]): Promise<Listing> {
-    return this.client.request('list', { classes }) as Promise<Listing>;
+  async list(classes: ClassSpec[]): Promise<Listing> {
+    const listing = (await this.client.request('list', { classes })) as Listing;
+    return { ...listing, entries: this.unpack(listing.entries) };
   }
 
-  stat(paths: string[]): Promise<Entry[]> {
-    return this.client.request('stat', { paths }) as Promise<Entry[]>;
+  async stat(paths: string[]): Promise<Entry[]> {
+    return this.unpack(await this.client.request('stat', { paths }));
+  }
+
+  /** Entries as the agent sent them; malformed ones fail this endpoint, named. */
+  private unpack(packed: unknown): Entry[] {
+    try {
+      return unpackEntries(packed);
+    } catch (err) {
+      throw new EndpointError(`protocol error: ${(err as Error).message}`, this.label);
+    }
   }
 
   async checksums(paths: string[]): Promise<Map<string, number>> {
@@ -70,7 +82,7 @@ export class RemoteEndpoint implements Endpoint {
   }
 
   commit(steps: CommitStep[], options: { flush?: boolean } = {}): Promise<StepResult[]> {
-    return this.client.request('commit', { steps, flush: options.flush === true }) as Promise<StepResult[]>;
+    return this.client.request('commit', { steps: steps.map(packStep), flush: options.flush === true }) as Promise<StepResult[]>;
   }
 
   async lock(owner: LockOwner, timeoutMs: number): Promise<void> {

@@ -1,9 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ClassSpec } from '../engine/classification.js';
-import type { CommitStep, Endpoint, LockOwner } from '../endpoint/endpoint.js';
+import type { Endpoint, LockOwner } from '../endpoint/endpoint.js';
 import { EndpointError, PathError } from '../endpoint/errors.js';
 import { FrameWriter } from './frame-writer.js';
 import { type Frame, FrameDecoder, FrameType, MAGIC, MAX_DATA, ProtocolError, decodeJson, encodeFrame, encodeJson } from './frames.js';
+import { packEntry, unpackSteps } from './wire-codec.js';
 import { type HelloMessage, type RequestMessage, type WireError, param, validateRequest } from './messages.js';
 
 export type EndpointFactory = (params: Record<string, unknown>) => Endpoint & { canChown?: boolean };
@@ -113,10 +114,12 @@ export class AgentServer {
       case 'open':
         this.endpoint = this.open(params);
         return { canChown: (this.endpoint as { canChown?: boolean }).canChown ?? false };
-      case 'list':
-        return this.ep().list(p('classes', 'array') as ClassSpec[]);
+      case 'list': {
+        const listing = await this.ep().list(p('classes', 'array') as ClassSpec[]);
+        return { ...listing, entries: listing.entries.map(packEntry) };
+      }
       case 'stat':
-        return this.ep().stat(p('paths', 'array') as string[]);
+        return (await this.ep().stat(p('paths', 'array') as string[])).map(packEntry);
       case 'checksums':
         return [...(await this.ep().checksums(p('paths', 'array') as string[]))];
       case 'read': {
@@ -134,7 +137,7 @@ export class AgentServer {
       case 'flush':
         return this.ep().flush();
       case 'commit':
-        return this.ep().commit(p('steps', 'array') as CommitStep[], { flush: params.flush === true });
+        return this.ep().commit(unpackSteps(p('steps', 'array')), { flush: params.flush === true });
       case 'lock':
         return this.ep().lock(p('owner', 'object') as unknown as LockOwner, p('timeoutMs', 'number'));
       case 'unlock':

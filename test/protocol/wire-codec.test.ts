@@ -1,0 +1,32 @@
+import test from 'ava';
+import type { Entry } from '../../src/engine/entry.js';
+import type { CommitStep } from '../../src/endpoint/endpoint.js';
+import { ProtocolError } from '../../src/protocol/frames.js';
+import { packEntry, packStep, unpackEntries, unpackEntry, unpackSteps } from '../../src/protocol/wire-codec.js';
+
+const file: Entry = { path: 'a/b.txt', type: 'file', size: 12, mode: 0o644, uid: 1000, gid: 100, mtimeMs: 1_700_000_000_123, ino: 4242, nlink: 2, crc: 0xdeadbeef };
+const dir: Entry = { path: 'a', type: 'dir', size: 0, mode: 0o755, uid: 0, gid: 0, mtimeMs: 1_700_000_000_000, ino: 7, nlink: 3, partial: true };
+const link: Entry = { path: 'l', type: 'symlink', size: 0, mode: 0o777, uid: 0, gid: 0, mtimeMs: 1, ino: 8, nlink: 1, target: '../x y\nz' };
+
+test('entries survive the compact form exactly, through JSON', (t) => {
+  const back = unpackEntries(JSON.parse(JSON.stringify([file, dir, link].map(packEntry))));
+  t.deepEqual(back, [file, dir, link]);
+  t.true(JSON.stringify(packEntry(file)).length < JSON.stringify(file).length / 2 + 20);
+});
+
+test('commit steps survive the compact form, entries taking the step path', (t) => {
+  const steps: CommitStep[] = [
+    { action: { op: 'copy', path: 'a/b.txt', reason: 'checksum', master: file, remote: { ...file, crc: 1, nlink: 1 } }, temp: 'a/.replisync-x-1.tmp', attrs: { mode: true, mtime: true, owner: false, group: true } },
+    { action: { op: 'hardlink', path: 'a/c.txt', linkTo: 'a/b.txt', master: { ...file, path: 'a/c.txt' } }, attrs: { mode: false, mtime: false, owner: true, group: false } },
+    { action: { op: 'rmdir', path: 'a', remote: dir }, attrs: { mode: true, mtime: true, owner: true, group: true } },
+  ];
+  t.deepEqual(unpackSteps(JSON.parse(JSON.stringify(steps.map(packStep)))), steps);
+});
+
+test('malformed compact messages are protocol errors', (t) => {
+  t.throws(() => unpackEntries({}), { instanceOf: ProtocolError });
+  t.throws(() => unpackEntry([...packEntry(file)].map((v, i) => (i === 1 ? 9 : v))), { instanceOf: ProtocolError, message: /malformed entry/ });
+  t.throws(() => unpackEntry([...packEntry(file)].map((v, i) => (i === 2 ? '12' : v))), { message: /malformed entry size/ });
+  t.throws(() => unpackSteps([['format', 'x', null, null, null, null, 0, null]]), { message: /malformed commit step/ });
+  t.throws(() => unpackSteps([['copy', 'x', null, null, null, null, 0, 'because']]), { message: /malformed copy reason/ });
+});
