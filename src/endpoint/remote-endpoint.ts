@@ -2,7 +2,7 @@ import type { ClassSpec } from '../engine/classification.js';
 import type { Entry, Listing } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
 import { EndpointError } from './errors.js';
-import { packStep, unpackEntries } from '../protocol/wire-codec.js';
+import { packStep, unpackEntries, unpackOutcomes, unpackStepResults } from '../protocol/wire-codec.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
 
 /** Options the agent opens its local endpoint with. */
@@ -31,17 +31,18 @@ export class RemoteEndpoint implements Endpoint {
 
   async list(classes: ClassSpec[]): Promise<Listing> {
     const listing = (await this.client.request('list', { classes })) as Listing;
-    return { ...listing, entries: this.unpack(listing.entries) };
+    return { ...listing, entries: this.decoded(() => unpackEntries(listing.entries)) };
   }
 
   async stat(paths: string[]): Promise<Entry[]> {
-    return this.unpack(await this.client.request('stat', { paths }));
+    const packed = await this.client.request('stat', { paths });
+    return this.decoded(() => unpackEntries(packed));
   }
 
-  /** Entries as the agent sent them; malformed ones fail this endpoint, named. */
-  private unpack(packed: unknown): Entry[] {
+  /** Decodes what the agent sent; a malformed message fails this endpoint, named. */
+  private decoded<T>(decode: () => T): T {
     try {
-      return unpackEntries(packed);
+      return decode();
     } catch (err) {
       throw new EndpointError(`protocol error: ${(err as Error).message}`, this.label);
     }
@@ -71,18 +72,20 @@ export class RemoteEndpoint implements Endpoint {
   }
 
   async stageFiles(files: WholeFile[]): Promise<StageOutcome[]> {
-    const u = this.client.upload('stageFiles', { files: files.map((f) => ({ path: f.path, size: f.content.length })) });
+    const u = this.client.upload('stageFiles', { files: files.map((f) => [f.path, f.content.length]) });
     // All contents in one data frame: the request, its data and its end leave in one write.
     await u.write(Buffer.concat(files.map((f) => f.content)));
-    return (await u.end()) as StageOutcome[];
+    const outcomes = await u.end();
+    return this.decoded(() => unpackOutcomes(outcomes, files.length));
   }
 
   async flush(): Promise<void> {
     await this.client.request('flush');
   }
 
-  commit(steps: CommitStep[], options: { flush?: boolean } = {}): Promise<StepResult[]> {
-    return this.client.request('commit', { steps: steps.map(packStep), flush: options.flush === true }) as Promise<StepResult[]>;
+  async commit(steps: CommitStep[], options: { flush?: boolean } = {}): Promise<StepResult[]> {
+    const results = await this.client.request('commit', { steps: steps.map(packStep), flush: options.flush === true });
+    return this.decoded(() => unpackStepResults(results, steps));
   }
 
   async lock(owner: LockOwner, timeoutMs: number): Promise<void> {

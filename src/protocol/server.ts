@@ -4,7 +4,7 @@ import type { Endpoint, LockOwner } from '../endpoint/endpoint.js';
 import { EndpointError, PathError } from '../endpoint/errors.js';
 import { FrameWriter } from './frame-writer.js';
 import { type Frame, FrameDecoder, FrameType, MAGIC, MAX_DATA, ProtocolError, decodeJson, encodeFrame, encodeJson } from './frames.js';
-import { packEntry, unpackSteps } from './wire-codec.js';
+import { packEntry, packOutcomes, packStepResults, unpackSteps } from './wire-codec.js';
 import { type HelloMessage, type RequestMessage, type WireError, param, validateRequest } from './messages.js';
 
 export type EndpointFactory = (params: Record<string, unknown>) => Endpoint & { canChown?: boolean };
@@ -137,7 +137,7 @@ export class AgentServer {
       case 'flush':
         return this.ep().flush();
       case 'commit':
-        return this.ep().commit(unpackSteps(p('steps', 'array')), { flush: params.flush === true });
+        return packStepResults(await this.ep().commit(unpackSteps(p('steps', 'array')), { flush: params.flush === true }));
       case 'lock':
         return this.ep().lock(p('owner', 'object') as unknown as LockOwner, p('timeoutMs', 'number'));
       case 'unlock':
@@ -156,11 +156,11 @@ export class AgentServer {
   /** Gathers the contents of a stageFiles request (announced sizes, checked) and stages them at its end. */
   private collectFiles(list: unknown[]): UploadSink {
     const files = list.map((v) => {
-      const f = v as { path?: unknown; size?: unknown };
-      if (typeof f?.path !== 'string' || typeof f.size !== 'number' || !Number.isInteger(f.size) || f.size < 0) {
-        throw this.fail('stageFiles wants files of {path, size}');
+      const [path, size] = Array.isArray(v) ? (v as unknown[]) : [];
+      if (typeof path !== 'string' || typeof size !== 'number' || !Number.isInteger(size) || size < 0) {
+        throw this.fail('stageFiles wants files of [path, size]');
       }
-      return { path: f.path, size: f.size };
+      return { path, size };
     });
     const total = files.reduce((n, f) => n + f.size, 0);
     if (total > MAX_DATA) throw this.fail(`stageFiles of ${total} bytes exceeds the limit of ${MAX_DATA}`);
@@ -177,7 +177,7 @@ export class AgentServer {
         if (got !== total) throw this.fail(`stageFiles sent ${got} of the ${total} bytes announced`);
         const all = Buffer.concat(parts, total);
         let at = 0;
-        return endpoint.stageFiles(files.map((f) => ({ path: f.path, content: all.subarray(at, (at += f.size)) })));
+        return packOutcomes(await endpoint.stageFiles(files.map((f) => ({ path: f.path, content: all.subarray(at, (at += f.size)) }))));
       },
       abort: async () => undefined,
     };

@@ -1,12 +1,13 @@
 import type { Action, CopyReason, Op } from '../engine/action.js';
 import type { Entry, EntryType } from '../engine/entry.js';
-import type { CommitStep } from '../endpoint/endpoint.js';
+import type { CommitStep, StageOutcome, StepResult } from '../endpoint/endpoint.js';
 import { ProtocolError } from './frames.js';
 
 /**
- * Compact forms of the two large messages, listings and commit steps: arrays instead of objects
- * with their keys repeated 50,000 times (half the bytes on the wire, and less to parse). Whatever
- * arrives is checked field by field: a malformed one is a protocol error.
+ * Compact forms of the messages that grow with the number of files (listings, commit steps and
+ * results, staging outcomes): arrays instead of objects with their keys repeated 50,000 times
+ * (half the bytes on the wire, and less to parse). Whatever arrives is checked field by field: a
+ * malformed message is a protocol error.
  */
 
 const TYPES: readonly EntryType[] = ['file', 'dir', 'symlink'];
@@ -93,5 +94,44 @@ export function unpackSteps(v: unknown): CommitStep[] {
     };
     if (temp !== null) step.temp = temp as string;
     return step;
+  });
+}
+
+/** Commit results: how many steps there were, and only the ones that failed: [index, error, code | null]. */
+export function packStepResults(results: StepResult[]): { n: number; failed: [number, string, string | null][] } {
+  const failed: [number, string, string | null][] = [];
+  results.forEach((r, i) => {
+    if (!r.ok) failed.push([i, r.error ?? 'failed', r.code ?? null]);
+  });
+  return { n: results.length, failed };
+}
+
+export function unpackStepResults(v: unknown, steps: readonly CommitStep[]): StepResult[] {
+  const packed = v as { n?: unknown; failed?: unknown };
+  if (packed?.n !== steps.length || !Array.isArray(packed.failed)) throw bad('commit results');
+  const results: StepResult[] = steps.map((s) => ({ path: s.action.path, ok: true }));
+  for (const f of packed.failed as unknown[]) {
+    if (!Array.isArray(f) || typeof f[1] !== 'string' || (f[2] !== null && typeof f[2] !== 'string')) throw bad('commit result');
+    const r = results[num(f[0], 'commit result index')];
+    if (!r) throw bad('commit result index');
+    r.ok = false;
+    r.error = f[1];
+    if (f[2] !== null) r.code = f[2];
+  }
+  return results;
+}
+
+/** Outcomes of stageFiles: [temp, size, crc] when staged, [null, error, code | null] when not. */
+export function packOutcomes(outcomes: StageOutcome[]): unknown[] {
+  return outcomes.map((o) => (o.ok ? [o.staged.temp, o.staged.size, o.staged.crc] : [null, o.error, o.code ?? null]));
+}
+
+export function unpackOutcomes(v: unknown, count: number): StageOutcome[] {
+  if (!Array.isArray(v) || v.length !== count) throw bad('staging outcomes');
+  return v.map((o): StageOutcome => {
+    if (!Array.isArray(o) || o.length !== 3) throw bad('staging outcome');
+    if (typeof o[0] === 'string') return { ok: true, staged: { temp: o[0], size: num(o[1], 'staged size'), crc: num(o[2], 'staged crc') } };
+    if (o[0] !== null || typeof o[1] !== 'string' || (o[2] !== null && typeof o[2] !== 'string')) throw bad('staging outcome');
+    return o[2] === null ? { ok: false, error: o[1] } : { ok: false, error: o[1], code: o[2] };
   });
 }

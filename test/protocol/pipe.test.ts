@@ -92,13 +92,13 @@ test('stageFiles whose data does not match the announced sizes is refused, and t
   const p = pipeEndpoint();
   await p.client.hello;
   await p.client.request('open', { root: dir, cache: false, saveCache: false });
-  const short = p.client.upload('stageFiles', { files: [{ path: 'a', size: 5 }] });
+  const short = p.client.upload('stageFiles', { files: [['a', 5]] });
   await short.write(Buffer.from('abc'));
   await t.throwsAsync(short.end(), { message: /sent 3 of the 5 bytes announced/ });
-  const long = p.client.upload('stageFiles', { files: [{ path: 'a', size: 2 }] });
+  const long = p.client.upload('stageFiles', { files: [['a', 2]] });
   await long.write(Buffer.from('abc'));
   await t.throwsAsync(long.end(), { message: /more than the 2 bytes announced/ });
-  await t.throwsAsync(p.client.request('stageFiles', { files: [{ path: 7, size: 1 }] }), { message: /files of \{path, size\}/ });
+  await t.throwsAsync(p.client.request('stageFiles', { files: [[7, 1]] }), { message: /files of \[path, size\]/ });
   t.like(await p.client.request('list', { classes: [] }), { exists: true });
   p.close();
 });

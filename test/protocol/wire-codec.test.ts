@@ -2,7 +2,7 @@ import test from 'ava';
 import type { Entry } from '../../src/engine/entry.js';
 import type { CommitStep } from '../../src/endpoint/endpoint.js';
 import { ProtocolError } from '../../src/protocol/frames.js';
-import { packEntry, packStep, unpackEntries, unpackEntry, unpackSteps } from '../../src/protocol/wire-codec.js';
+import { packEntry, packOutcomes, packStep, packStepResults, unpackEntries, unpackEntry, unpackOutcomes, unpackStepResults, unpackSteps } from '../../src/protocol/wire-codec.js';
 
 const file: Entry = { path: 'a/b.txt', type: 'file', size: 12, mode: 0o644, uid: 1000, gid: 100, mtimeMs: 1_700_000_000_123, ino: 4242, nlink: 2, crc: 0xdeadbeef };
 const dir: Entry = { path: 'a', type: 'dir', size: 0, mode: 0o755, uid: 0, gid: 0, mtimeMs: 1_700_000_000_000, ino: 7, nlink: 3, partial: true };
@@ -29,4 +29,26 @@ test('malformed compact messages are protocol errors', (t) => {
   t.throws(() => unpackEntry([...packEntry(file)].map((v, i) => (i === 2 ? '12' : v))), { message: /malformed entry size/ });
   t.throws(() => unpackSteps([['format', 'x', null, null, null, null, 0, null]]), { message: /malformed commit step/ });
   t.throws(() => unpackSteps([['copy', 'x', null, null, null, null, 0, 'because']]), { message: /malformed copy reason/ });
+});
+
+test('commit results carry only the failures; staging outcomes are triples', (t) => {
+  const steps: CommitStep[] = ['x', 'y', 'z'].map((path) => ({ action: { op: 'delete', path }, attrs: { mode: true, mtime: true, owner: false, group: false } }));
+  const results = [
+    { path: 'x', ok: true },
+    { path: 'y', ok: false, error: 'changed on the remote since it was listed', code: 'ECHANGED' },
+    { path: 'z', ok: false, error: 'no code' },
+  ];
+  const packed = JSON.parse(JSON.stringify(packStepResults(results)));
+  t.deepEqual(packed, { n: 3, failed: [[1, 'changed on the remote since it was listed', 'ECHANGED'], [2, 'no code', null]] });
+  t.deepEqual(unpackStepResults(packed, steps), results);
+  t.throws(() => unpackStepResults({ n: 2, failed: [] }, steps), { message: /malformed commit results/ });
+  t.throws(() => unpackStepResults({ n: 3, failed: [[7, 'x', null]] }, steps), { message: /malformed commit result index/ });
+
+  const outcomes = [
+    { ok: true as const, staged: { temp: 'd/.replisync-x-1.tmp', size: 3, crc: 7 } },
+    { ok: false as const, error: 'cannot stage new content: EACCES', code: 'EACCES' },
+  ];
+  t.deepEqual(unpackOutcomes(JSON.parse(JSON.stringify(packOutcomes(outcomes))), 2), outcomes);
+  t.throws(() => unpackOutcomes([[1, 2, 3]], 1), { message: /malformed staging outcome/ });
+  t.throws(() => unpackOutcomes([], 1), { message: /malformed staging outcomes/ });
 });
