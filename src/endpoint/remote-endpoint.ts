@@ -2,7 +2,7 @@ import type { ClassSpec } from '../engine/classification.js';
 import type { Entry, Listing } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
 import { EndpointError } from './errors.js';
-import { packStep, unpackEntries, unpackOutcomes, unpackStepResults } from '../protocol/wire-codec.js';
+import { packStep, unpackChecksums, unpackEntries, unpackOutcomes, unpackStepResults } from '../protocol/wire-codec.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
 
 /** Options the agent opens its local endpoint with. */
@@ -49,7 +49,8 @@ export class RemoteEndpoint implements Endpoint {
   }
 
   async checksums(paths: string[]): Promise<Map<string, number>> {
-    return new Map((await this.client.request('checksums', { paths })) as [string, number][]);
+    const packed = await this.client.request('checksums', { paths });
+    return this.decoded(() => unpackChecksums(packed, paths));
   }
 
   async openRead(path: string): Promise<FileReader> {

@@ -4,7 +4,7 @@ import type { Endpoint, LockOwner } from '../endpoint/endpoint.js';
 import { EndpointError, PathError } from '../endpoint/errors.js';
 import { FrameWriter } from './frame-writer.js';
 import { type Frame, FrameDecoder, FrameType, MAGIC, MAX_DATA, ProtocolError, decodeJson, encodeFrame, encodeJson } from './frames.js';
-import { packEntry, packOutcomes, packStepResults, unpackSteps } from './wire-codec.js';
+import { packChecksums, packEntry, packOutcomes, packStepResults, unpackSteps } from './wire-codec.js';
 import { type HelloMessage, type RequestMessage, type WireError, param, validateRequest } from './messages.js';
 
 export type EndpointFactory = (params: Record<string, unknown>) => Endpoint & { canChown?: boolean };
@@ -120,8 +120,10 @@ export class AgentServer {
       }
       case 'stat':
         return (await this.ep().stat(p('paths', 'array') as string[])).map(packEntry);
-      case 'checksums':
-        return [...(await this.ep().checksums(p('paths', 'array') as string[]))];
+      case 'checksums': {
+        const paths = p('paths', 'array') as string[];
+        return packChecksums(paths, await this.ep().checksums(paths));
+      }
       case 'read': {
         const reader = await this.ep().openRead(p('path', 'string'));
         for await (const chunk of reader.chunks()) await this.send(encodeFrame(FrameType.Data, id, chunk));

@@ -135,3 +135,17 @@ export function unpackOutcomes(v: unknown, count: number): StageOutcome[] {
     return o[2] === null ? { ok: false, error: o[1] } : { ok: false, error: o[1], code: o[2] };
   });
 }
+
+/** Checksums in the order of the paths asked for; null where a file could not be read. */
+export function packChecksums(paths: readonly string[], sums: ReadonlyMap<string, number>): (number | null)[] {
+  return paths.map((p) => sums.get(p) ?? null);
+}
+
+export function unpackChecksums(v: unknown, paths: readonly string[]): Map<string, number> {
+  if (!Array.isArray(v) || v.length !== paths.length) throw bad('checksums');
+  const sums = new Map<string, number>();
+  v.forEach((crc, i) => {
+    if (crc !== null) sums.set(paths[i]!, num(crc, 'checksum'));
+  });
+  return sums;
+}

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { Entry } from '../../src/engine/entry.js';
 import type { CommitStep } from '../../src/endpoint/endpoint.js';
 import { ProtocolError } from '../../src/protocol/frames.js';
-import { packEntry, packOutcomes, packStep, packStepResults, unpackEntries, unpackEntry, unpackOutcomes, unpackStepResults, unpackSteps } from '../../src/protocol/wire-codec.js';
+import { packChecksums, packEntry, packOutcomes, packStep, packStepResults, unpackChecksums, unpackEntries, unpackEntry, unpackOutcomes, unpackStepResults, unpackSteps } from '../../src/protocol/wire-codec.js';
 
 const file: Entry = { path: 'a/b.txt', type: 'file', size: 12, mode: 0o644, uid: 1000, gid: 100, mtimeMs: 1_700_000_000_123, ino: 4242, nlink: 2, crc: 0xdeadbeef };
 const dir: Entry = { path: 'a', type: 'dir', size: 0, mode: 0o755, uid: 0, gid: 0, mtimeMs: 1_700_000_000_000, ino: 7, nlink: 3, partial: true };
@@ -51,4 +51,13 @@ test('commit results carry only the failures; staging outcomes are triples', (t)
   t.deepEqual(unpackOutcomes(JSON.parse(JSON.stringify(packOutcomes(outcomes))), 2), outcomes);
   t.throws(() => unpackOutcomes([[1, 2, 3]], 1), { message: /malformed staging outcome/ });
   t.throws(() => unpackOutcomes([], 1), { message: /malformed staging outcomes/ });
+});
+
+test('checksums travel in the order asked for, null where unreadable', (t) => {
+  const paths = ['a', 'b', 'c'];
+  const packed = packChecksums(paths, new Map([['a', 1], ['c', 0]]));
+  t.deepEqual(packed, [1, null, 0]);
+  t.deepEqual([...unpackChecksums(packed, paths)], [['a', 1], ['c', 0]]);
+  t.throws(() => unpackChecksums([1], paths), { message: /malformed checksums/ });
+  t.throws(() => unpackChecksums([1, 'x', 2], paths), { message: /malformed checksum/ });
 });
