@@ -50,7 +50,8 @@ function mixedTree(): { path: string; size: number }[] {
   const files: { path: string; size: number }[] = [];
   for (let i = 0; i < 2000; i++) {
     const r = rand();
-    const size = i < 5 ? 5 * 1024 * 1024 : r < 0.05 ? Math.floor(200_000 + rand() * 600_000) : Math.floor(500 + rand() * 12_000);
+    // ~52 MB: five 3 MiB files, 5% of 100-400 KB, the rest 0.5-12 KB.
+    const size = i < 5 ? 3 * 1024 * 1024 : r < 0.05 ? Math.floor(100_000 + rand() * 300_000) : Math.floor(500 + rand() * 12_000);
     files.push({ path: `dir${i % 20}/sub${i % 7}/file${i}.bin`, size });
   }
   return files;
