@@ -1,4 +1,4 @@
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Action } from '../engine/action.js';
 import type { Endpoint, FileWriter, ReadStat, StagedFile, WholeFile } from '../endpoint/endpoint.js';
 import { ReplisyncError, describe } from '../endpoint/errors.js';
@@ -55,8 +55,9 @@ export async function stageCopies(master: Endpoint, byPath: Map<string, CopyTarg
   if (batch.length > 0) batches.push(batch);
   const fileLimit = pLimit(FILES_IN_FLIGHT);
   const batchLimit = pLimit(BATCHES_IN_FLIGHT);
+  const readLimit = pLimit(FILES_IN_FLIGHT);
   await Promise.all([
-    ...batches.map((b) => batchLimit(() => stageBatch(master, b, progress))),
+    ...batches.map((b) => batchLimit(() => stageBatch(master, b, readLimit, progress))),
     ...large.map(([path, targets]) => fileLimit(() => stageOne(master, path, targets, progress))),
   ]);
 }
@@ -67,18 +68,27 @@ interface RemoteBatch {
   read: ReadStat[];
 }
 
-async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], progress?: Progress): Promise<void> {
+async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], readLimit: LimitFunction, progress?: Progress): Promise<void> {
+  // Read side by side (a master over SSH answers many requests per round trip), within a bound on open files.
+  const reads = await Promise.all(
+    batch.map(([path, targets]) =>
+      readLimit(async () => {
+        const live = targets.filter((t) => t.remote.alive);
+        if (live.length === 0) return undefined;
+        try {
+          return await readWhole(master, path, live[0]!.action.master!.size);
+        } catch (err) {
+          for (const t of live) t.remote.errors.push(masterProblem(master, path, err));
+          return undefined;
+        }
+      }),
+    ),
+  );
   const perRemote = new Map<RemoteRun, RemoteBatch>();
-  for (const [path, targets] of batch) {
+  batch.forEach(([path, targets], i) => {
+    const whole = reads[i];
+    if (!whole) return;
     const live = targets.filter((t) => t.remote.alive);
-    if (live.length === 0) continue;
-    let whole: { content: Buffer; stat: ReadStat };
-    try {
-      whole = await readWhole(master, path, live[0]!.action.master!.size);
-    } catch (err) {
-      for (const t of live) t.remote.errors.push(masterProblem(master, path, err));
-      continue;
-    }
     progress?.advance(whole.content.length);
     for (const t of live) {
       if (!whole.stat.consistent) {
@@ -91,7 +101,7 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], pro
       rb.targets.push(t);
       rb.read.push(whole.stat);
     }
-  }
+  });
   await Promise.all(
     [...perRemote].map(async ([remote, rb]) => {
       let outcomes;
