@@ -9,8 +9,8 @@ import type { RunOptions, RunResult } from './types.js';
 
 /**
  * One run of a job: compare, refuse what --max-delete forbids (before anything is written
- * anywhere), then pass after pass: apply the plan block by block and compare again; what still
- * differs after the last pass is reported as inconsistent.
+ * anywhere), then pass after pass: apply the plan block by block and look again at what the pass
+ * acted on; what still differs after the last pass is reported as inconsistent.
  */
 export async function runJob(opts: RunOptions): Promise<RunResult> {
   const remotes = opts.remotes.map((ep) => new RemoteRun(ep));
