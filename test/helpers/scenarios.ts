@@ -114,10 +114,11 @@ export async function remoteChangedDuringSyncGetsAnotherPass(t: ExecutionContext
   t.is(once.code, 0);
 }
 
-export async function masterWriterNeverCommitsAMix(t: ExecutionContext, w: Where): Promise<void> {
+/** `size` 8 MiB goes through the streamed path; a small size through the batches of small files. */
+export async function masterWriterNeverCommitsAMix(t: ExecutionContext, w: Where, size = 8 * 1024 * 1024): Promise<void> {
   const master = nodePath.join(w.base, 'master');
   const r = nodePath.join(w.base, 'r');
-  const size = 8 * 1024 * 1024;
+  const piece = Math.min(1024 * 1024, size / 4);
   await makeTree(master, { 'data/other': 'x' });
   const file = nodePath.join(master, 'data/busy.bin');
   writeFileSync(file, Buffer.alloc(size, 'a'));
@@ -127,9 +128,9 @@ export async function masterWriterNeverCommitsAMix(t: ExecutionContext, w: Where
     for (let v = 0; !stop; v++) {
       const letter = String.fromCharCode(98 + (v % 24));
       const fd = openSync(file, 'r+');
-      for (let off = 0; off < size && !stop; off += 1024 * 1024) {
-        writeSync(fd, Buffer.alloc(1024 * 1024, letter), 0, 1024 * 1024, off);
-        await sleep(2);
+      for (let off = 0; off < size && !stop; off += piece) {
+        writeSync(fd, Buffer.alloc(piece, letter), 0, piece, off);
+        await sleep(piece < 1024 * 1024 ? 0 : 2);
       }
       closeSync(fd);
     }

@@ -11,11 +11,23 @@ function sameContent(a: BigIntStats, b: BigIntStats): boolean {
 }
 
 /**
+ * File times come from a coarse clock (a tick of up to 10 ms; whole seconds on some file systems):
+ * a write in the same tick as the one before it leaves them as they were. A file changed less
+ * than a tick before a read began may thus have been written during the read unseen, so such a
+ * read proves nothing ("racy", as git calls it): it is taken as inconsistent and done again later.
+ */
+export function racy(st: BigIntStats, readStartMs: number): boolean {
+  const window = st.ctimeNs % 1_000_000_000n === 0n ? 2000 : 20;
+  return Number(st.ctimeNs / 1_000_000n) > readStartMs - window;
+}
+
+/**
  * CRC-32 of a file, read once with a reused buffer, if its stat after the read still has
  * `expectKey` (its content key when it was listed): then nothing wrote to it from the listing to
  * the end of the read (a write moves mtime or ctime), and the CRC is that of the listed content.
  */
 export function crcOfFile(abs: string, buf: Buffer, expectKey: string): number | undefined {
+  const started = Date.now();
   const fd = openSync(abs, 'r');
   try {
     let crc = 0;
@@ -26,7 +38,7 @@ export function crcOfFile(abs: string, buf: Buffer, expectKey: string): number |
       if (n < buf.length) break; // a short read is the end (a file that grew meanwhile fails the check below)
     }
     const after = fstatSync(fd, { bigint: true });
-    return after.isFile() && contentKey(after) === expectKey ? crc : undefined;
+    return after.isFile() && contentKey(after) === expectKey && !racy(after, started) ? crc : undefined;
   } finally {
     closeSync(fd);
   }
@@ -37,6 +49,7 @@ export function crcOfFile(abs: string, buf: Buffer, expectKey: string): number |
  * read) and checks, at the end, that it did not change while it was read.
  */
 export function openReader(abs: string, onConsistent?: (key: string, crc: number) => void): FileReader {
+  const started = Date.now();
   const fd = openSync(abs, 'r');
   let before: BigIntStats;
   try {
@@ -73,7 +86,7 @@ export function openReader(abs: string, onConsistent?: (key: string, crc: number
           if (n < want || size > expected) break;
         }
         const after = fstatSync(fd, { bigint: true });
-        const consistent = sameContent(before, after) && BigInt(size) === after.size;
+        const consistent = sameContent(before, after) && BigInt(size) === after.size && !racy(before, started);
         if (consistent) onConsistent?.(contentKey(after), crc);
         stat = {
           size,
