@@ -26,6 +26,12 @@ export interface Endpoint {
   /** CRC-32 of regular files; a path that cannot be read is left out of the result. */
   checksums(paths: string[]): Promise<Map<string, number>>;
 
+  /**
+   * Reads small regular files whole, in one call (one request over a connection), each at most
+   * one byte past its listed size and under the same check as openRead; each fails alone.
+   */
+  readFiles(files: { path: string; size: number }[]): Promise<ReadOutcome[]>;
+
   /** Reads a regular file in chunks, checking that it did not change while it was read. */
   openRead(path: string): Promise<FileReader>;
 
@@ -89,6 +95,8 @@ export interface StagedFile {
   size: number;
   crc: number;
 }
+
+export type ReadOutcome = { ok: true; content: Buffer; stat: ReadStat } | { ok: false; error: string; code?: string };
 
 export interface WholeFile {
   path: string;

@@ -2,8 +2,8 @@ import type { ClassSpec } from '../engine/classification.js';
 import type { Entry, Listing } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
 import { EndpointError } from './errors.js';
-import { packStep, unpackChecksums, unpackEntries, unpackOutcomes, unpackStepResults } from '../protocol/wire-codec.js';
-import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
+import { packStep, unpackChecksums, unpackEntries, unpackOutcomes, unpackReads, unpackStepResults } from '../protocol/wire-codec.js';
+import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
 
 /** Options the agent opens its local endpoint with. */
 export interface RemoteOpenOptions {
@@ -51,6 +51,14 @@ export class RemoteEndpoint implements Endpoint {
   async checksums(paths: string[]): Promise<Map<string, number>> {
     const packed = await this.client.request('checksums', { paths });
     return this.decoded(() => unpackChecksums(packed, paths));
+  }
+
+  async readFiles(files: { path: string; size: number }[]): Promise<ReadOutcome[]> {
+    const d = this.client.download('readFiles', { files: files.map((f) => [f.path, f.size]) });
+    const parts: Buffer[] = [];
+    for await (const chunk of d.chunks()) parts.push(chunk);
+    const packed = await d.result;
+    return this.decoded(() => unpackReads(packed, files.length, Buffer.concat(parts)));
   }
 
   async openRead(path: string): Promise<FileReader> {

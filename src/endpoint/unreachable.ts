@@ -16,6 +16,7 @@ export class UnreachableEndpoint implements Endpoint {
   stat = () => this.reject();
   checksums = () => this.reject();
   openRead = () => this.reject();
+  readFiles = () => this.reject();
   openWrite = () => this.reject();
   stageFiles = () => this.reject();
   flush = () => this.reject();

@@ -1,6 +1,6 @@
-import pLimit, { type LimitFunction } from 'p-limit';
+import pLimit from 'p-limit';
 import type { Action } from '../engine/action.js';
-import type { Endpoint, FileWriter, ReadStat, StagedFile, WholeFile } from '../endpoint/endpoint.js';
+import type { Endpoint, FileWriter, ReadOutcome, ReadStat, StagedFile, WholeFile } from '../endpoint/endpoint.js';
 import { ReplisyncError, describe } from '../endpoint/errors.js';
 import type { RemoteRun } from './remote-run.js';
 import type { Progress } from './types.js';
@@ -55,9 +55,8 @@ export async function stageCopies(master: Endpoint, byPath: Map<string, CopyTarg
   if (batch.length > 0) batches.push(batch);
   const fileLimit = pLimit(FILES_IN_FLIGHT);
   const batchLimit = pLimit(BATCHES_IN_FLIGHT);
-  const readLimit = pLimit(FILES_IN_FLIGHT);
   await Promise.all([
-    ...batches.map((b) => batchLimit(() => stageBatch(master, b, readLimit, progress))),
+    ...batches.map((b) => batchLimit(() => stageBatch(master, b, progress))),
     ...large.map(([path, targets]) => fileLimit(() => stageOne(master, path, targets, progress))),
   ]);
 }
@@ -68,38 +67,36 @@ interface RemoteBatch {
   read: ReadStat[];
 }
 
-async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], readLimit: LimitFunction, progress?: Progress): Promise<void> {
-  // Read side by side (a master over SSH answers many requests per round trip), within a bound on open files.
-  const reads = await Promise.all(
-    batch.map(([path, targets]) =>
-      readLimit(async () => {
-        const live = targets.filter((t) => t.remote.alive);
-        if (live.length === 0) return undefined;
-        try {
-          return await readWhole(master, path, live[0]!.action.master!.size);
-        } catch (err) {
-          for (const t of live) t.remote.errors.push(masterProblem(master, path, err));
-          return undefined;
-        }
-      }),
-    ),
-  );
+async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], progress?: Progress): Promise<void> {
+  const wanted = batch.filter(([, targets]) => targets.some((t) => t.remote.alive));
+  if (wanted.length === 0) return;
+  let reads: ReadOutcome[];
+  try {
+    // One call for the whole batch: one request when the master is over SSH.
+    reads = await master.readFiles(wanted.map(([path, targets]) => ({ path, size: targets[0]!.action.master!.size })));
+  } catch (err) {
+    for (const [path, targets] of wanted) for (const t of targets) if (t.remote.alive) t.remote.errors.push(masterProblem(master, path, err));
+    return;
+  }
   const perRemote = new Map<RemoteRun, RemoteBatch>();
-  batch.forEach(([path, targets], i) => {
-    const whole = reads[i];
-    if (!whole) return;
+  wanted.forEach(([path, targets], i) => {
+    const read = reads[i]!;
     const live = targets.filter((t) => t.remote.alive);
-    progress?.advance(whole.content.length);
+    if (!read.ok) {
+      for (const t of live) t.remote.errors.push(`${master.label}: ${path}: ${read.error}`);
+      return;
+    }
+    progress?.advance(read.content.length);
     for (const t of live) {
-      if (!whole.stat.consistent) {
+      if (!read.stat.consistent) {
         t.inconsistent = true;
         continue;
       }
       let rb = perRemote.get(t.remote);
       if (!rb) perRemote.set(t.remote, (rb = { files: [], targets: [], read: [] }));
-      rb.files.push({ path, content: whole.content });
+      rb.files.push({ path, content: read.content });
       rb.targets.push(t);
-      rb.read.push(whole.stat);
+      rb.read.push(read.stat);
     }
   });
   await Promise.all(
@@ -118,27 +115,6 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], rea
       });
     }),
   );
-}
-
-/** A small master file read whole; one that grew past what was listed is not read on (it is inconsistent anyway). */
-async function readWhole(master: Endpoint, path: string, listedSize: number): Promise<{ content: Buffer; stat: ReadStat }> {
-  const reader = await master.openRead(path);
-  const parts: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of reader.chunks()) {
-      parts.push(chunk);
-      size += chunk.length;
-      if (size > listedSize) {
-        await reader.cancel();
-        return { content: Buffer.alloc(0), stat: { size, crc: 0, mtimeMs: 0, mode: 0, uid: 0, gid: 0, consistent: false } };
-      }
-    }
-  } catch (err) {
-    await reader.cancel().catch(() => undefined);
-    throw err;
-  }
-  return { content: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size), stat: await reader.result() };
 }
 
 /** Takes a staged copy for commit if it arrived intact, with the attributes the master file had when read. */

@@ -7,6 +7,7 @@ export type Method =
   | 'stat'
   | 'checksums'
   | 'read'
+  | 'readFiles'
   | 'put'
   | 'stageFiles'
   | 'flush'
@@ -17,7 +18,7 @@ export type Method =
   | 'runHook'
   | 'close';
 
-export const METHODS: readonly Method[] = ['open', 'list', 'stat', 'checksums', 'read', 'put', 'stageFiles', 'flush', 'commit', 'lock', 'unlock', 'removeLeftovers', 'runHook', 'close'];
+export const METHODS: readonly Method[] = ['open', 'list', 'stat', 'checksums', 'read', 'readFiles', 'put', 'stageFiles', 'flush', 'commit', 'lock', 'unlock', 'removeLeftovers', 'runHook', 'close'];
 
 export interface RequestMessage {
   method: Method;

@@ -4,7 +4,7 @@ import type { Endpoint, LockOwner } from '../endpoint/endpoint.js';
 import { EndpointError, PathError } from '../endpoint/errors.js';
 import { FrameWriter } from './frame-writer.js';
 import { type Frame, FrameDecoder, FrameType, MAGIC, MAX_DATA, ProtocolError, decodeJson, encodeFrame, encodeJson } from './frames.js';
-import { packChecksums, packEntry, packOutcomes, packStepResults, unpackSteps } from './wire-codec.js';
+import { packChecksums, packEntry, packOutcomes, packReads, packStepResults, unpackSteps } from './wire-codec.js';
 import { type HelloMessage, type RequestMessage, type WireError, param, validateRequest } from './messages.js';
 
 export type EndpointFactory = (params: Record<string, unknown>) => Endpoint & { canChown?: boolean };
@@ -130,6 +130,15 @@ export class AgentServer {
         await this.send(encodeFrame(FrameType.End, id));
         return reader.result();
       }
+      case 'readFiles': {
+        const outcomes = await this.ep().readFiles(this.sizedFiles(p('files', 'array'), 'readFiles'));
+        for (const o of outcomes) {
+          if (!o.ok) continue;
+          for (let at = 0; at < o.content.length; at += READ_FRAME) await this.send(encodeFrame(FrameType.Data, id, o.content.subarray(at, at + READ_FRAME)));
+        }
+        await this.send(encodeFrame(FrameType.End, id));
+        return packReads(outcomes);
+      }
       case 'put':
         this.uploads.set(id, await this.ep().openWrite(p('path', 'string'), p('size', 'number')));
         return NO_RESPONSE_YET;
@@ -156,16 +165,23 @@ export class AgentServer {
   }
 
   /** Gathers the contents of a stageFiles request (announced sizes, checked) and stages them at its end. */
-  private collectFiles(list: unknown[]): UploadSink {
+  /** Files of [path, size] whose sizes add up to at most MAX_DATA (what one request may move whole). */
+  private sizedFiles(list: unknown[], method: string): { path: string; size: number }[] {
     const files = list.map((v) => {
       const [path, size] = Array.isArray(v) ? (v as unknown[]) : [];
       if (typeof path !== 'string' || typeof size !== 'number' || !Number.isInteger(size) || size < 0) {
-        throw this.fail('stageFiles wants files of [path, size]');
+        throw this.fail(`${method} wants files of [path, size]`);
       }
       return { path, size };
     });
     const total = files.reduce((n, f) => n + f.size, 0);
-    if (total > MAX_DATA) throw this.fail(`stageFiles of ${total} bytes exceeds the limit of ${MAX_DATA}`);
+    if (total > MAX_DATA) throw this.fail(`${method} of ${total} bytes exceeds the limit of ${MAX_DATA}`);
+    return files;
+  }
+
+  private collectFiles(list: unknown[]): UploadSink {
+    const files = this.sizedFiles(list, 'stageFiles');
+    const total = files.reduce((n, f) => n + f.size, 0);
     const endpoint = this.ep();
     const parts: Buffer[] = [];
     let got = 0;
@@ -194,3 +210,5 @@ interface UploadSink {
 }
 
 const NO_RESPONSE_YET = Symbol('answered when the upload ends');
+/** Contents of readFiles go out in frames of at most this size. */
+const READ_FRAME = 256 * 1024;

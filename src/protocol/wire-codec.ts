@@ -1,6 +1,6 @@
 import type { Action, CopyReason, Op } from '../engine/action.js';
 import type { Entry, EntryType } from '../engine/entry.js';
-import type { CommitStep, StageOutcome, StepResult } from '../endpoint/endpoint.js';
+import type { CommitStep, ReadOutcome, StageOutcome, StepResult } from '../endpoint/endpoint.js';
 import { ProtocolError } from './frames.js';
 
 /**
@@ -148,4 +148,32 @@ export function unpackChecksums(v: unknown, paths: readonly string[]): Map<strin
     if (crc !== null) sums.set(paths[i]!, num(crc, 'checksum'));
   });
   return sums;
+}
+
+/** Whole reads: the contents travel as data; per file [size, crc, mtimeMs, mode, uid, gid, consistent 0/1] or [null, error, code | null]. */
+export function packReads(outcomes: ReadOutcome[]): unknown[] {
+  return outcomes.map((o) => {
+    if (!o.ok) return [null, o.error, o.code ?? null];
+    const s = o.stat;
+    return [s.size, s.crc, s.mtimeMs, s.mode, s.uid, s.gid, s.consistent ? 1 : 0];
+  });
+}
+
+export function unpackReads(v: unknown, count: number, data: Buffer): ReadOutcome[] {
+  if (!Array.isArray(v) || v.length !== count) throw bad('read outcomes');
+  let at = 0;
+  const out = v.map((o): ReadOutcome => {
+    if (!Array.isArray(o)) throw bad('read outcome');
+    if (o[0] === null) {
+      if (o.length !== 3 || typeof o[1] !== 'string' || (o[2] !== null && typeof o[2] !== 'string')) throw bad('read outcome');
+      return o[2] === null ? { ok: false, error: o[1] } : { ok: false, error: o[1], code: o[2] };
+    }
+    if (o.length !== 7) throw bad('read outcome');
+    const [size, crc, mtimeMs, mode, uid, gid, consistent] = o.map((x: unknown) => num(x, 'read outcome'));
+    if (at + size! > data.length) throw bad('read outcome: more bytes than sent');
+    const content = data.subarray(at, (at += size!));
+    return { ok: true, content, stat: { size: size!, crc: crc!, mtimeMs: mtimeMs!, mode: mode!, uid: uid!, gid: gid!, consistent: consistent === 1 } };
+  });
+  if (at !== data.length) throw bad('read outcomes: fewer bytes than sent');
+  return out;
 }

@@ -40,6 +40,19 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     t.is(Buffer.concat(chunks).toString(), 'hello');
     t.like(await reader.result(), { size: 5, crc: 0x3610a686, consistent: true });
 
+    // Small files read whole, several in one call: each fails or succeeds alone; one that grew past its listed size is inconsistent.
+    const whole = await ep.readFiles([
+      { path: 'sub/a.txt', size: 5 },
+      { path: 'missing-file', size: 3 },
+      { path: 'sub/a.txt', size: 3 },
+      { path: 'sub/a.txt', size: 9 },
+    ]);
+    t.like(whole[0], { ok: true, stat: { size: 5, crc: 0x3610a686, consistent: true } });
+    t.is(whole[0]!.ok && whole[0]!.content.toString(), 'hello');
+    t.like(whole[1], { ok: false, code: 'ENOENT' });
+    t.like(whole[2], { ok: true, stat: { consistent: false } });
+    t.like(whole[3], { ok: true, stat: { size: 5, consistent: true } }, 'a file that shrank since it was listed is read as it is now');
+
     const big = Buffer.alloc(3 * 1024 * 1024 + 7, 'z');
     const writer = await ep.openWrite('sub/new.bin', big.length);
     for (let off = 0; off < big.length; off += 1024 * 1024) await writer.write(big.subarray(off, off + 1024 * 1024));

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { Entry } from '../../src/engine/entry.js';
 import type { CommitStep } from '../../src/endpoint/endpoint.js';
 import { ProtocolError } from '../../src/protocol/frames.js';
-import { packChecksums, packEntry, packOutcomes, packStep, packStepResults, unpackChecksums, unpackEntries, unpackEntry, unpackOutcomes, unpackStepResults, unpackSteps } from '../../src/protocol/wire-codec.js';
+import { packChecksums, packEntry, packOutcomes, packReads, packStep, packStepResults, unpackChecksums, unpackEntries, unpackEntry, unpackOutcomes, unpackReads, unpackStepResults, unpackSteps } from '../../src/protocol/wire-codec.js';
 
 const file: Entry = { path: 'a/b.txt', type: 'file', size: 12, mode: 0o644, uid: 1000, gid: 100, mtimeMs: 1_700_000_000_123, ino: 4242, nlink: 2, crc: 0xdeadbeef };
 const dir: Entry = { path: 'a', type: 'dir', size: 0, mode: 0o755, uid: 0, gid: 0, mtimeMs: 1_700_000_000_000, ino: 7, nlink: 3, partial: true };
@@ -60,4 +60,18 @@ test('checksums travel in the order asked for, null where unreadable', (t) => {
   t.deepEqual([...unpackChecksums(packed, paths)], [['a', 1], ['c', 0]]);
   t.throws(() => unpackChecksums([1], paths), { message: /malformed checksums/ });
   t.throws(() => unpackChecksums([1, 'x', 2], paths), { message: /malformed checksum/ });
+});
+
+test('whole reads: contents as data, split by the sizes of the outcomes', (t) => {
+  const stat = { size: 3, crc: 9, mtimeMs: 5, mode: 0o644, uid: 1, gid: 2, consistent: true };
+  const outcomes = [
+    { ok: true as const, content: Buffer.from('abc'), stat },
+    { ok: false as const, error: 'cannot read: EACCES', code: 'EACCES' },
+    { ok: true as const, content: Buffer.from('de'), stat: { ...stat, size: 2, consistent: false } },
+  ];
+  const packed = JSON.parse(JSON.stringify(packReads(outcomes)));
+  t.deepEqual(unpackReads(packed, 3, Buffer.from('abcde')), outcomes);
+  t.throws(() => unpackReads(packed, 3, Buffer.from('abcd')), { message: /more bytes than sent/ });
+  t.throws(() => unpackReads(packed, 3, Buffer.from('abcdef')), { message: /fewer bytes than sent/ });
+  t.throws(() => unpackReads(packed, 2, Buffer.from('abcde')), { message: /malformed read outcomes/ });
 });

@@ -44,21 +44,54 @@ export function crcOfFile(abs: string, buf: Buffer, expectKey: string): number |
   }
 }
 
+/** What a whole read of `fd` gives: its attributes after the read, and whether the read can be trusted. */
+function checkRead(fd: number, before: BigIntStats, started: number, size: number, crc: number, onConsistent?: (key: string, crc: number) => void): ReadStat {
+  const after = fstatSync(fd, { bigint: true });
+  const consistent = sameContent(before, after) && BigInt(size) === after.size && !racy(before, started);
+  if (consistent) onConsistent?.(contentKey(after), crc);
+  return { size, crc, mtimeMs: wholeMs(after.mtimeNs), mode: Number(after.mode) & 0o7777, uid: Number(after.uid), gid: Number(after.gid), consistent };
+}
+
+function openRegular(abs: string): { fd: number; before: BigIntStats } {
+  const fd = openSync(abs, 'r');
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    if (!before.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+    return { fd, before };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+/**
+ * Reads a small master file whole, at most one byte past its listed size (a file that grew is
+ * inconsistent: it waits for the next pass, when its new size is listed), under the same check
+ * as a streamed read.
+ */
+export function readWholeFile(abs: string, listedSize: number, onConsistent?: (key: string, crc: number) => void): { content: Buffer; stat: ReadStat } {
+  const started = Date.now();
+  const { fd, before } = openRegular(abs);
+  try {
+    // One read: a regular file gives all that was asked unless it ends first.
+    const buf = Buffer.allocUnsafe(listedSize + 1);
+    const size = readSync(fd, buf, 0, buf.length, null);
+    const content = buf.subarray(0, size);
+    const stat = checkRead(fd, before, started, size, crc32(content, 0), onConsistent);
+    if (size > listedSize) stat.consistent = false;
+    return { content, stat };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Reads a master file in fresh chunks (a chunk may still be queued on a channel when the next is
  * read) and checks, at the end, that it did not change while it was read.
  */
 export function openReader(abs: string, onConsistent?: (key: string, crc: number) => void): FileReader {
   const started = Date.now();
-  const fd = openSync(abs, 'r');
-  let before: BigIntStats;
-  try {
-    before = fstatSync(fd, { bigint: true });
-    if (!before.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
+  const { fd, before } = openRegular(abs);
   const expected = Number(before.size);
   let crc = 0;
   let size = 0;
@@ -85,18 +118,7 @@ export function openReader(abs: string, onConsistent?: (key: string, crc: number
           // A short read is the end of the file; one past the listed size means it grew (inconsistent).
           if (n < want || size > expected) break;
         }
-        const after = fstatSync(fd, { bigint: true });
-        const consistent = sameContent(before, after) && BigInt(size) === after.size && !racy(before, started);
-        if (consistent) onConsistent?.(contentKey(after), crc);
-        stat = {
-          size,
-          crc,
-          mtimeMs: wholeMs(after.mtimeNs),
-          mode: Number(after.mode) & 0o7777,
-          uid: Number(after.uid),
-          gid: Number(after.gid),
-          consistent,
-        };
+        stat = checkRead(fd, before, started, size, crc, onConsistent);
       } finally {
         close();
       }

@@ -6,13 +6,13 @@ import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
 import { type Entry, type Listing, parentOf } from '../../engine/entry.js';
-import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
+import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
 import { EndpointError, PathError, errnoCode, reasonOf } from '../errors.js';
 import { ChecksumCache } from './checksum-cache.js';
 import { Committer } from './commit.js';
 import { DirTimes } from './dir-times.js';
 import { FsSync } from './fs-sync.js';
-import { CHUNK, crcOfFile, openReader, openStagedWriter, tempName } from './file-io.js';
+import { CHUNK, crcOfFile, openReader, openStagedWriter, readWholeFile, tempName } from './file-io.js';
 import { contentKey, entryType, toEntry } from './stat-key.js';
 import { Breather } from './yield.js';
 import { WalkError, walk } from './list.js';
@@ -158,6 +158,16 @@ export class LocalEndpoint implements Endpoint {
       await breather.tick();
     }
     return out;
+  }
+
+  async readFiles(files: { path: string; size: number }[]): Promise<ReadOutcome[]> {
+    return files.map(({ path, size }): ReadOutcome => {
+      try {
+        return { ok: true, ...readWholeFile(resolveInside(this.root, path), size, (key, crc) => this.cache.set(path, key, crc)) };
+      } catch (err) {
+        return { ok: false, error: `cannot read: ${reasonOf(err)}`, code: errnoCode(err) };
+      }
+    });
   }
 
   async openRead(path: string): Promise<FileReader> {
