@@ -27,8 +27,10 @@ export function racy(st: BigIntStats, readStartMs: number): boolean {
  * CRC-32 of a file, read once with a reused buffer, if its stat after the read still has
  * `expectKey` (its content key when it was listed): then nothing wrote to it from the listing to
  * the end of the read (a write moves mtime or ctime), and the CRC is that of the listed content.
+ * `racy`: the file changed too shortly before the read for that to be sure; good for this
+ * comparison, not for the cache.
  */
-export function crcOfFile(abs: string, buf: Buffer, expectKey: string): number | undefined {
+export function crcOfFile(abs: string, buf: Buffer, expectKey: string): { crc: number; racy: boolean } | undefined {
   const started = Date.now();
   const fd = openSync(abs, 'r');
   try {
@@ -40,7 +42,7 @@ export function crcOfFile(abs: string, buf: Buffer, expectKey: string): number |
       if (n < buf.length) break; // a short read is the end (a file that grew meanwhile fails the check below)
     }
     const after = fstatSync(fd, { bigint: true });
-    return after.isFile() && contentKey(after) === expectKey && !racy(after, started) ? crc : undefined;
+    return after.isFile() && contentKey(after) === expectKey ? { crc, racy: racy(after, started) } : undefined;
   } finally {
     closeSync(fd);
   }

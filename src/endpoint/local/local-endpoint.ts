@@ -146,10 +146,11 @@ export class LocalEndpoint implements Endpoint {
         const key = this.keys.get(p) ?? contentKey(lstatSync(abs, { bigint: true }));
         let crc = this.cache.get(p, key);
         if (crc === undefined) {
-          crc = crcOfFile(abs, buf, key);
+          const read = crcOfFile(abs, buf, key);
           await breather.tick(16);
-          if (crc === undefined) continue; // changed since listed: left out, so it counts as different
-          this.cache.set(p, key, crc);
+          if (!read) continue; // changed since listed: left out, so it counts as different
+          crc = read.crc;
+          if (!read.racy) this.cache.set(p, key, crc);
         }
         out.set(p, crc);
       } catch {
