@@ -31,6 +31,11 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     const looked = await ep.stat(['sub/a.txt', 'link', 'nope', 'sub/a.txt/below', 'sub']);
     t.deepEqual(looked, listing.entries.filter((e) => ['sub/a.txt', 'link', 'sub'].includes(e.path)).sort((a, b) => ['sub/a.txt', 'link', 'sub'].indexOf(a.path) - ['sub/a.txt', 'link', 'sub'].indexOf(b.path)));
 
+    // A file written a moment ago still gets its checksum (only the cache is wary of it).
+    writeFileSync(nodePath.join(root, 'sub/fresh.txt'), 'hello');
+    await ep.list([EMPTY_CLASS]);
+    t.deepEqual([...(await ep.checksums(['sub/fresh.txt']))], [['sub/fresh.txt', 0x3610a686]]);
+
     const sums = await ep.checksums(['sub/a.txt', 'nope']);
     t.deepEqual([...sums], [['sub/a.txt', 0x3610a686]]); // CRC-32 of "hello"
 
