@@ -75,45 +75,31 @@ function alive(remotes: RemoteRun[]): RemoteRun[] {
  */
 async function checksumAndPlan(master: Endpoint, masterListing: Listing, remotes: RemoteRun[], opts: CompareOptions): Promise<void> {
   const limit = pLimit(opts.concurrency);
+  const masterSums = knownSums(masterListing);
+  const remoteSums = new Map(alive(remotes).map((r) => [r, knownSums(r.listing!)]));
   const wanted = new Map<RemoteRun, string[]>();
   const union = new Set<string>();
-  for (const r of alive(remotes)) {
+  for (const [r, sums] of remoteSums) {
     const paths = checksumCandidates(masterListing, r.listing!, opts.attrs);
-    const known = new Set(r.listing!.entries.filter((e) => e.crc !== undefined).map((e) => e.path));
-    wanted.set(r, paths.filter((p) => !known.has(p)));
-    for (const p of paths) union.add(p);
+    wanted.set(r, paths.filter((p) => !sums.has(p)));
+    for (const p of paths) if (!masterSums.has(p)) union.add(p);
   }
-  for (const e of masterListing.entries) if (e.crc !== undefined) union.delete(e.path);
   await Promise.all([
-    union.size > 0 ? master.checksums([...union]).then((sums) => remember(masterListing, sums)) : undefined,
-    ...alive(remotes).map((r) =>
+    union.size > 0 ? master.checksums([...union]).then((got) => learn(masterListing, masterSums, got)) : undefined,
+    ...[...remoteSums].map(([r, sums]) =>
       limit(async () => {
         const paths = wanted.get(r)!;
         try {
-          if (paths.length > 0) remember(r.listing!, await r.endpoint.checksums(paths));
+          if (paths.length > 0) learn(r.listing!, sums, await r.endpoint.checksums(paths));
         } catch (err) {
           r.fail(err);
         }
       }),
     ),
   ]);
-  const masterSums = knownSums(masterListing);
-  for (const r of alive(remotes)) {
-    r.plan = planRemote({
-      master: masterListing,
-      remote: r.listing!,
-      masterSums,
-      remoteSums: knownSums(r.listing!),
-      options: { attrs: opts.attrs, delete: opts.delete },
-    });
-  }
-}
-
-/** Keeps the CRCs learnt in the listing's entries, so that a later round need not ask again. */
-function remember(listing: Listing, sums: ReadonlyMap<string, number>): void {
-  for (const e of listing.entries) {
-    const crc = sums.get(e.path);
-    if (crc !== undefined && e.type === 'file') e.crc = crc;
+  for (const [r, sums] of remoteSums) {
+    if (!r.alive) continue;
+    r.plan = planRemote({ master: masterListing, remote: r.listing!, masterSums, remoteSums: sums, options: { attrs: opts.attrs, delete: opts.delete } });
   }
 }
 
@@ -121,4 +107,13 @@ function knownSums(listing: Listing): Map<string, number> {
   const sums = new Map<string, number>();
   for (const e of listing.entries) if (e.crc !== undefined) sums.set(e.path, e.crc);
   return sums;
+}
+
+/** Takes in checksums just computed, also into the listing's entries, so that a later round need not ask again. */
+function learn(listing: Listing, sums: Map<string, number>, got: ReadonlyMap<string, number>): void {
+  for (const [p, crc] of got) sums.set(p, crc);
+  for (const e of listing.entries) {
+    const crc = got.get(e.path);
+    if (crc !== undefined && e.type === 'file') e.crc = crc;
+  }
 }

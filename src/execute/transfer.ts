@@ -61,11 +61,8 @@ export async function stageCopies(master: Endpoint, byPath: Map<string, CopyTarg
   ]);
 }
 
-interface RemoteBatch {
-  files: WholeFile[];
-  targets: CopyTarget[];
-  read: ReadStat[];
-}
+/** What a remote gets of a batch: each file with the copy it serves and how it was read. */
+type RemoteBatch = { file: WholeFile; target: CopyTarget; read: ReadStat }[];
 
 async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], progress?: Progress): Promise<void> {
   const wanted = batch.filter(([, targets]) => targets.some((t) => t.remote.alive));
@@ -93,25 +90,23 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], pro
         continue;
       }
       let rb = perRemote.get(t.remote);
-      if (!rb) perRemote.set(t.remote, (rb = { files: [], targets: [], read: [] }));
-      rb.files.push({ path, content: read.content });
-      rb.targets.push(t);
-      rb.read.push(read.stat);
+      if (!rb) perRemote.set(t.remote, (rb = []));
+      rb.push({ file: { path, content: read.content }, target: t, read: read.stat });
     }
   });
   await Promise.all(
     [...perRemote].map(async ([remote, rb]) => {
       let outcomes;
       try {
-        outcomes = await remote.endpoint.stageFiles(rb.files);
+        outcomes = await remote.endpoint.stageFiles(rb.map((x) => x.file));
       } catch (err) {
         remote.fail(err);
         return;
       }
       outcomes.forEach((o, i) => {
-        const t = rb.targets[i]!;
-        if (o.ok) accept(t, o.staged, rb.read[i]!);
-        else remote.pathError(remote.label, t.action.path, o.error);
+        const { target, read } = rb[i]!;
+        if (o.ok) accept(target, o.staged, read);
+        else remote.pathError(remote.label, target.action.path, o.error);
       });
     }),
   );

@@ -132,10 +132,9 @@ export class AgentServer {
       }
       case 'readFiles': {
         const outcomes = await this.ep().readFiles(this.sizedFiles(p('files', 'array'), 'readFiles'));
-        for (const o of outcomes) {
-          if (!o.ok) continue;
-          for (let at = 0; at < o.content.length; at += READ_FRAME) await this.send(encodeFrame(FrameType.Data, id, o.content.subarray(at, at + READ_FRAME)));
-        }
+        // All contents as one byte stream, cut in frames; the outcomes say where each file ends.
+        const data = Buffer.concat(outcomes.flatMap((o) => (o.ok ? [o.content] : [])));
+        for (let at = 0; at < data.length; at += READ_FRAME) await this.send(encodeFrame(FrameType.Data, id, data.subarray(at, at + READ_FRAME)));
         await this.send(encodeFrame(FrameType.End, id));
         return packReads(outcomes);
       }

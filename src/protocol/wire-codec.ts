@@ -169,10 +169,10 @@ export function unpackReads(v: unknown, count: number, data: Buffer): ReadOutcom
       return o[2] === null ? { ok: false, error: o[1] } : { ok: false, error: o[1], code: o[2] };
     }
     if (o.length !== 7) throw bad('read outcome');
-    const [size, crc, mtimeMs, mode, uid, gid, consistent] = o.map((x: unknown) => num(x, 'read outcome'));
-    if (at + size! > data.length) throw bad('read outcome: more bytes than sent');
-    const content = data.subarray(at, (at += size!));
-    return { ok: true, content, stat: { size: size!, crc: crc!, mtimeMs: mtimeMs!, mode: mode!, uid: uid!, gid: gid!, consistent: consistent === 1 } };
+    const [size, crc, mtimeMs, mode, uid, gid, consistent] = (o as unknown[]).map((x) => num(x, 'read outcome')) as [number, number, number, number, number, number, number];
+    if (at + size > data.length) throw bad('read outcome: more bytes than sent');
+    const content = data.subarray(at, (at += size));
+    return { ok: true, content, stat: { size, crc, mtimeMs, mode, uid, gid, consistent: consistent === 1 } };
   });
   if (at !== data.length) throw bad('read outcomes: fewer bytes than sent');
   return out;

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, openSync, readlinkSync } from 'node:fs';
-import { mkdir, rmdir, stat, unlink } from 'node:fs/promises';
+import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, openSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
@@ -80,12 +80,7 @@ export class LocalEndpoint implements Endpoint {
     try {
       const { entries, leftovers, keys } = await walk(this.root, compileClassification(classes));
       this.keys = keys;
-      // What the cache still vouches for travels with the listing: no checksum request is needed for it.
-      for (const e of entries) {
-        if (e.type !== 'file') continue;
-        const crc = this.cache.get(e.path, keys.get(e.path)!);
-        if (crc !== undefined) e.crc = crc;
-      }
+      for (const e of entries) if (e.type === 'file') this.vouch(e, keys.get(e.path)!);
       return { exists: true, entries, leftovers, canChown: this.canChown };
     } catch (err) {
       if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
@@ -110,24 +105,25 @@ export class LocalEndpoint implements Endpoint {
       }
       const type = st && entryType(st);
       if (!st || !type) continue;
-      if (type === 'symlink') {
+      if (type === 'file') out.push(this.vouch(toEntry(p, st, type), contentKey(st)));
+      else if (type === 'dir') out.push(toEntry(p, st, type));
+      else {
         try {
           out.push(toEntry(p, st, type, readlinkSync(abs)));
         } catch (err) {
           if (errnoCode(err) !== 'ENOENT') this.fail('cannot read the link', p, err);
         }
-        continue;
       }
-      const e = toEntry(p, st, type);
-      if (type === 'file') {
-        const key = contentKey(st);
-        this.keys.set(p, key);
-        const crc = this.cache.get(p, key);
-        if (crc !== undefined) e.crc = crc;
-      }
-      out.push(e);
     }
     return out;
+  }
+
+  /** Remembers a listed file's content key, and gives it the CRC the cache still vouches for: no checksum request is needed for it. */
+  private vouch(e: Entry, key: string): Entry {
+    this.keys.set(e.path, key);
+    const crc = this.cache.get(e.path, key);
+    if (crc !== undefined) e.crc = crc;
+    return e;
   }
 
   private loadCache(): Promise<void> {
@@ -281,15 +277,34 @@ export class LocalEndpoint implements Endpoint {
 
   /** Removes staged temp files (those of `only`, or all) that were not committed, and puts their directories' mtimes back. */
   private async discardStaged(only?: ReadonlySet<string>): Promise<void> {
-    for (const temp of only ?? this.pending) {
-      if (!this.pending.has(temp)) continue;
-      this.dirTimes.note(parentOf(temp));
-      await unlink(resolveInside(this.root, temp)).catch(() => undefined);
+    const temps = [...(only ?? this.pending)].filter((t) => this.pending.has(t));
+    for (const temp of temps) {
       this.pending.delete(temp);
       this.staged.delete(temp);
     }
     if (!only) this.staged.clear();
     this.stagingDirs.clear();
+    this.removeTemps(temps);
+  }
+
+  /** Removes temp files (a leftover may be a directory an interrupted run left) and puts their directories' mtimes back. */
+  private removeTemps(paths: Iterable<string>): void {
+    for (const p of paths) {
+      this.dirTimes.note(parentOf(p));
+      const abs = resolveInside(this.root, p);
+      try {
+        unlinkSync(abs);
+      } catch (err) {
+        // Already gone is fine; a directory is removed if empty, else left as it is.
+        if (errnoCode(err) === 'EISDIR') {
+          try {
+            rmdirSync(abs);
+          } catch {
+            // not empty: not ours to empty
+          }
+        }
+      }
+    }
     this.dirTimes.restore();
   }
 
@@ -308,13 +323,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async removeLeftovers(paths: string[]): Promise<void> {
-    for (const p of paths) {
-      this.dirTimes.note(parentOf(p));
-      await unlink(resolveInside(this.root, p)).catch(async (err) => {
-        if (errnoCode(err) === 'EISDIR') await rmdir(resolveInside(this.root, p)).catch(() => undefined);
-      });
-    }
-    this.dirTimes.restore();
+    this.removeTemps(paths);
   }
 
   async runHook(command: string): Promise<HookResult> {
