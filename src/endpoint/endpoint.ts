@@ -124,6 +124,11 @@ export interface StepResult {
   ok: boolean;
   error?: string;
   code?: string;
+  /**
+   * For a copy done: the file as a look right after it was put in place found it (its CRC
+   * included), as `stat` would give it. The verification takes it instead of asking again.
+   */
+  entry?: Entry;
 }
 
 export interface LockOwner {

@@ -83,7 +83,7 @@ export class RemoteEndpoint implements Endpoint {
   async stageFiles(files: WholeFile[]): Promise<StageOutcome[]> {
     const u = this.client.upload('stageFiles', { files: files.map((f) => [f.path, f.content.length]) });
     // All contents in one data frame: the request, its data and its end leave in one write.
-    await u.write(Buffer.concat(files.map((f) => f.content)));
+    await u.write(files.map((f) => f.content));
     const outcomes = await u.end();
     return this.decoded(() => unpackOutcomes(outcomes, files.length));
   }

@@ -7,6 +7,26 @@ export function touchedPaths(plan: readonly Action[]): Set<string> {
 }
 
 /**
+ * Of the entries the commits gave for files they put in place, those a verification can take as
+ * they are: the path's only action was that copy, and no hard link was made to it afterwards
+ * (its link count moved). Pure.
+ */
+export function trustedPlacements(plan: readonly Action[], placed: ReadonlyMap<string, Entry>): Map<string, Entry> {
+  const actions = new Map<string, number>();
+  const linked = new Set<string>();
+  for (const a of plan) {
+    actions.set(a.path, (actions.get(a.path) ?? 0) + 1);
+    if (a.linkTo !== undefined) linked.add(a.linkTo);
+  }
+  const out = new Map<string, Entry>();
+  for (const a of plan) {
+    const e = placed.get(a.path);
+    if (e && a.op === 'copy' && actions.get(a.path) === 1 && !linked.has(a.path)) out.set(a.path, e);
+  }
+  return out;
+}
+
+/**
  * A listing with the entries of `paths` replaced by what a fresh look at them found (`fresh`; a
  * path missing from it is gone). A directory keeps the `partial` mark of its previous entry: only
  * a full listing can tell what else it holds. Pure.

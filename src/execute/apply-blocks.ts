@@ -130,6 +130,7 @@ async function commitBlock(name: string, r: RemoteRun, b: Block, copies: Map<Act
     results = await r.endpoint.commit(steps, { flush: true });
   }
   results.forEach((res, i) => {
+    if (res.entry) r.placed.set(res.path, res.entry);
     if (res.ok) r.done.push(steps[i]!.action);
     else if (res.code !== CHANGED) r.pathError(r.label, res.path, res.error ?? 'failed');
     else ctx.verbose?.(`${r.label}: ${res.path}: ${res.error}`);

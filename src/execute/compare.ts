@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { ClassSpec } from '../engine/classification.js';
 import type { AttrName, Listing } from '../engine/entry.js';
-import { patchListing, touchedPaths } from '../engine/listing-patch.js';
+import { patchListing, touchedPaths, trustedPlacements } from '../engine/listing-patch.js';
 import { checksumCandidates, planRemote } from '../engine/plan.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
 import { EndpointError } from '../endpoint/errors.js';
@@ -40,7 +40,8 @@ export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: C
 
 /**
  * The verification after a pass: the paths each remote's plan acted on are looked at again on
- * both sides (the rest of the listings stands), and every remote is planned again.
+ * both sides (the rest of the listings stands), and every remote is planned again. A file a
+ * commit put in place was looked at by that commit right after: that look stands for it.
  */
 export async function verifyTouched(master: Endpoint, masterListing: Listing, remotes: RemoteRun[], opts: CompareOptions): Promise<Listing> {
   const limit = pLimit(opts.concurrency);
@@ -52,8 +53,10 @@ export async function verifyTouched(master: Endpoint, masterListing: Listing, re
     ...alive(remotes).map((r) =>
       limit(async () => {
         const paths = touched.get(r)!;
+        const placed = trustedPlacements(r.plan, r.placed);
         try {
-          r.listing = patchListing(r.listing!, paths, await r.endpoint.stat([...paths]));
+          const looked = await r.endpoint.stat([...paths].filter((p) => !placed.has(p)));
+          r.listing = patchListing(r.listing!, paths, [...looked, ...placed.values()]);
         } catch (err) {
           r.fail(err);
         }

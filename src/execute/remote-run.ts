@@ -1,5 +1,5 @@
 import { type Action, summarize } from '../engine/action.js';
-import type { Listing } from '../engine/entry.js';
+import type { Entry, Listing } from '../engine/entry.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
 import { EndpointError, ReplisyncError, describe } from '../endpoint/errors.js';
 import type { BlockResult, RemoteResult } from './types.js';
@@ -11,6 +11,8 @@ export class RemoteRun {
   /** Actions done (or, in a dry run, to be done), over all passes. */
   readonly done: Action[] = [];
   readonly blocks: BlockResult[] = [];
+  /** This pass's commits: the entries of the files they put in place, by path. */
+  readonly placed = new Map<string, Entry>();
   readonly errors: string[] = [];
   inconsistent: string[] = [];
   passes = 0;

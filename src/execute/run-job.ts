@@ -69,7 +69,10 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
   for (let pass = 1; pass <= opts.maxPasses; pass++) {
     const work = remotes.filter((r) => r.alive && (r.plan.length > 0 || (!r.leftoversRemoved && (r.listing?.leftovers.length ?? 0) > 0)));
     if (work.length === 0) break;
-    for (const r of work) r.passes = pass;
+    for (const r of work) {
+      r.passes = pass;
+      r.placed.clear();
+    }
     const blocksOf = new Map<RemoteRun, Block[]>(
       work.map((r) => [r, pass === 1 ? assignBlocks(r.plan, opts.blocks) : [{ name: `pass ${pass}`, actions: r.plan }]]),
     );

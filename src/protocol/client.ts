@@ -16,7 +16,8 @@ interface Pending {
 }
 
 export interface Upload {
-  write(chunk: Buffer): Promise<void>;
+  /** Sends one data frame; given in parts, they are copied once, into the frame. */
+  write(chunk: Buffer | readonly Buffer[]): Promise<void>;
   /** Ends the upload and resolves with the agent's response. */
   end(): Promise<unknown>;
   abort(): Promise<void>;

@@ -30,12 +30,21 @@ export interface Frame {
 
 export class ProtocolError extends Error {}
 
-export function encodeFrame(type: FrameType, id: number, payload: Buffer | Uint8Array = Buffer.alloc(0)): Buffer {
-  const header = Buffer.allocUnsafe(HEADER);
-  header.writeUInt32BE(payload.length, 0);
-  header.writeUInt8(type, 4);
-  header.writeUInt32BE(id >>> 0, 5);
-  return payload.length === 0 ? header : Buffer.concat([header, payload]);
+/** A frame in one buffer; a payload given in parts is copied once, straight into it. */
+export function encodeFrame(type: FrameType, id: number, payload: Uint8Array | readonly Uint8Array[] = []): Buffer {
+  const parts = payload instanceof Uint8Array ? [payload] : payload;
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const frame = Buffer.allocUnsafe(HEADER + length);
+  frame.writeUInt32BE(length, 0);
+  frame.writeUInt8(type, 4);
+  frame.writeUInt32BE(id >>> 0, 5);
+  let at = HEADER;
+  for (const p of parts) {
+    frame.set(p, at);
+    at += p.length;
+  }
+  return frame;
 }
 
 export function encodeJson(type: FrameType, id: number, value: unknown): Buffer {

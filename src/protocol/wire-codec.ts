@@ -97,26 +97,41 @@ export function unpackSteps(v: unknown): CommitStep[] {
   });
 }
 
-/** Commit results: how many steps there were, and only the ones that failed: [index, error, code | null]. */
-export function packStepResults(results: StepResult[]): { n: number; failed: [number, string, string | null][] } {
+/**
+ * Commit results: how many steps there were, the ones that failed ([index, error, code | null]),
+ * and the entries of the files put in place ([index, entry without its path]).
+ */
+export function packStepResults(results: StepResult[]): { n: number; failed: [number, string, string | null][]; entries: [number, PackedEntry][] } {
   const failed: [number, string, string | null][] = [];
+  const entries: [number, PackedEntry][] = [];
   results.forEach((r, i) => {
     if (!r.ok) failed.push([i, r.error ?? 'failed', r.code ?? null]);
+    else if (r.entry) entries.push([i, packEntry({ ...r.entry, path: '' })]);
   });
-  return { n: results.length, failed };
+  return { n: results.length, failed, entries };
 }
 
 export function unpackStepResults(v: unknown, steps: readonly CommitStep[]): StepResult[] {
-  const packed = v as { n?: unknown; failed?: unknown };
-  if (packed?.n !== steps.length || !Array.isArray(packed.failed)) throw bad('commit results');
+  const packed = v as { n?: unknown; failed?: unknown; entries?: unknown };
+  if (packed?.n !== steps.length || !Array.isArray(packed.failed) || !Array.isArray(packed.entries)) throw bad('commit results');
   const results: StepResult[] = steps.map((s) => ({ path: s.action.path, ok: true }));
+  const at = (i: unknown): StepResult => {
+    const r = results[num(i, 'commit result index')];
+    if (!r) throw bad('commit result index');
+    return r;
+  };
   for (const f of packed.failed as unknown[]) {
     if (!Array.isArray(f) || typeof f[1] !== 'string' || (f[2] !== null && typeof f[2] !== 'string')) throw bad('commit result');
-    const r = results[num(f[0], 'commit result index')];
-    if (!r) throw bad('commit result index');
+    const r = at(f[0]);
     r.ok = false;
     r.error = f[1];
     if (f[2] !== null) r.code = f[2];
+  }
+  for (const x of packed.entries as unknown[]) {
+    if (!Array.isArray(x) || x.length !== 2) throw bad('commit result entry');
+    const r = at(x[0]);
+    if (!r.ok) throw bad('commit result entry');
+    r.entry = unpackEntry(x[1], r.path);
   }
   return results;
 }

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Entry, Listing } from '../../src/engine/entry.js';
-import { patchListing, touchedPaths } from '../../src/engine/listing-patch.js';
+import { patchListing, touchedPaths, trustedPlacements } from '../../src/engine/listing-patch.js';
 
 function entry(path: string, type: Entry['type'], extra: Partial<Entry> = {}): Entry {
   return { path, type, size: type === 'file' ? 10 : 0, mode: 0o644, uid: 0, gid: 0, mtimeMs: 1000, ino: 1, nlink: 1, ...extra };
@@ -35,4 +35,23 @@ test('a remote root created by the pass exists in the patched listing', (t) => {
   const after = patchListing(listing([], false), new Set(['d']), [entry('d', 'dir')]);
   t.true(after.exists);
   t.false(patchListing(listing([], false), new Set(), []).exists);
+});
+
+test('a commit\'s look at a file it put in place stands only for a path whose only action was that copy, with no link made to it', (t) => {
+  const placed = new Map(['d/f', 'd/g', 'e', 'h', 'x'].map((p) => [p, entry(p, 'file', { crc: 5 })]));
+  const trusted = trustedPlacements(
+    [
+      { op: 'mkdir', path: 'd' },
+      { op: 'copy', path: 'd/f', reason: 'missing' },
+      { op: 'hardlink', path: 'd/g', linkTo: 'd/f' },
+      { op: 'rmdir', path: 'e' },
+      { op: 'copy', path: 'e', reason: 'type' },
+      { op: 'copy', path: 'h', reason: 'checksum' },
+      { op: 'chmod', path: 'x' },
+      { op: 'copy', path: 'y', reason: 'missing' },
+    ],
+    placed,
+  );
+  t.deepEqual([...trusted.keys()], ['h'], 'd/f gained a link, d/g is a link, e had two actions, x was no copy, y has no entry');
+  t.is(trusted.get('h'), placed.get('h'));
 });

@@ -66,10 +66,12 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     t.false(readdirSync(nodePath.join(root, 'sub')).includes('new.bin'), 'nothing at the path before commit');
     const master = { path: 'sub/new.bin', type: 'file' as const, size: big.length, mode: 0o640, uid: 0, gid: 0, mtimeMs: 1_600_000_000_123, ino: 1, nlink: 1 };
     const results = await ep.commit([{ action: { op: 'copy', path: 'sub/new.bin', reason: 'missing', master }, temp: staged.temp, attrs }]);
-    t.deepEqual(results, [{ path: 'sub/new.bin', ok: true }]);
+    t.is(results.length, 1);
+    t.like(results[0], { path: 'sub/new.bin', ok: true });
     t.true(readFileSync(nodePath.join(root, 'sub/new.bin')).equals(big));
     const after = (await ep.list([EMPTY_CLASS])).entries.find((e) => e.path === 'sub/new.bin')!;
     t.like(after, { mode: 0o640, mtimeMs: 1_600_000_000_123 });
+    t.deepEqual(results[0]!.entry, after, 'a copy done gives the entry of the file as it was put in place');
 
     // What the run committed is vouched for by the checksum cache: the next listing carries its CRC.
     t.is(after.crc, staged.crc);
@@ -88,8 +90,8 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     t.false(readdirSync(nodePath.join(root, 'sub')).includes('one.txt'), 'nothing at the path before commit');
     const one = outcomes[0]!.ok ? outcomes[0]!.staged.temp : '';
     const oneMaster = { ...master, path: 'sub/one.txt', size: 3, mode: 0o600 };
-    t.deepEqual(await ep.commit([{ action: { op: 'copy', path: 'sub/one.txt', reason: 'missing', master: oneMaster }, temp: one, attrs }]), [
-      { path: 'sub/one.txt', ok: true },
+    t.like(await ep.commit([{ action: { op: 'copy', path: 'sub/one.txt', reason: 'missing', master: oneMaster }, temp: one, attrs }]), [
+      { path: 'sub/one.txt', ok: true, entry: { path: 'sub/one.txt', size: 3, mode: 0o600, crc: outcomes[0]!.ok ? outcomes[0]!.staged.crc : -1 } },
     ]);
     t.is(readFileSync(nodePath.join(root, 'sub/one.txt'), 'utf8'), 'one');
     t.deepEqual(

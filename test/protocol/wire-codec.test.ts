@@ -31,18 +31,27 @@ test('malformed compact messages are protocol errors', (t) => {
   t.throws(() => unpackSteps([['copy', 'x', null, null, null, null, 0, 'because']]), { message: /malformed copy reason/ });
 });
 
-test('commit results carry only the failures; staging outcomes are triples', (t) => {
-  const steps: CommitStep[] = ['x', 'y', 'z'].map((path) => ({ action: { op: 'delete', path }, attrs: { mode: true, mtime: true, owner: false, group: false } }));
+test('commit results carry the failures and the entries of files put in place; staging outcomes are triples', (t) => {
+  const steps: CommitStep[] = ['x', 'y', 'z', 'w'].map((path) => ({ action: { op: 'delete', path }, attrs: { mode: true, mtime: true, owner: false, group: false } }));
+  const placed = { path: 'w', type: 'file' as const, size: 3, mode: 0o644, uid: 0, gid: 0, mtimeMs: 1_700_000_000_123, ino: 42, nlink: 1, crc: 99 };
   const results = [
     { path: 'x', ok: true },
     { path: 'y', ok: false, error: 'changed on the remote since it was listed', code: 'ECHANGED' },
     { path: 'z', ok: false, error: 'no code' },
+    { path: 'w', ok: true, entry: placed },
   ];
   const packed = JSON.parse(JSON.stringify(packStepResults(results)));
-  t.deepEqual(packed, { n: 3, failed: [[1, 'changed on the remote since it was listed', 'ECHANGED'], [2, 'no code', null]] });
+  t.deepEqual(packed, {
+    n: 4,
+    failed: [[1, 'changed on the remote since it was listed', 'ECHANGED'], [2, 'no code', null]],
+    entries: [[3, ['', 0, 3, 0o644, 0, 0, 1_700_000_000_123, 42, 1, 99, 0]]],
+  });
   t.deepEqual(unpackStepResults(packed, steps), results);
-  t.throws(() => unpackStepResults({ n: 2, failed: [] }, steps), { message: /malformed commit results/ });
-  t.throws(() => unpackStepResults({ n: 3, failed: [[7, 'x', null]] }, steps), { message: /malformed commit result index/ });
+  t.throws(() => unpackStepResults({ n: 3, failed: [], entries: [] }, steps), { message: /malformed commit results/ });
+  t.throws(() => unpackStepResults({ n: 4, failed: [] }, steps), { message: /malformed commit results/ });
+  t.throws(() => unpackStepResults({ n: 4, failed: [[7, 'x', null]], entries: [] }, steps), { message: /malformed commit result index/ });
+  t.throws(() => unpackStepResults({ n: 4, failed: [[1, 'x', null]], entries: [[1, packed.entries[0][1]]] }, steps), { message: /malformed commit result entry/ });
+  t.throws(() => unpackStepResults({ n: 4, failed: [], entries: [[3, ['', 9]]] }, steps), { message: /malformed entry/ });
 
   const outcomes = [
     { ok: true as const, staged: { temp: 'd/.replisync-x-1.tmp', size: 3, crc: 7 } },

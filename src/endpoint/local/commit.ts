@@ -18,7 +18,7 @@ import { errnoCode, reasonOf } from '../errors.js';
 import type { ChecksumCache } from './checksum-cache.js';
 import type { DirTimes } from './dir-times.js';
 import { type ParentGuard, resolveInside } from './safe-path.js';
-import { contentKey, wholeMs } from './stat-key.js';
+import { contentKey, toEntry, wholeMs } from './stat-key.js';
 import { Breather } from './yield.js';
 
 /** What applying steps needs from its endpoint. */
@@ -89,8 +89,8 @@ export class Committer {
       for (const step of steps) {
         await breather.tick();
         try {
-          this.apply(step);
-          results.push({ path: step.action.path, ok: true });
+          const entry = this.apply(step);
+          results.push(entry ? { path: step.action.path, ok: true, entry } : { path: step.action.path, ok: true });
         } catch (err) {
           results.push({ path: step.action.path, ok: false, error: reasonOf(err), code: errnoCode(err) });
         }
@@ -108,7 +108,8 @@ export class Committer {
     return resolveInside(this.ctx.root, rel);
   }
 
-  private apply(step: CommitStep): void {
+  /** Applies a step; a copy gives the entry of the file put in place. */
+  private apply(step: CommitStep): Entry | undefined {
     const a = step.action;
     const abs = this.abs(a.path);
     this.ctx.guard.check(a.path);
@@ -127,11 +128,14 @@ export class Committer {
         rmdir(abs);
         return;
       case 'mkdir':
-        return this.mkdir(step, abs);
+        this.mkdir(step, abs);
+        return;
       case 'symlink':
-        return this.replaceWith(step, abs, (tmp) => symlink(a.master!.target!, tmp));
+        this.replaceWith(step, abs, (tmp) => symlink(a.master!.target!, tmp));
+        return;
       case 'hardlink':
-        return this.hardlink(step, abs);
+        this.hardlink(step, abs);
+        return;
       case 'chmod':
         expectState(abs, a.remote, false);
         chmod(abs, a.master!.mode);
@@ -172,7 +176,7 @@ export class Committer {
     if (step.attrs.mtime) lutimes(tmpAbs, Date.now() / 1000, m.mtimeMs / 1000);
   }
 
-  private copy(step: CommitStep, abs: string): void {
+  private copy(step: CommitStep, abs: string): Entry {
     const a = step.action;
     if (!step.temp) throw new Error('nothing was staged for this file');
     const tmpAbs = this.abs(step.temp);
@@ -183,7 +187,13 @@ export class Committer {
     rename(tmpAbs, abs);
     const crc = this.ctx.stagedCrc(step.temp);
     this.ctx.committed(step.temp);
-    if (crc !== undefined) this.ctx.cache.set(a.path, contentKey(lstatSync(abs, { bigint: true })), crc);
+    const st = lstatSync(abs, { bigint: true });
+    const entry = toEntry(a.path, st, 'file');
+    if (crc !== undefined) {
+      this.ctx.cache.set(a.path, contentKey(st), crc);
+      entry.crc = crc;
+    }
+    return entry;
   }
 
   private mkdir(step: CommitStep, abs: string): void {

@@ -44,8 +44,12 @@ export class LocalEndpoint implements Endpoint {
   private readonly pending = new Set<string>();
   /** Content keys of the files of the last listing. */
   private keys = new Map<string, string>();
-  /** Directories known to exist while a block is staged (it is locked: they stay). */
-  private readonly stagingDirs = new Set<string>();
+  /**
+   * Whether directories exist, as looked up while a block is staged (it is locked: they stay; one
+   * created by a commit meanwhile is only found at the next block). A first sync stages whole
+   * trees whose directories do not exist yet: without the `false` entries, that is an lstat per file.
+   */
+  private readonly stagingDirs = new Map<string, boolean>();
   private readonly dirTimes: DirTimes;
   private readonly lockFile: RootLock;
   private readonly fsSync: FsSync;
@@ -206,10 +210,13 @@ export class LocalEndpoint implements Endpoint {
     // The temp file goes next to its target; while the target's directory does not exist yet
     // (it is created at commit) it waits in the root, on the same filesystem.
     let dir = parentOf(path);
-    if (dir !== '' && !this.stagingDirs.has(dir)) {
-      const st = lstatSync(resolveInside(this.root, dir), { throwIfNoEntry: false });
-      if (st?.isDirectory()) this.stagingDirs.add(dir);
-      else dir = '';
+    if (dir !== '') {
+      let exists = this.stagingDirs.get(dir);
+      if (exists === undefined) {
+        exists = lstatSync(resolveInside(this.root, dir), { throwIfNoEntry: false })?.isDirectory() === true;
+        this.stagingDirs.set(dir, exists);
+      }
+      if (!exists) dir = '';
     }
     this.dirTimes.note(dir);
     const name = tempName(this.runTag, this.seq++);
