@@ -1,5 +1,5 @@
 import type { ExecutionContext } from 'ava';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, symlinkSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { EMPTY_CLASS } from '../../src/engine/classification.js';
 import type { Endpoint } from '../../src/endpoint/endpoint.js';
@@ -114,6 +114,35 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     ]);
     t.like(again, [{ ok: true }, { ok: false }], 'the late file was kept for this commit; the early one was removed by the first');
     t.is(readFileSync(nodePath.join(root, 'sub/late.txt'), 'utf8'), 'late');
+
+    // A new file is staged beside its target: its missing directories are made for it, private,
+    // and the commit's mkdir gives them their mode and time; never is anything staged through a
+    // symlinked directory.
+    symlinkSync('sub', nodePath.join(root, 'dirlink'));
+    const [deep, plain, viaLink] = await ep.stageFiles([
+      { path: 'new/deeper/x.txt', content: Buffer.from('x') },
+      { path: 'plain/z.txt', content: Buffer.from('z') },
+      { path: 'dirlink/deeper/y.txt', content: Buffer.from('y') },
+    ]);
+    const tempOf = (o: (typeof deep) | undefined): string => (o?.ok ? o.staged.temp : '');
+    t.regex(tempOf(deep), /^new\/deeper\/\.replisync-/);
+    t.is(statSync(nodePath.join(root, 'new/deeper')).mode & 0o777, 0o700);
+    t.false(tempOf(viaLink).includes('/'), 'not staged through a symlinked directory');
+    t.deepEqual(readdirSync(nodePath.join(root, 'sub')).filter((n) => n.startsWith('.replisync-') || n === 'deeper'), []);
+    const dirMaster = (path: string, mode: number) => ({ ...master, path, type: 'dir' as const, size: 0, mode, mtimeMs: 1_500_000_000_000 });
+    const fileMaster = (path: string) => ({ ...master, path, size: 1 });
+    const made = await ep.commit([
+      { action: { op: 'mkdir', path: 'new', master: dirMaster('new', 0o751) }, attrs },
+      { action: { op: 'mkdir', path: 'new/deeper', master: dirMaster('new/deeper', 0o755) }, attrs },
+      { action: { op: 'copy', path: 'new/deeper/x.txt', reason: 'missing', master: fileMaster('new/deeper/x.txt') }, temp: tempOf(deep), attrs },
+      { action: { op: 'mkdir', path: 'plain', master: dirMaster('plain', 0o700) }, attrs: { ...attrs, mode: false, mtime: false } },
+      { action: { op: 'copy', path: 'plain/z.txt', reason: 'missing', master: fileMaster('plain/z.txt') }, temp: tempOf(plain), attrs },
+    ]);
+    t.like(made, [{ ok: true }, { ok: true }, { ok: true }, { ok: true }, { ok: true }]);
+    t.like(statSync(nodePath.join(root, 'new')), { mode: 0o40751, mtimeMs: 1_500_000_000_000 });
+    t.like(statSync(nodePath.join(root, 'new/deeper')), { mode: 0o40755, mtimeMs: 1_500_000_000_000 });
+    t.is(statSync(nodePath.join(root, 'plain')).mode & 0o777, 0o777 & ~process.umask(), 'a directory made for staging gets the mode a new one would');
+    t.is(readFileSync(nodePath.join(root, 'new/deeper/x.txt'), 'utf8'), 'x');
 
     // A step whose expectation no longer holds is refused as data, not thrown.
     const stale = await ep.commit([{ action: { op: 'delete', path: 'sub/a.txt', remote: { ...master, path: 'sub/a.txt', size: 99 } }, attrs }]);

@@ -28,6 +28,8 @@ export interface CommitContext {
   guard: ParentGuard;
   dirTimes: DirTimes;
   cache: ChecksumCache;
+  /** Directories made (private) to stage new files in: a mkdir step takes one as its own. */
+  madeForStaging: Set<string>;
   /** A fresh temp name, for symlinks and hard links made beside their target. */
   newTemp(): string;
   /** The CRC of a staged temp file, and forgetting it once it is renamed into place. */
@@ -206,8 +208,9 @@ export class Committer {
     } catch (err) {
       const st = errnoCode(err) === 'EEXIST' ? lstatSync(abs) : undefined;
       if (!st?.isDirectory()) throw err;
-      created = false;
+      created = this.ctx.madeForStaging.has(m.path);
     }
+    this.ctx.madeForStaging.delete(m.path);
     if (created || step.attrs.mode) {
       // Writable while it is filled; a mode without u+rwx is set at the end of the commit.
       chmod(abs, mode | 0o700);

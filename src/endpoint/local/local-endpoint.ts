@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, openSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
+import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, mkdirSync, openSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
@@ -45,11 +45,12 @@ export class LocalEndpoint implements Endpoint {
   /** Content keys of the files of the last listing. */
   private keys = new Map<string, string>();
   /**
-   * Whether directories exist, as looked up while a block is staged (it is locked: they stay; one
-   * created by a commit meanwhile is only found at the next block). A first sync stages whole
-   * trees whose directories do not exist yet: without the `false` entries, that is an lstat per file.
+   * Directories found fit for staging (or not) while a block is staged; it is locked, so they
+   * stay. Forgotten at each commit, which may change them.
    */
   private readonly stagingDirs = new Map<string, boolean>();
+  /** Directories staging made for new files; the commit's mkdir of each gives it its mode, owner and time. */
+  private readonly madeForStaging = new Set<string>();
   private readonly dirTimes: DirTimes;
   private readonly lockFile: RootLock;
   private readonly fsSync: FsSync;
@@ -205,19 +206,11 @@ export class LocalEndpoint implements Endpoint {
     return out;
   }
 
-  /** A writer to a new temp file for `path`. */
+  /** A writer to a new temp file for `path`, next to it. */
   private stagedWriter(path: string): FileWriter {
-    // The temp file goes next to its target; while the target's directory does not exist yet
-    // (it is created at commit) it waits in the root, on the same filesystem.
-    let dir = parentOf(path);
-    if (dir !== '') {
-      let exists = this.stagingDirs.get(dir);
-      if (exists === undefined) {
-        exists = lstatSync(resolveInside(this.root, dir), { throwIfNoEntry: false })?.isDirectory() === true;
-        this.stagingDirs.set(dir, exists);
-      }
-      if (!exists) dir = '';
-    }
+    // Beside its target, a temp file is renamed within its directory at commit: across
+    // directories, renames serialise on a lock of the whole file system.
+    const dir = this.stagingDir(parentOf(path)) ? parentOf(path) : '';
     this.dirTimes.note(dir);
     const name = tempName(this.runTag, this.seq++);
     const temp = dir ? `${dir}/${name}` : name;
@@ -227,6 +220,34 @@ export class LocalEndpoint implements Endpoint {
     });
     this.pending.add(temp);
     return writer;
+  }
+
+  /**
+   * Whether temp files can be staged in directory `dir`: each part of the way is a real directory
+   * (never a symlink), the missing ones made here, private (0700), for the commit's mkdir to dress.
+   * If not (a part is a file, say: the commit changes its type), they wait in the root.
+   */
+  private stagingDir(dir: string): boolean {
+    if (dir === '') return true;
+    let ok = this.stagingDirs.get(dir);
+    if (ok !== undefined) return ok;
+    ok = this.stagingDir(parentOf(dir));
+    if (ok) {
+      const abs = resolveInside(this.root, dir);
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      if (st) ok = st.isDirectory();
+      else {
+        this.dirTimes.note(parentOf(dir));
+        try {
+          mkdirSync(abs, 0o700);
+          this.madeForStaging.add(dir);
+        } catch {
+          ok = false;
+        }
+      }
+    }
+    this.stagingDirs.set(dir, ok);
+    return ok;
   }
 
   private rootReady = false;
@@ -269,6 +290,7 @@ export class LocalEndpoint implements Endpoint {
       cache: this.cache,
       newTemp: () => tempName(this.runTag, this.seq++),
       stagedCrc: (temp) => this.staged.get(temp),
+      madeForStaging: this.madeForStaging,
       committed: (temp) => {
         this.staged.delete(temp);
         this.pending.delete(temp);
