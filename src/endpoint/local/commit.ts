@@ -32,9 +32,16 @@ export interface CommitContext {
   madeForStaging: Set<string>;
   /** A fresh temp name, for symlinks and hard links made beside their target. */
   newTemp(): string;
-  /** The CRC of a staged temp file, and forgetting it once it is renamed into place. */
-  stagedCrc(temp: string): number | undefined;
+  /** What staging knows of a temp file, and forgetting it once it is renamed into place. */
+  staged(temp: string): StagedInfo | undefined;
   committed(temp: string): void;
+}
+
+/** A staged temp file: the CRC of its content, and its owner as created. */
+export interface StagedInfo {
+  crc: number;
+  uid: number;
+  gid: number;
 }
 
 /** The path is not what the plan was made from: not an error, the next pass looks again. */
@@ -81,6 +88,8 @@ function quietly(fn: () => void): void {
 export class Committer {
   /** Directories created by this commit whose final mode lacks u+rwx: set once they are filled. */
   private readonly finalModes = new Map<string, number>();
+  /** Directories this commit made (or took over from staging): nothing was listed in them, and no one else has had a moment to put anything there. */
+  private readonly madeDirs = new Set<string>();
 
   constructor(private readonly ctx: CommitContext) {}
 
@@ -164,8 +173,8 @@ export class Committer {
     return [uid, gid];
   }
 
-  /** Mode, owner and mtime of something new, set before it is renamed into place. */
-  private dress(tmpAbs: string, step: CommitStep, current: Entry | undefined): void {
+  /** Mode, owner and mtime of something new (`has`: its owner now, if known), set before it is renamed into place. */
+  private dress(tmpAbs: string, step: CommitStep, current: Entry | undefined, has?: { uid: number; gid: number }): void {
     const m = step.action.master!;
     if (m.type !== 'symlink') {
       const mode = step.attrs.mode ? m.mode : current && current.type === m.type ? current.mode : m.mode & ~UMASK;
@@ -173,7 +182,7 @@ export class Committer {
     }
     if (this.ctx.canChown && (step.attrs.owner || step.attrs.group)) {
       const [uid, gid] = this.owner(step, current);
-      lchown(tmpAbs, uid, gid);
+      if (uid !== has?.uid || gid !== has.gid) lchown(tmpAbs, uid, gid);
     }
     if (step.attrs.mtime) lutimes(tmpAbs, Date.now() / 1000, m.mtimeMs / 1000);
   }
@@ -182,18 +191,19 @@ export class Committer {
     const a = step.action;
     if (!step.temp) throw new Error('nothing was staged for this file');
     const tmpAbs = this.abs(step.temp);
-    expectState(abs, a.remote, true);
-    this.dress(tmpAbs, step, a.remote);
+    // In a directory this commit made, nothing can have appeared since the listing: no look needed.
+    if (a.remote || !this.madeDirs.has(parentOf(a.path))) expectState(abs, a.remote, true);
+    const staged = this.ctx.staged(step.temp);
+    this.dress(tmpAbs, step, a.remote, staged);
     this.ctx.dirTimes.note(parentOf(a.path));
     this.ctx.dirTimes.note(parentOf(step.temp));
     rename(tmpAbs, abs);
-    const crc = this.ctx.stagedCrc(step.temp);
     this.ctx.committed(step.temp);
     const st = lstatSync(abs, { bigint: true });
     const entry = toEntry(a.path, st, 'file');
-    if (crc !== undefined) {
-      this.ctx.cache.set(a.path, contentKey(st), crc);
-      entry.crc = crc;
+    if (staged) {
+      this.ctx.cache.set(a.path, contentKey(st), staged.crc);
+      entry.crc = staged.crc;
     }
     return entry;
   }
@@ -211,6 +221,7 @@ export class Committer {
       created = this.ctx.madeForStaging.has(m.path);
     }
     this.ctx.madeForStaging.delete(m.path);
+    if (created) this.madeDirs.add(m.path);
     if (created || step.attrs.mode) {
       // Writable while it is filled; a mode without u+rwx is set at the end of the commit.
       chmod(abs, mode | 0o700);

@@ -142,11 +142,11 @@ export function tempName(runTag: string, seq: number): string {
   return `.replisync-${runTag}-${seq.toString(36)}.tmp`;
 }
 
-/** Writes new content to a temp file `tempRel` (created exclusively, mode 0600), CRC computed on the way. */
+/** Writes new content to a temp file `tempRel` (created exclusively, mode 0600), CRC computed on the way; its owner told at the end. */
 export function openStagedWriter(
   root: string,
   tempRel: string,
-  on: { finished(staged: StagedFile): void; aborted(): void },
+  on: { finished(staged: StagedFile, owner: { uid: number; gid: number }): void; aborted(): void },
 ): FileWriter {
   const abs = nodePath.join(root, tempRel);
   const fd = openSync(abs, 'wx', 0o600);
@@ -167,9 +167,11 @@ export function openStagedWriter(
       while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
     },
     async finish(): Promise<StagedFile> {
+      // Who owns it now: the commit need not set an owner the file already has.
+      const { uid, gid } = fstatSync(fd);
       close();
       const staged = { temp: tempRel, size, crc };
-      on.finished(staged);
+      on.finished(staged, { uid, gid });
       return staged;
     },
     async abort() {

@@ -9,7 +9,7 @@ import { type Entry, type Listing, parentOf } from '../../engine/entry.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
 import { EndpointError, PathError, errnoCode, reasonOf } from '../errors.js';
 import { ChecksumCache } from './checksum-cache.js';
-import { Committer } from './commit.js';
+import { Committer, type StagedInfo } from './commit.js';
 import { DirTimes } from './dir-times.js';
 import { FsSync } from './fs-sync.js';
 import { CHUNK, crcOfFile, openReader, openStagedWriter, readWholeFile, tempName } from './file-io.js';
@@ -40,7 +40,8 @@ export class LocalEndpoint implements Endpoint {
   private seq = 0;
   private readonly cache: ChecksumCache;
   private cacheLoaded: Promise<void> | undefined;
-  private readonly staged = new Map<string, number>();
+  /** Staged temp files: their CRC and owner, by temp path. */
+  private readonly staged = new Map<string, StagedInfo>();
   private readonly pending = new Set<string>();
   /** Content keys of the files of the last listing. */
   private keys = new Map<string, string>();
@@ -215,7 +216,7 @@ export class LocalEndpoint implements Endpoint {
     const name = tempName(this.runTag, this.seq++);
     const temp = dir ? `${dir}/${name}` : name;
     const writer = openStagedWriter(this.root, temp, {
-      finished: (staged) => this.staged.set(staged.temp, staged.crc),
+      finished: (staged, owner) => this.staged.set(staged.temp, { crc: staged.crc, ...owner }),
       aborted: () => this.pending.delete(temp),
     });
     this.pending.add(temp);
@@ -289,7 +290,7 @@ export class LocalEndpoint implements Endpoint {
       dirTimes: this.dirTimes,
       cache: this.cache,
       newTemp: () => tempName(this.runTag, this.seq++),
-      stagedCrc: (temp) => this.staged.get(temp),
+      staged: (temp) => this.staged.get(temp),
       madeForStaging: this.madeForStaging,
       committed: (temp) => {
         this.staged.delete(temp);
