@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { EndpointError, PathError } from '../endpoint/errors.js';
-import { type Frame, FrameDecoder, FrameType, ProtocolError, decodeJson, encodeFrame, encodeJson } from './frames.js';
+import { type Frame, FrameDecoder, FrameType, ProtocolError, decodeJson, encodeFrame, encodeJson, frameHeader, joinAdjacent } from './frames.js';
 import { FrameWriter } from './frame-writer.js';
 import { InStream } from './in-stream.js';
 import { type HelloMessage, type Method, type WireError, validateHello, validateResponse } from './messages.js';
@@ -16,7 +16,7 @@ interface Pending {
 }
 
 export interface Upload {
-  /** Sends one data frame; given in parts, they are copied once, into the frame. */
+  /** Sends one data frame; its payload may come in parts (sent as they are where the stream allows). */
   write(chunk: Buffer | readonly Buffer[]): Promise<void>;
   /** Ends the upload and resolves with the agent's response. */
   end(): Promise<unknown>;
@@ -162,8 +162,8 @@ export class AgentClient {
     this.writer.release();
   }
 
-  /** Sends a frame; rejects once the connection is lost. */
-  private async send(frame: Buffer): Promise<void> {
+  /** Sends a frame (whole, or its header and payload in parts); rejects once the connection is lost. */
+  private async send(frame: Buffer | Buffer[]): Promise<void> {
     if (this.dead) throw this.dead;
     await this.writer.write(frame);
     if (this.dead) throw this.dead;
@@ -191,7 +191,11 @@ export class AgentClient {
   upload(method: Method, params: Record<string, unknown>): Upload {
     const { id, done } = this.start(method, params);
     return {
-      write: (chunk) => this.send(encodeFrame(FrameType.Data, id, chunk)),
+      write: (chunk) => {
+        if (Buffer.isBuffer(chunk)) return this.send(encodeFrame(FrameType.Data, id, chunk));
+        const parts = joinAdjacent(chunk);
+        return this.send([frameHeader(FrameType.Data, id, parts.reduce((n, p) => n + p.length, 0)), ...parts]);
+      },
       end: async () => {
         await this.send(encodeFrame(FrameType.End, id));
         return done;

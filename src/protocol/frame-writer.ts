@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 
 /** Bytes queued on the stream before writers wait for it to drain. */
@@ -34,8 +35,20 @@ export class FrameWriter {
     if (!this.output.writableEnded && !this.output.destroyed) this.output.write(buf);
   }
 
-  async write(frame: Buffer): Promise<void> {
-    if (frame.length >= GATHER_BELOW) {
+  /**
+   * Queues a frame. One given in parts (header, then payload pieces): a socket takes them as they
+   * are (one writev, nothing copied); other streams get them joined (an SSH channel makes a packet
+   * of each write).
+   */
+  async write(frame: Buffer | readonly Buffer[]): Promise<void> {
+    if (!Buffer.isBuffer(frame)) {
+      this.flush();
+      if (this.output instanceof Socket) {
+        this.output.cork();
+        for (const part of frame) this.put(part);
+        this.output.uncork();
+      } else this.put(Buffer.concat(frame));
+    } else if (frame.length >= GATHER_BELOW) {
       this.flush();
       this.put(frame);
     } else {

@@ -30,21 +30,30 @@ export interface Frame {
 
 export class ProtocolError extends Error {}
 
-/** A frame in one buffer; a payload given in parts is copied once, straight into it. */
-export function encodeFrame(type: FrameType, id: number, payload: Uint8Array | readonly Uint8Array[] = []): Buffer {
-  const parts = payload instanceof Uint8Array ? [payload] : payload;
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const frame = Buffer.allocUnsafe(HEADER + length);
-  frame.writeUInt32BE(length, 0);
-  frame.writeUInt8(type, 4);
-  frame.writeUInt32BE(id >>> 0, 5);
-  let at = HEADER;
+export function frameHeader(type: FrameType, id: number, length: number): Buffer {
+  const header = Buffer.allocUnsafe(HEADER);
+  header.writeUInt32BE(length, 0);
+  header.writeUInt8(type, 4);
+  header.writeUInt32BE(id >>> 0, 5);
+  return header;
+}
+
+export function encodeFrame(type: FrameType, id: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
+  const header = frameHeader(type, id, payload.length);
+  return payload.length === 0 ? header : Buffer.concat([header, payload]);
+}
+
+/** Views that lie side by side in memory, joined into one view (nothing is copied). */
+export function joinAdjacent(parts: readonly Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
   for (const p of parts) {
-    frame.set(p, at);
-    at += p.length;
+    if (p.length === 0) continue;
+    const last = out[out.length - 1];
+    if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset) {
+      out[out.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + p.length);
+    } else out.push(p);
   }
-  return frame;
+  return out;
 }
 
 export function encodeJson(type: FrameType, id: number, value: unknown): Buffer {

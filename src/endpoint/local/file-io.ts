@@ -69,18 +69,17 @@ function openRegular(abs: string): { fd: number; before: BigIntStats } {
 }
 
 /**
- * Reads a small master file whole, at most one byte past its listed size (a file that grew is
- * inconsistent: it waits for the next pass, when its new size is listed), under the same check
- * as a streamed read.
+ * Reads a small master file whole into `into` (room for one byte past its listed size: a file
+ * that grew is inconsistent, it waits for the next pass, when its new size is listed), under the
+ * same check as a streamed read. The content is a view of `into`.
  */
-export function readWholeFile(abs: string, listedSize: number, onConsistent?: (key: string, crc: number) => void): { content: Buffer; stat: ReadStat } {
+export function readWholeFile(abs: string, listedSize: number, into: Buffer, onConsistent?: (key: string, crc: number) => void): { content: Buffer; stat: ReadStat } {
   const started = Date.now();
   const { fd, before } = openRegular(abs);
   try {
     // One read: a regular file gives all that was asked unless it ends first.
-    const buf = Buffer.allocUnsafe(listedSize + 1);
-    const size = readSync(fd, buf, 0, buf.length, null);
-    const content = buf.subarray(0, size);
+    const size = readSync(fd, into, 0, listedSize + 1, null);
+    const content = into.subarray(0, size);
     const stat = checkRead(fd, before, started, size, crc32(content, 0), onConsistent);
     if (size > listedSize) stat.consistent = false;
     return { content, stat };
