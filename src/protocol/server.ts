@@ -3,7 +3,7 @@ import type { ClassSpec } from '../engine/classification.js';
 import type { Endpoint, LockOwner } from '../endpoint/endpoint.js';
 import { EndpointError, PathError } from '../endpoint/errors.js';
 import { FrameWriter } from './frame-writer.js';
-import { type Frame, FrameDecoder, FrameType, MAGIC, MAX_DATA, ProtocolError, decodeJson, encodeFrame, encodeJson } from './frames.js';
+import { type Frame, FrameDecoder, FrameType, MAGIC, MAX_DATA, ProtocolError, decodeJson, encodeFrame, encodeJson, joinAdjacent } from './frames.js';
 import { packChecksums, packEntry, packOutcomes, packReads, packStepResults, unpackSteps } from './wire-codec.js';
 import { type HelloMessage, type RequestMessage, type WireError, param, validateRequest } from './messages.js';
 
@@ -133,8 +133,10 @@ export class AgentServer {
       case 'readFiles': {
         const outcomes = await this.ep().readFiles(this.sizedFiles(p('files', 'array'), 'readFiles'));
         // All contents as one byte stream, cut in frames; the outcomes say where each file ends.
-        const data = Buffer.concat(outcomes.flatMap((o) => (o.ok ? [o.content] : [])));
-        for (let at = 0; at < data.length; at += READ_FRAME) await this.send(encodeFrame(FrameType.Data, id, data.subarray(at, at + READ_FRAME)));
+        // Contents read side by side in one buffer go as the views they are, not joined by a copy.
+        for (const part of joinAdjacent(outcomes.flatMap((o) => (o.ok ? [o.content] : [])))) {
+          for (let at = 0; at < part.length; at += READ_FRAME) await this.send(encodeFrame(FrameType.Data, id, part.subarray(at, at + READ_FRAME)));
+        }
         await this.send(encodeFrame(FrameType.End, id));
         return packReads(outcomes);
       }
