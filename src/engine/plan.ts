@@ -1,5 +1,6 @@
 import type { Action, CopyReason } from './action.js';
 import { type AttrName, type Checksums, type Entry, type Listing, comparePaths, depthOf } from './entry.js';
+import { entriesByPath, pairEntries } from './pairing.js';
 
 export interface PlanOptions {
   attrs: ReadonlySet<AttrName>;
@@ -15,14 +16,16 @@ export interface PlanInput {
   options: PlanOptions;
 }
 
-type EntryMap = ReadonlyMap<string, Entry>;
-
-function byPath(listing: Listing): Map<string, Entry> {
-  return new Map(listing.entries.map((e) => [e.path, e]));
-}
+const leadersMemo = new WeakMap<readonly Entry[], Map<string, string>>();
 
 /** Hard-link groups of a listing: every member of a group of two or more maps to the group's first path. */
-export function linkLeaders(entries: readonly Entry[]): Map<string, string> {
+export function linkLeaders(entries: readonly Entry[]): ReadonlyMap<string, string> {
+  let leaders = leadersMemo.get(entries);
+  if (!leaders) leadersMemo.set(entries, (leaders = groupLinks(entries)));
+  return leaders;
+}
+
+function groupLinks(entries: readonly Entry[]): Map<string, string> {
   const byIno = new Map<number, string[]>();
   for (const e of entries) {
     if (e.type !== 'file' || e.nlink < 2) continue;
@@ -39,21 +42,23 @@ export function linkLeaders(entries: readonly Entry[]): Map<string, string> {
   return leaders;
 }
 
+const NO_LEADERS: ReadonlyMap<string, string> = new Map();
+
 /**
  * The regular files whose content only a checksum can compare: present on both sides as files of
  * equal size. Other names of a master hard-link group are left out (their leader stands for them).
  */
 export function checksumCandidates(master: Listing, remote: Listing, attrs: ReadonlySet<AttrName>): string[] {
-  const r = byPath(remote);
-  const leaders = attrs.has('links') ? linkLeaders(master.entries) : new Map<string, string>();
+  const { remoteOf } = pairEntries(master.entries, remote.entries);
+  const leaders = attrs.has('links') ? linkLeaders(master.entries) : NO_LEADERS;
   const out: string[] = [];
-  for (const m of master.entries) {
-    if (m.type !== 'file') continue;
-    const leader = leaders.get(m.path);
-    if (leader !== undefined && leader !== m.path) continue;
-    const re = r.get(m.path);
+  master.entries.forEach((m, i) => {
+    if (m.type !== 'file') return;
+    const leader = leaders.size > 0 ? leaders.get(m.path) : undefined;
+    if (leader !== undefined && leader !== m.path) return;
+    const re = remoteOf[i];
     if (re && re.type === 'file' && re.size === m.size) out.push(m.path);
-  }
+  });
   return out;
 }
 
@@ -61,11 +66,13 @@ export function checksumCandidates(master: Listing, remote: Listing, attrs: Read
  * Remote files whose inode is shared with a path of another master group: they must get an inode
  * of their own. Of the master groups sharing one remote inode, the one whose leader sorts first keeps it.
  */
-function misLinked(master: EntryMap, remote: Listing, leaders: ReadonlyMap<string, string>): Set<string> {
+function misLinked(master: Listing, remote: Listing, leaders: ReadonlyMap<string, string>): Set<string> {
   const remoteGroups = linkLeaders(remote.entries);
+  if (remoteGroups.size === 0) return new Set();
+  const byPath = entriesByPath(master.entries);
   const members = new Map<string, string[]>();
   for (const [p, rl] of remoteGroups) {
-    if (master.get(p)?.type !== 'file') continue;
+    if (byPath.get(p)?.type !== 'file') continue;
     const list = members.get(rl);
     if (list) list.push(p);
     else members.set(rl, [p]);
@@ -81,19 +88,18 @@ function misLinked(master: EntryMap, remote: Listing, leaders: ReadonlyMap<strin
   return wrong;
 }
 
-function attributeActions(m: Entry, r: Entry, input: PlanInput): Action[] {
+/** Attribute fixes go to `fixes`, an mtime to `touches` (they come last). */
+function attributeActions(m: Entry, r: Entry, input: PlanInput, fixes: Action[], touches: Action[]): void {
   const { attrs } = input.options;
-  const out: Action[] = [];
   if (attrs.has('mode') && m.type !== 'symlink' && m.mode !== r.mode) {
-    out.push({ op: 'chmod', path: m.path, master: m, remote: r });
+    fixes.push({ op: 'chmod', path: m.path, master: m, remote: r });
   }
   if (input.remote.canChown) {
     const uidDiffers = attrs.has('owner') && m.uid !== r.uid;
     const gidDiffers = attrs.has('group') && m.gid !== r.gid;
-    if (uidDiffers || gidDiffers) out.push({ op: 'chown', path: m.path, master: m, remote: r });
+    if (uidDiffers || gidDiffers) fixes.push({ op: 'chown', path: m.path, master: m, remote: r });
   }
-  if (attrs.has('mtime') && m.mtimeMs !== r.mtimeMs) out.push({ op: 'touch', path: m.path, master: m, remote: r });
-  return out;
+  if (attrs.has('mtime') && m.mtimeMs !== r.mtimeMs) touches.push({ op: 'touch', path: m.path, master: m, remote: r });
 }
 
 function contentReason(m: Entry, r: Entry | undefined, input: PlanInput): CopyReason | undefined {
@@ -125,11 +131,10 @@ function removalsOf(entries: Entry[]): Action[] {
  */
 export function planRemote(input: PlanInput): Action[] {
   const { options } = input;
-  const master = byPath(input.master);
-  const remote = byPath(input.remote);
+  const { remoteOf, inMaster } = pairEntries(input.master.entries, input.remote.entries);
   const links = options.attrs.has('links');
-  const leaders = links ? linkLeaders(input.master.entries) : new Map<string, string>();
-  const wrongInode = links ? misLinked(master, input.remote, leaders) : new Set<string>();
+  const leaders = links ? linkLeaders(input.master.entries) : NO_LEADERS;
+  const wrongInode = links ? misLinked(input.master, input.remote, leaders) : new Set<string>();
 
   const makeWay: Entry[] = [];
   const mkdirs: Action[] = [];
@@ -140,9 +145,9 @@ export function planRemote(input: PlanInput): Action[] {
   const copied = new Set<string>();
 
   // A directory cannot be renamed over, nor a file made into a directory: clear the way first.
-  for (const m of input.master.entries) {
-    const r = remote.get(m.path);
-    if (!r || r.type === m.type) continue;
+  input.master.entries.forEach((m, i) => {
+    const r = remoteOf[i];
+    if (!r || r.type === m.type) return;
     if (r.type === 'dir' || m.type === 'dir') {
       makeWay.push(r);
       if (r.type === 'dir') {
@@ -150,17 +155,16 @@ export function planRemote(input: PlanInput): Action[] {
         for (const e of input.remote.entries) if (e.path.startsWith(prefix)) makeWay.push(e);
       }
     }
-  }
+  });
   const cleared = new Set(makeWay.map((e) => e.path));
-  const current = (p: string): Entry | undefined => (cleared.has(p) ? undefined : remote.get(p));
+  const remoteByPath = (p: string): Entry | undefined => entriesByPath(input.remote.entries).get(p);
+  const current = (p: string, paired: Entry | undefined): Entry | undefined => (cleared.size > 0 && cleared.has(p) ? undefined : paired);
+  const addAttrs = (m: Entry, r: Entry): void => attributeActions(m, r, input, attrFixes, touches);
 
-  const addAttrs = (m: Entry, r: Entry): void => {
-    for (const a of attributeActions(m, r, input)) (a.op === 'touch' ? touches : attrFixes).push(a);
-  };
-
-  for (const m of input.master.entries) {
-    const r = current(m.path);
-    const typeChanged = remote.has(m.path) && remote.get(m.path)!.type !== m.type;
+  input.master.entries.forEach((m, i) => {
+    const paired = remoteOf[i];
+    const r = current(m.path, paired);
+    const typeChanged = paired !== undefined && paired.type !== m.type;
     if (m.type === 'dir') {
       if (!r) mkdirs.push({ op: 'mkdir', path: m.path, master: m });
       else addAttrs(m, r);
@@ -169,8 +173,8 @@ export function planRemote(input: PlanInput): Action[] {
         creates.push({ op: 'symlink', path: m.path, master: m, remote: r });
       } else addAttrs(m, r);
     } else {
-      const leader = leaders.get(m.path);
-      if (leader !== undefined && leader !== m.path) continue; // other names: after their leader
+      const leader = leaders.size > 0 ? leaders.get(m.path) : undefined;
+      if (leader !== undefined && leader !== m.path) return; // other names: after their leader
       let reason = typeChanged ? 'type' : contentReason(m, r, input);
       if (!reason && wrongInode.has(m.path)) reason = 'links';
       if (reason) {
@@ -178,24 +182,24 @@ export function planRemote(input: PlanInput): Action[] {
         copied.add(m.path);
       } else addAttrs(m, r!);
     }
-  }
+  });
 
   for (const [path, leader] of leaders) {
     if (path === leader) continue;
-    const m = master.get(path)!;
-    const r = current(path);
-    const rl = remote.get(leader);
+    const m = entriesByPath(input.master.entries).get(path)!;
+    const r = current(path, remoteByPath(path));
+    const rl = remoteByPath(leader);
     const linked = r && r.type === 'file' && rl && r.ino === rl.ino && !copied.has(leader) && !wrongInode.has(path);
     if (!linked) hardlinks.push({ op: 'hardlink', path, linkTo: leader, master: m, remote: r });
   }
 
   const extras: Entry[] = [];
   if (options.delete) {
-    for (const r of input.remote.entries) {
-      if (master.has(r.path) || cleared.has(r.path)) continue;
-      if (r.type === 'dir' && r.partial) continue; // holds paths outside the classification
+    input.remote.entries.forEach((r, j) => {
+      if (inMaster[j] || cleared.has(r.path)) return;
+      if (r.type === 'dir' && r.partial) return; // holds paths outside the classification
       extras.push(r);
-    }
+    });
   }
 
   const byPathOrder = (a: Action, b: Action): number => comparePaths(a.path, b.path);

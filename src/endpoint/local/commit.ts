@@ -19,7 +19,7 @@ import type { ChecksumCache } from './checksum-cache.js';
 import type { DirTimes } from './dir-times.js';
 import { type ParentGuard, resolveInside } from './safe-path.js';
 import { contentKey, toEntry, wholeMs } from './stat-key.js';
-import { Breather } from './yield.js';
+import { Breather, breathe } from './yield.js';
 
 /** What applying steps needs from its endpoint. */
 export interface CommitContext {
@@ -98,7 +98,7 @@ export class Committer {
     const breather = new Breather(256);
     try {
       for (const step of steps) {
-        await breather.tick();
+        if (breather.tick()) await breathe();
         try {
           const entry = this.apply(step);
           results.push(entry ? { path: step.action.path, ok: true, entry } : { path: step.action.path, ok: true });

@@ -1,10 +1,9 @@
 import { type BigIntStats, type Dirent, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import * as nodePath from 'node:path';
 import { type Classifier, LOCK_FILE, isTempName } from '../../engine/classification.js';
 import { type Entry, comparePaths } from '../../engine/entry.js';
 import { errnoCode } from '../errors.js';
 import { contentKey, entryType, toEntry } from './stat-key.js';
-import { Breather } from './yield.js';
+import { Breather, breathe } from './yield.js';
 
 export interface WalkResult {
   entries: Entry[];
@@ -21,7 +20,7 @@ export class WalkError extends Error {
 }
 
 /**
- * Lists everything under `root` that the classification selects, without following symlinks.
+ * Lists everything under `root` (absolute, normalised) that the classification selects, without following symlinks.
  * A directory is listed when it is selected itself or holds selected entries; it is marked
  * `partial` when it also holds entries outside the classification. Excluded directories are not
  * descended. Sockets, FIFOs and devices are not replicated (they make their directory partial).
@@ -31,11 +30,13 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
   const leftovers: string[] = [];
   const keys = new Map<string, string>();
   const breather = new Breather();
+  // Paths are joined by hand: the root is absolute and normalised, names are single parts (path.join re-normalises every time).
+  const base = root.endsWith('/') ? root : `${root}/`;
 
   async function visit(rel: string): Promise<{ partial: boolean; listed: number }> {
     let dirents: Dirent[];
     try {
-      dirents = readdirSync(rel ? nodePath.join(root, rel) : root, { withFileTypes: true });
+      dirents = readdirSync(rel ? base + rel : root, { withFileTypes: true });
     } catch (err) {
       throw new WalkError(rel || '.', err);
     }
@@ -43,7 +44,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
     let listed = 0;
     const subdirs: Entry[] = [];
     for (const d of dirents) {
-      await breather.tick();
+      if (breather.tick()) await breathe();
       const child = rel ? `${rel}/${d.name}` : d.name;
       if (rel === '' && d.name === LOCK_FILE) continue;
       if (isTempName(d.name)) {
@@ -54,7 +55,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
         partial = true;
         continue;
       }
-      const abs = nodePath.join(root, child);
+      const abs = base + child;
       let st: BigIntStats;
       try {
         st = lstatSync(abs, { bigint: true });

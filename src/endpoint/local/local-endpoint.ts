@@ -14,7 +14,7 @@ import { DirTimes } from './dir-times.js';
 import { FsSync } from './fs-sync.js';
 import { CHUNK, crcOfFile, openReader, openStagedWriter, readWholeFile, tempName } from './file-io.js';
 import { contentKey, entryType, toEntry } from './stat-key.js';
-import { Breather } from './yield.js';
+import { Breather, breathe } from './yield.js';
 import { WalkError, walk } from './list.js';
 import { RootLock } from './root-lock.js';
 import { ParentGuard, resolveInside } from './safe-path.js';
@@ -99,7 +99,7 @@ export class LocalEndpoint implements Endpoint {
     const out: Entry[] = [];
     const breather = new Breather();
     for (const p of paths) {
-      await breather.tick();
+      if (breather.tick()) await breathe();
       let abs: string;
       let st: BigIntStats | undefined;
       try {
@@ -149,7 +149,7 @@ export class LocalEndpoint implements Endpoint {
         let crc = this.cache.get(p, key);
         if (crc === undefined) {
           const read = crcOfFile(abs, buf, key);
-          await breather.tick(16);
+          if (breather.tick(16)) await breathe();
           if (!read) continue; // changed since listed: left out, so it counts as different
           crc = read.crc;
           if (!read.racy) this.cache.set(p, key, crc);
@@ -158,7 +158,7 @@ export class LocalEndpoint implements Endpoint {
       } catch {
         // Unreadable or gone: left out, so the file counts as different.
       }
-      await breather.tick();
+      if (breather.tick()) await breathe();
     }
     return out;
   }
