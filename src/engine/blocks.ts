@@ -41,16 +41,24 @@ function declaredSlots(specs: readonly BlockSpec[]): Slots {
   };
 }
 
+/** The first part of a path; the path itself at the top level. */
+function topOf(path: string): string {
+  const slash = path.indexOf('/');
+  return slash < 0 ? path : path.slice(0, slash);
+}
+
 function topLevelSlots(actions: readonly Action[]): Slots {
-  const tops = [...new Set(actions.map((a) => a.path).filter((p) => p.includes('/')).map((p) => p.split('/')[0]!))];
-  // A top-level directory is its own block too, even when only the directory itself changes.
-  for (const a of actions) if (!a.path.includes('/') && (a.master ?? a.remote)?.type === 'dir') tops.push(a.path);
-  const names = [...new Set(tops)].sort();
+  const tops = new Set<string>();
+  for (const a of actions) {
+    // A top-level directory is its own block too, even when only the directory itself changes.
+    if (a.path.includes('/') || (a.master ?? a.remote)?.type === 'dir') tops.add(topOf(a.path));
+  }
+  const names = [...tops].sort();
   const index = new Map(names.map((n, i) => [n, i]));
   return {
     names: [...names, ROOT_BLOCK],
     specs: names.map(() => undefined),
-    indexOf: (path) => index.get(path.split('/')[0]!) ?? names.length,
+    indexOf: (path) => index.get(topOf(path)) ?? names.length,
   };
 }
 
@@ -69,9 +77,14 @@ export function assignBlocks(actions: readonly Action[], specs: readonly BlockSp
   const first = new Map<string, number>();
   const last = new Map<string, number>();
   actions.forEach((a, i) => {
+    const slot = own[i]!;
     for (let dir = parentOf(a.path); dir !== ''; dir = parentOf(dir)) {
-      first.set(dir, Math.min(first.get(dir) ?? own[i]!, own[i]!));
-      last.set(dir, Math.max(last.get(dir) ?? own[i]!, own[i]!));
+      const f = first.get(dir);
+      const l = last.get(dir);
+      // A directory that already spans this slot had it passed on to every directory above it.
+      if (f !== undefined && f <= slot && l! >= slot) break;
+      first.set(dir, f === undefined ? slot : Math.min(f, slot));
+      last.set(dir, l === undefined ? slot : Math.max(l, slot));
     }
   });
   const slotOf = actions.map((a, i) => {

@@ -34,3 +34,13 @@ test('a directory is created in the first block that fills it and removed in the
   const blocks = assignBlocks([mkdir('srv'), mkdir('srv/one'), copy('srv/one/f'), copy('srv/two/g'), rmdir('old'), { op: 'delete', path: 'old/x', remote: e('old/x') }], specs);
   t.deepEqual(names(blocks), ['one: mkdir srv, mkdir srv/one, copy srv/one/f', 'two: copy srv/two/g', `${REST_BLOCK}: rmdir old, delete old/x`]);
 });
+
+test('a directory spans every block below it, however its files come in', (t) => {
+  const specs = [
+    { name: 'deep', include: ['x/deep/**'] },
+    { name: 'x', include: ['x/*', 'x/*/**'] },
+  ];
+  const touch = (path: string): Action => ({ op: 'touch', path, master: e(path, 'dir') });
+  const blocks = assignBlocks([mkdir('x'), mkdir('x/deep'), copy('x/deep/f'), copy('x/g'), copy('x/deep/h'), copy('x/deep/i'), touch('x/deep'), touch('x')], specs);
+  t.deepEqual(names(blocks), ['deep: mkdir x, mkdir x/deep, copy x/deep/f, copy x/deep/h, copy x/deep/i, touch x/deep', 'x: copy x/g', `${REST_BLOCK}: touch x`]);
+});
