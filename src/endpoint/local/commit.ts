@@ -11,13 +11,12 @@ import {
   symlinkSync as symlink,
   unlinkSync as unlink,
 } from 'node:fs';
-import * as nodePath from 'node:path';
 import { type Entry, parentOf } from '../../engine/entry.js';
 import type { CommitStep, StepResult } from '../endpoint.js';
 import { errnoCode, reasonOf } from '../errors.js';
 import type { ChecksumCache } from './checksum-cache.js';
 import type { DirTimes } from './dir-times.js';
-import { type ParentGuard, resolveInside } from './safe-path.js';
+import { type ParentGuard, resolveInside, underRoot } from './safe-path.js';
 import { contentKey, toEntry, wholeMs } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
 
@@ -238,7 +237,7 @@ export class Committer {
   private besideTarget(rel: string): string {
     const dir = parentOf(rel);
     this.ctx.dirTimes.note(dir);
-    return nodePath.join(this.ctx.root, dir, this.ctx.newTemp());
+    return underRoot(this.ctx.root, dir ? `${dir}/${this.ctx.newTemp()}` : this.ctx.newTemp());
   }
 
   /** Creates the new entry under a temp name beside the target, then renames it over the target. */

@@ -1,6 +1,6 @@
 import { lstatSync, lutimesSync } from 'node:fs';
-import * as nodePath from 'node:path';
 import { depthOf } from '../../engine/entry.js';
+import { underRoot } from './safe-path.js';
 
 /**
  * Directories whose mtime a change is about to move (by creating, renaming or removing an entry in
@@ -14,7 +14,7 @@ export class DirTimes {
   constructor(private readonly root: string) {}
 
   private abs(rel: string): string {
-    return rel ? nodePath.join(this.root, rel) : this.root;
+    return underRoot(this.root, rel);
   }
 
   /** Call before changing an entry of directory `rel` ('' is the root). */

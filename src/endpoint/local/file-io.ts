@@ -1,8 +1,8 @@
 import { type BigIntStats, closeSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import * as nodePath from 'node:path';
 import type { FileReader, FileWriter, ReadStat, StagedFile } from '../endpoint.js';
 import { crc32 } from './crc.js';
 import { contentKey, wholeMs } from './stat-key.js';
+import { underRoot } from './safe-path.js';
 
 export const CHUNK = 256 * 1024;
 
@@ -147,7 +147,7 @@ export function openStagedWriter(
   tempRel: string,
   on: { finished(staged: StagedFile, owner: { uid: number; gid: number }): void; aborted(): void },
 ): FileWriter {
-  const abs = nodePath.join(root, tempRel);
+  const abs = underRoot(root, tempRel);
   const fd = openSync(abs, 'wx', 0o600);
   let crc = 0;
   let size = 0;

@@ -15,6 +15,12 @@ export function checkRelative(rel: string): string | undefined {
 export function resolveInside(root: string, rel: string): string {
   const problem = checkRelative(rel);
   if (problem) throw Object.assign(new Error(problem), { code: 'EINVAL' });
+  return underRoot(root, rel);
+}
+
+/** `root` joined with a relative path made here (a checked one, or a temp name beside it); '' is the root itself. */
+export function underRoot(root: string, rel: string): string {
+  if (rel === '') return root;
   return root.endsWith('/') ? root + rel : `${root}/${rel}`;
 }
 
