@@ -18,7 +18,16 @@ const OPS: readonly Op[] = ['copy', 'delete', 'mkdir', 'rmdir', 'chmod', 'chown'
 type PackedEntry = [string, number, number, number, number, number, number, number, number, number | null, number, string?];
 
 export function packEntry(e: Entry): PackedEntry {
-  const packed: PackedEntry = [e.path, TYPES.indexOf(e.type), e.size, e.mode, e.uid, e.gid, e.mtimeMs, e.ino, e.nlink, e.crc ?? null, e.partial ? 1 : 0];
+  return packAs(e, e.path);
+}
+
+/** An entry whose path the message carries elsewhere (a step's, a result's). */
+function packWithoutPath(e: Entry): PackedEntry {
+  return packAs(e, '');
+}
+
+function packAs(e: Entry, path: string): PackedEntry {
+  const packed: PackedEntry = [path, TYPES.indexOf(e.type), e.size, e.mode, e.uid, e.gid, e.mtimeMs, e.ino, e.nlink, e.crc ?? null, e.partial ? 1 : 0];
   if (e.target !== undefined) packed.push(e.target);
   return packed;
 }
@@ -68,7 +77,7 @@ const ATTR_BITS = { mode: 1, mtime: 2, owner: 4, group: 8 } as const;
 export function packStep(s: CommitStep): unknown[] {
   const a = s.action;
   const bits = (Object.keys(ATTR_BITS) as (keyof typeof ATTR_BITS)[]).reduce((n, k) => (s.attrs[k] ? n | ATTR_BITS[k] : n), 0);
-  const entry = (e: Entry | undefined) => (e ? packEntry({ ...e, path: '' }) : null);
+  const entry = (e: Entry | undefined) => (e ? packWithoutPath(e) : null);
   return [a.op, a.path, s.temp ?? null, entry(a.master), entry(a.remote), a.linkTo ?? null, bits, a.reason ?? null];
 }
 
@@ -106,7 +115,7 @@ export function packStepResults(results: StepResult[]): { n: number; failed: [nu
   const entries: [number, PackedEntry][] = [];
   results.forEach((r, i) => {
     if (!r.ok) failed.push([i, r.error ?? 'failed', r.code ?? null]);
-    else if (r.entry) entries.push([i, packEntry({ ...r.entry, path: '' })]);
+    else if (r.entry) entries.push([i, packWithoutPath(r.entry)]);
   });
   return { n: results.length, failed, entries };
 }
