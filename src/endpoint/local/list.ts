@@ -3,6 +3,7 @@ import { type Classifier, LOCK_FILE, isTempName } from '../../engine/classificat
 import { type Entry, comparePaths } from '../../engine/entry.js';
 import { errnoCode } from '../errors.js';
 import { contentKey, entryType, toEntry } from './stat-key.js';
+import { underRoot } from './safe-path.js';
 import { Breather, breathe } from './yield.js';
 
 export interface WalkResult {
@@ -30,13 +31,11 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
   const leftovers: string[] = [];
   const keys = new Map<string, string>();
   const breather = new Breather();
-  // Paths are joined by hand: the root is absolute and normalised, names are single parts (path.join re-normalises every time).
-  const base = root.endsWith('/') ? root : `${root}/`;
 
   async function visit(rel: string): Promise<{ partial: boolean; listed: number }> {
     let dirents: Dirent[];
     try {
-      dirents = readdirSync(rel ? base + rel : root, { withFileTypes: true });
+      dirents = readdirSync(underRoot(root, rel), { withFileTypes: true });
     } catch (err) {
       throw new WalkError(rel || '.', err);
     }
@@ -55,7 +54,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
         partial = true;
         continue;
       }
-      const abs = base + child;
+      const abs = underRoot(root, child);
       let st: BigIntStats;
       try {
         st = lstatSync(abs, { bigint: true });
