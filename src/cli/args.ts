@@ -83,7 +83,8 @@ export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
     .strict()
     .help()
     .version()
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    // yargs renders the help after every command, for later use; wrapping it costs tens of ms (string widths): only --help pays.
+    .wrap(argv.includes('--help') ? Math.min(110, process.stdout.columns || 100) : null)
     .exitProcess(false)
     .fail((msg, err) => {
       throw err instanceof UsageError ? err : new UsageError(msg || err?.message || 'invalid arguments');
