@@ -46,6 +46,11 @@ export function parentOf(path: string): string {
   return i < 0 ? '' : path.slice(0, i);
 }
 
+/** `name` inside the relative directory `dir` ('' is the root). */
+export function childOf(dir: string, name: string): string {
+  return dir ? `${dir}/${name}` : name;
+}
+
 export function depthOf(path: string): number {
   let n = 0;
   for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47) n++;

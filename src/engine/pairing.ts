@@ -8,7 +8,28 @@ export interface Pairing {
   inMaster: boolean[];
 }
 
-const memo = new WeakMap<readonly Entry[], WeakMap<readonly Entry[], Pairing>>();
+/**
+ * `derive` made once per listing: the planner asks the same question of the master's listing for
+ * every remote, and of each listing twice (checksum candidates, then the plan). Listings' entry
+ * arrays are never changed once made (a new look makes a new array), so the array is the key.
+ */
+export function perListing<T>(derive: (entries: readonly Entry[]) => T): (entries: readonly Entry[]) => T {
+  const memo = new WeakMap<readonly Entry[], T>();
+  return (entries) => {
+    if (!memo.has(entries)) memo.set(entries, derive(entries));
+    return memo.get(entries)!;
+  };
+}
+
+const isSorted = perListing((entries) => {
+  for (let i = 1; i < entries.length; i++) if (!(entries[i - 1]!.path < entries[i]!.path)) return false;
+  return true;
+});
+
+/** Entries by path, for the few lookups that pairing cannot answer (hard-link groups). */
+export const entriesByPath = perListing((entries): ReadonlyMap<string, Entry> => new Map(entries.map((e) => [e.path, e])));
+
+const pairingsOf = perListing(() => new WeakMap<readonly Entry[], Pairing>());
 
 /**
  * Pairs two listings' entries by path. Listings come sorted, so one merge does it (no map of
@@ -17,18 +38,13 @@ const memo = new WeakMap<readonly Entry[], WeakMap<readonly Entry[], Pairing>>()
  * pairing, which is kept for the other questions asked about them in a round.
  */
 export function pairEntries(master: readonly Entry[], remote: readonly Entry[]): Pairing {
-  let byRemote = memo.get(master);
-  const known = byRemote?.get(remote);
-  if (known) return known;
-  const pairing = isSorted(master) && isSorted(remote) ? merge(master, remote) : lookUp(master, remote);
-  if (!byRemote) memo.set(master, (byRemote = new WeakMap()));
-  byRemote.set(remote, pairing);
+  const pairings = pairingsOf(master);
+  let pairing = pairings.get(remote);
+  if (!pairing) {
+    pairing = isSorted(master) && isSorted(remote) ? merge(master, remote) : lookUp(master, remote);
+    pairings.set(remote, pairing);
+  }
   return pairing;
-}
-
-function isSorted(entries: readonly Entry[]): boolean {
-  for (let i = 1; i < entries.length; i++) if (!(entries[i - 1]!.path < entries[i]!.path)) return false;
-  return true;
 }
 
 function merge(master: readonly Entry[], remote: readonly Entry[]): Pairing {
@@ -58,13 +74,4 @@ function lookUp(master: readonly Entry[], remote: readonly Entry[]): Pairing {
     }
   });
   return { remoteOf, inMaster };
-}
-
-const byPathMemo = new WeakMap<readonly Entry[], Map<string, Entry>>();
-
-/** Entries by path, for the few lookups that pairing cannot answer (hard-link groups); made once per listing. */
-export function entriesByPath(entries: readonly Entry[]): ReadonlyMap<string, Entry> {
-  let map = byPathMemo.get(entries);
-  if (!map) byPathMemo.set(entries, (map = new Map(entries.map((e) => [e.path, e]))));
-  return map;
 }

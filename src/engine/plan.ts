@@ -1,6 +1,6 @@
 import type { Action, CopyReason } from './action.js';
 import { type AttrName, type Checksums, type Entry, type Listing, comparePaths, depthOf } from './entry.js';
-import { entriesByPath, pairEntries } from './pairing.js';
+import { entriesByPath, pairEntries, perListing } from './pairing.js';
 
 export interface PlanOptions {
   attrs: ReadonlySet<AttrName>;
@@ -16,14 +16,8 @@ export interface PlanInput {
   options: PlanOptions;
 }
 
-const leadersMemo = new WeakMap<readonly Entry[], Map<string, string>>();
-
 /** Hard-link groups of a listing: every member of a group of two or more maps to the group's first path. */
-export function linkLeaders(entries: readonly Entry[]): ReadonlyMap<string, string> {
-  let leaders = leadersMemo.get(entries);
-  if (!leaders) leadersMemo.set(entries, (leaders = groupLinks(entries)));
-  return leaders;
-}
+export const linkLeaders = perListing((entries): ReadonlyMap<string, string> => groupLinks(entries));
 
 function groupLinks(entries: readonly Entry[]): Map<string, string> {
   const byIno = new Map<number, string[]>();
@@ -54,7 +48,7 @@ export function checksumCandidates(master: Listing, remote: Listing, attrs: Read
   const out: string[] = [];
   master.entries.forEach((m, i) => {
     if (m.type !== 'file') return;
-    const leader = leaders.size > 0 ? leaders.get(m.path) : undefined;
+    const leader = leaders.get(m.path);
     if (leader !== undefined && leader !== m.path) return;
     const re = remoteOf[i];
     if (re && re.type === 'file' && re.size === m.size) out.push(m.path);
@@ -157,8 +151,7 @@ export function planRemote(input: PlanInput): Action[] {
     }
   });
   const cleared = new Set(makeWay.map((e) => e.path));
-  const remoteByPath = (p: string): Entry | undefined => entriesByPath(input.remote.entries).get(p);
-  const current = (p: string, paired: Entry | undefined): Entry | undefined => (cleared.size > 0 && cleared.has(p) ? undefined : paired);
+  const current = (p: string, paired: Entry | undefined): Entry | undefined => (cleared.has(p) ? undefined : paired);
   const addAttrs = (m: Entry, r: Entry): void => attributeActions(m, r, input, attrFixes, touches);
 
   input.master.entries.forEach((m, i) => {
@@ -173,7 +166,7 @@ export function planRemote(input: PlanInput): Action[] {
         creates.push({ op: 'symlink', path: m.path, master: m, remote: r });
       } else addAttrs(m, r);
     } else {
-      const leader = leaders.size > 0 ? leaders.get(m.path) : undefined;
+      const leader = leaders.get(m.path);
       if (leader !== undefined && leader !== m.path) return; // other names: after their leader
       let reason = typeChanged ? 'type' : contentReason(m, r, input);
       if (!reason && wrongInode.has(m.path)) reason = 'links';
@@ -184,13 +177,18 @@ export function planRemote(input: PlanInput): Action[] {
     }
   });
 
-  for (const [path, leader] of leaders) {
-    if (path === leader) continue;
-    const m = entriesByPath(input.master.entries).get(path)!;
-    const r = current(path, remoteByPath(path));
-    const rl = remoteByPath(leader);
-    const linked = r && r.type === 'file' && rl && r.ino === rl.ino && !copied.has(leader) && !wrongInode.has(path);
-    if (!linked) hardlinks.push({ op: 'hardlink', path, linkTo: leader, master: m, remote: r });
+  if (leaders.size > 0) {
+    // Paths looked up by name: only hard-link groups need it, so most plans build no map at all.
+    const masterByPath = entriesByPath(input.master.entries);
+    const remoteByPath = entriesByPath(input.remote.entries);
+    for (const [path, leader] of leaders) {
+      if (path === leader) continue;
+      const m = masterByPath.get(path)!;
+      const r = current(path, remoteByPath.get(path));
+      const rl = remoteByPath.get(leader);
+      const linked = r && r.type === 'file' && rl && r.ino === rl.ino && !copied.has(leader) && !wrongInode.has(path);
+      if (!linked) hardlinks.push({ op: 'hardlink', path, linkTo: leader, master: m, remote: r });
+    }
   }
 
   const extras: Entry[] = [];

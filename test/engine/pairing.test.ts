@@ -31,4 +31,5 @@ test('empty sides and repeated questions', (t) => {
   const remote = ['a'].map(file);
   t.is(pairEntries(master, remote), pairEntries(master, remote), 'kept for the round');
   t.is(entriesByPath(remote).get('a'), remote[0]);
+  t.is(entriesByPath(remote), entriesByPath(remote), 'made once per listing');
 });

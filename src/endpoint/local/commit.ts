@@ -11,7 +11,7 @@ import {
   symlinkSync as symlink,
   unlinkSync as unlink,
 } from 'node:fs';
-import { type Entry, parentOf } from '../../engine/entry.js';
+import { type Entry, childOf, parentOf } from '../../engine/entry.js';
 import type { CommitStep, StepResult } from '../endpoint.js';
 import { errnoCode, reasonOf } from '../errors.js';
 import type { ChecksumCache } from './checksum-cache.js';
@@ -237,7 +237,7 @@ export class Committer {
   private besideTarget(rel: string): string {
     const dir = parentOf(rel);
     this.ctx.dirTimes.note(dir);
-    return underRoot(this.ctx.root, dir ? `${dir}/${this.ctx.newTemp()}` : this.ctx.newTemp());
+    return underRoot(this.ctx.root, childOf(dir, this.ctx.newTemp()));
   }
 
   /** Creates the new entry under a temp name beside the target, then renames it over the target. */

@@ -1,6 +1,6 @@
 import { type BigIntStats, type Dirent, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { type Classifier, LOCK_FILE, isTempName } from '../../engine/classification.js';
-import { type Entry, comparePaths } from '../../engine/entry.js';
+import { type Entry, childOf, comparePaths } from '../../engine/entry.js';
 import { errnoCode } from '../errors.js';
 import { contentKey, entryType, toEntry } from './stat-key.js';
 import { underRoot } from './safe-path.js';
@@ -44,7 +44,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
     const subdirs: Entry[] = [];
     for (const d of dirents) {
       if (breather.tick()) await breathe();
-      const child = rel ? `${rel}/${d.name}` : d.name;
+      const child = childOf(rel, d.name);
       if (rel === '' && d.name === LOCK_FILE) continue;
       if (isTempName(d.name)) {
         leftovers.push(child);

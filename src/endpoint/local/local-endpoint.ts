@@ -5,7 +5,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
-import { type Entry, type Listing, parentOf } from '../../engine/entry.js';
+import { type Entry, type Listing, childOf, parentOf } from '../../engine/entry.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
 import { EndpointError, PathError, errnoCode, reasonOf } from '../errors.js';
 import { ChecksumCache } from './checksum-cache.js';
@@ -222,7 +222,7 @@ export class LocalEndpoint implements Endpoint {
     const dir = this.stagingDir(parentOf(path)) ? parentOf(path) : '';
     this.dirTimes.note(dir);
     const name = tempName(this.runTag, this.seq++);
-    const temp = dir ? `${dir}/${name}` : name;
+    const temp = childOf(dir, name);
     const writer = openStagedWriter(this.root, temp, {
       finished: (staged, owner) => this.staged.set(staged.temp, { crc: staged.crc, ...owner }),
       aborted: () => this.pending.delete(temp),

@@ -1,5 +1,5 @@
 import { lstatSync } from 'node:fs';
-import * as nodePath from 'node:path';
+import { childOf } from '../../engine/entry.js';
 
 /** A part that is empty, "." or "..": between slashes, or at either end. */
 const BAD_PART = /(?:^|\/)\.{0,2}(?:\/|$)/;
@@ -38,9 +38,9 @@ export class ParentGuard {
     const parts = rel.split('/');
     let dir = '';
     for (let i = 0; i < parts.length - 1; i++) {
-      dir = dir ? `${dir}/${parts[i]}` : parts[i]!;
+      dir = childOf(dir, parts[i]!);
       if (this.known.has(dir)) continue;
-      const st = lstatSync(nodePath.join(this.root, dir));
+      const st = lstatSync(underRoot(this.root, dir));
       if (!st.isDirectory()) {
         throw Object.assign(new Error(`parent ${dir} is not a directory`), { code: st.isSymbolicLink() ? 'ELOOP' : 'ENOTDIR' });
       }
