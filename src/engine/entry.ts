@@ -38,8 +38,6 @@ export interface Listing {
 export type AttrName = 'mode' | 'mtime' | 'owner' | 'group' | 'links';
 export const ALL_ATTRS: readonly AttrName[] = ['mode', 'mtime', 'owner', 'group', 'links'];
 
-/** CRC-32 of a regular file's content, by path. */
-export type Checksums = ReadonlyMap<string, number>;
 
 export function parentOf(path: string): string {
   const i = path.lastIndexOf('/');

@@ -1,5 +1,5 @@
 import type { Action, CopyReason } from './action.js';
-import { type AttrName, type Checksums, type Entry, type Listing, comparePaths, depthOf } from './entry.js';
+import { type AttrName, type Entry, type Listing, comparePaths, depthOf } from './entry.js';
 import { entriesByPath, pairEntries, perListing } from './pairing.js';
 
 export interface PlanOptions {
@@ -10,9 +10,8 @@ export interface PlanOptions {
 
 export interface PlanInput {
   master: Listing;
+  /** Entries carry the CRCs known of them (`crc`): a file pair without both is taken as changed. */
   remote: Listing;
-  masterSums: Checksums;
-  remoteSums: Checksums;
   options: PlanOptions;
 }
 
@@ -38,20 +37,23 @@ function groupLinks(entries: readonly Entry[]): Map<string, string> {
 
 const NO_LEADERS: ReadonlyMap<string, string> = new Map();
 
+/** A master file and the remote file of the same path. */
+export type FilePair = readonly [master: Entry, remote: Entry];
+
 /**
  * The regular files whose content only a checksum can compare: present on both sides as files of
  * equal size. Other names of a master hard-link group are left out (their leader stands for them).
  */
-export function checksumCandidates(master: Listing, remote: Listing, attrs: ReadonlySet<AttrName>): string[] {
+export function checksumCandidates(master: Listing, remote: Listing, attrs: ReadonlySet<AttrName>): FilePair[] {
   const { remoteOf } = pairEntries(master.entries, remote.entries);
   const leaders = attrs.has('links') ? linkLeaders(master.entries) : NO_LEADERS;
-  const out: string[] = [];
+  const out: FilePair[] = [];
   master.entries.forEach((m, i) => {
     if (m.type !== 'file') return;
     const leader = leaders.get(m.path);
     if (leader !== undefined && leader !== m.path) return;
     const re = remoteOf[i];
-    if (re && re.type === 'file' && re.size === m.size) out.push(m.path);
+    if (re && re.type === 'file' && re.size === m.size) out.push([m, re]);
   });
   return out;
 }
@@ -96,13 +98,11 @@ function attributeActions(m: Entry, r: Entry, input: PlanInput, fixes: Action[],
   if (attrs.has('mtime') && m.mtimeMs !== r.mtimeMs) touches.push({ op: 'touch', path: m.path, master: m, remote: r });
 }
 
-function contentReason(m: Entry, r: Entry | undefined, input: PlanInput): CopyReason | undefined {
+function contentReason(m: Entry, r: Entry | undefined): CopyReason | undefined {
   if (!r) return 'missing';
   if (r.type !== 'file') return 'type';
   if (r.size !== m.size) return 'size';
-  const ms = input.masterSums.get(m.path);
-  const rs = input.remoteSums.get(m.path);
-  if (ms === undefined || rs === undefined || ms !== rs) return 'checksum';
+  if (m.crc === undefined || r.crc === undefined || m.crc !== r.crc) return 'checksum';
   return undefined;
 }
 
@@ -118,7 +118,7 @@ function removalsOf(entries: Entry[]): Action[] {
 }
 
 /**
- * The whole decision for one remote: listings and checksums in, ordered actions out. Pure.
+ * The whole decision for one remote: listings (with the CRCs known) in, ordered actions out. Pure.
  * Order: removals that make way for a type change; mkdir (parents first); copies and symlinks;
  * hard links; deletes of extras (files, then directories deepest first); chmod/chown; touch
  * (directories last, deepest first, since creating entries moves a directory's mtime).
@@ -168,7 +168,7 @@ export function planRemote(input: PlanInput): Action[] {
     } else {
       const leader = leaders.get(m.path);
       if (leader !== undefined && leader !== m.path) return; // other names: after their leader
-      let reason = typeChanged ? 'type' : contentReason(m, r, input);
+      let reason = typeChanged ? 'type' : contentReason(m, r);
       if (!reason && wrongInode.has(m.path)) reason = 'links';
       if (reason) {
         creates.push({ op: 'copy', path: m.path, reason, master: m, remote: r });

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { ClassSpec } from '../engine/classification.js';
-import type { AttrName, Listing } from '../engine/entry.js';
+import type { AttrName, Entry, Listing } from '../engine/entry.js';
 import { patchListing, touchedPaths, trustedPlacements } from '../engine/listing-patch.js';
 import { checksumCandidates, planRemote } from '../engine/plan.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
@@ -74,49 +74,42 @@ function alive(remotes: RemoteRun[]): RemoteRun[] {
 
 /**
  * Checksums what the listings' CRCs (vouched for by the hosts' caches, or learnt in an earlier
- * round) leave open, the master's once for all remotes, and plans each remote.
+ * round) leave open, the master's once for all remotes, and plans each remote. What is learnt
+ * goes into the listings' entries, so that a later round need not ask again.
  */
 async function checksumAndPlan(master: Endpoint, masterListing: Listing, remotes: RemoteRun[], opts: CompareOptions): Promise<void> {
   const limit = pLimit(opts.concurrency);
-  const masterSums = knownSums(masterListing);
-  const remoteSums = new Map(alive(remotes).map((r) => [r, knownSums(r.listing!)]));
-  const wanted = new Map<RemoteRun, string[]>();
-  const union = new Set<string>();
-  for (const [r, sums] of remoteSums) {
-    const paths = checksumCandidates(masterListing, r.listing!, opts.attrs);
-    wanted.set(r, paths.filter((p) => !sums.has(p)));
-    for (const p of paths) if (!masterSums.has(p)) union.add(p);
+  const masterOpen = new Map<string, Entry>();
+  const remoteOpen = new Map<RemoteRun, Entry[]>();
+  for (const r of alive(remotes)) {
+    const open: Entry[] = [];
+    for (const [m, re] of checksumCandidates(masterListing, r.listing!, opts.attrs)) {
+      if (m.crc === undefined) masterOpen.set(m.path, m);
+      if (re.crc === undefined) open.push(re);
+    }
+    remoteOpen.set(r, open);
   }
   await Promise.all([
-    union.size > 0 ? master.checksums([...union]).then((got) => learn(masterListing, masterSums, got)) : undefined,
-    ...[...remoteSums].map(([r, sums]) =>
+    masterOpen.size > 0 ? master.checksums([...masterOpen.keys()]).then((got) => learn(masterOpen.values(), got)) : undefined,
+    ...[...remoteOpen].map(([r, open]) =>
       limit(async () => {
-        const paths = wanted.get(r)!;
         try {
-          if (paths.length > 0) learn(r.listing!, sums, await r.endpoint.checksums(paths));
+          if (open.length > 0) learn(open, await r.endpoint.checksums(open.map((e) => e.path)));
         } catch (err) {
           r.fail(err);
         }
       }),
     ),
   ]);
-  for (const [r, sums] of remoteSums) {
-    if (!r.alive) continue;
-    r.plan = planRemote({ master: masterListing, remote: r.listing!, masterSums, remoteSums: sums, options: { attrs: opts.attrs, delete: opts.delete } });
+  for (const r of alive(remotes)) {
+    r.plan = planRemote({ master: masterListing, remote: r.listing!, options: { attrs: opts.attrs, delete: opts.delete } });
   }
 }
 
-function knownSums(listing: Listing): Map<string, number> {
-  const sums = new Map<string, number>();
-  for (const e of listing.entries) if (e.crc !== undefined) sums.set(e.path, e.crc);
-  return sums;
-}
-
-/** Takes in checksums just computed, also into the listing's entries, so that a later round need not ask again. */
-function learn(listing: Listing, sums: Map<string, number>, got: ReadonlyMap<string, number>): void {
-  for (const [p, crc] of got) sums.set(p, crc);
-  for (const e of listing.entries) {
+/** A file left out of `got` could not be read: it keeps no CRC, and so counts as different. */
+function learn(entries: Iterable<Entry>, got: ReadonlyMap<string, number>): void {
+  for (const e of entries) {
     const crc = got.get(e.path);
-    if (crc !== undefined && e.type === 'file') e.crc = crc;
+    if (crc !== undefined) e.crc = crc;
   }
 }

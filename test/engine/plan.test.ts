@@ -18,11 +18,10 @@ function listing(entries: Entry[], canChown = true): Listing {
 
 function plan(master: Entry[], remote: Entry[], opts: { sums?: [Record<string, number>, Record<string, number>]; attrs?: AttrName[]; delete?: boolean; canChown?: boolean } = {}) {
   const [ms, rs] = opts.sums ?? [{}, {}];
+  const withSums = (entries: Entry[], sums: Record<string, number>) => entries.map((e) => (e.path in sums ? { ...e, crc: sums[e.path] } : e));
   return planRemote({
-    master: listing(master),
-    remote: listing(remote, opts.canChown ?? true),
-    masterSums: new Map(Object.entries(ms)),
-    remoteSums: new Map(Object.entries(rs)),
+    master: listing(withSums(master, ms)),
+    remote: listing(withSums(remote, rs), opts.canChown ?? true),
     options: { attrs: new Set(opts.attrs ?? ALL_ATTRS), delete: opts.delete ?? true },
   });
 }
@@ -55,7 +54,7 @@ test('missing entries are created parents first; extra ones removed deepest firs
 test('size decides without a checksum; equal size needs equal CRC', (t) => {
   const m = [file('big', { size: 20 }), file('same'), file('changed')];
   const r = [file('big', { size: 10 }), file('same'), file('changed')];
-  t.deepEqual(checksumCandidates(listing(m), listing(r), new Set(ALL_ATTRS)), ['changed', 'same']);
+  t.deepEqual(checksumCandidates(listing(m), listing(r), new Set(ALL_ATTRS)).map(([me, re]) => [me.path, re.path]), [['changed', 'changed'], ['same', 'same']]);
   const actions = plan(m, r, { sums: [{ same: 1, changed: 2 }, { same: 1, changed: 3 }] });
   t.deepEqual(brief(actions), ['copy(size) big', 'copy(checksum) changed']);
 });
