@@ -1,4 +1,4 @@
-// Entry point of the self-contained agent file that replisync ships to hosts (see build-agent).
+// Entry point of the self-contained agent file that replisync ships to hosts (see scripts/bundle.mjs).
 import { runAgent } from './agent.js';
 
 runAgent().then(

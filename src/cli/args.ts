@@ -1,5 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../endpoint/errors.js';
+import { packageRoot } from '../package-root.js';
 
 /** The command line as yargs gives it: only what the user typed (defaults come later, after the config). */
 export interface RawArgs {
@@ -60,11 +61,21 @@ function syncOptions(y: Argv): Argv {
     .option('cache', { type: 'boolean', describe: 'trust the per-host checksum cache (--no-cache reads every file)' });
 }
 
+function ownVersion(): string {
+  try {
+    return packageRoot().version;
+  } catch {
+    return 'unknown'; // a run must not fail for want of its version
+  }
+}
+
 /** Parses argv; a usage problem becomes a UsageError (exit 2), --help and --version print and return undefined. */
 export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
   let command: RawArgs['command'] | undefined;
   const parser = yargs(argv)
     .scriptName('replisync')
+    // Messages in one language whatever LANG says: scripts match them, and our own texts are English.
+    .locale('en')
     .command(
       'sync [master] [remotes..]',
       'make every remote identical to the master',
@@ -82,7 +93,7 @@ export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
     .demandCommand(1, 'name a command: sync, diff or agent')
     .strict()
     .help()
-    .version()
+    .version(ownVersion())
     // yargs renders the help after every command, for later use; wrapping it costs tens of ms (string widths): only --help pays.
     .wrap(argv.includes('--help') ? Math.min(110, process.stdout.columns || 100) : null)
     .exitProcess(false)

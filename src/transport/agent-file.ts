@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../package-root.js';
 
-/** The bundled agent (built by scripts/build-agent.mjs) and its content id. */
+/** The bundled agent (built by scripts/bundle.mjs) and its content id. */
 export interface AgentFile {
   path: string;
   id: string;
@@ -13,7 +13,7 @@ let cached: AgentFile | undefined;
 
 export function agentFile(): AgentFile {
   if (cached) return cached;
-  const dir = nodePath.resolve(nodePath.dirname(fileURLToPath(import.meta.url)), '../../agent');
+  const dir = nodePath.join(packageRoot().dir, 'dist/agent');
   const path = nodePath.join(dir, 'replisync-agent.cjs');
   let id: string;
   try {

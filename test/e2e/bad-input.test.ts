@@ -1,7 +1,7 @@
 import test from 'ava';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { cleanup, makeTree, runCli, tempDir } from '../helpers/tree.js';
+import { REPO, cleanup, makeTree, runCli, tempDir } from '../helpers/tree.js';
 
 async function setup(t: { teardown(fn: () => void): void }) {
   const dir = tempDir();
@@ -55,3 +55,13 @@ for (const [name, args, message] of cases) {
     t.false(existsSync(s.remote), 'nothing was created');
   });
 }
+
+test('messages are English whatever LANG says; --version is the package version', async (t) => {
+  const s = await setup(t);
+  const res = await runCli(['sync', s.master, s.remote, '--frobnicate'], { env: { ...process.env, LANG: 'de_DE.UTF-8', LC_ALL: 'de_DE.UTF-8' } });
+  t.is(res.code, 2);
+  t.regex(res.stderr, /Unknown argument: frobnicate/);
+  const version = await runCli(['--version']);
+  t.is(version.code, 0);
+  t.is(version.stdout.trim(), (JSON.parse(readFileSync(nodePath.join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
+});
