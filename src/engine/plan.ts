@@ -8,9 +8,9 @@ export interface PlanOptions {
   delete: boolean;
 }
 
+/** The listings' entries carry the CRCs known of them (`crc`): a file pair without both is taken as changed. */
 export interface PlanInput {
   master: Listing;
-  /** Entries carry the CRCs known of them (`crc`): a file pair without both is taken as changed. */
   remote: Listing;
   options: PlanOptions;
 }
