@@ -12,15 +12,15 @@ export interface RawArgs {
   excludeRegex?: string[];
   class?: string;
   delete?: boolean;
-  maxDelete?: number;
+  maxDelete?: string | string[];
   attrs?: string;
-  maxPasses?: number;
-  concurrency?: number;
+  maxPasses?: string | string[];
+  concurrency?: string | string[];
   format?: string;
   report?: string;
   identity?: string;
   acceptNewHostKey?: boolean;
-  lockTimeout?: number;
+  lockTimeout?: string | string[];
   wait?: boolean;
   log?: string;
   progress?: boolean;
@@ -42,15 +42,15 @@ function syncOptions(y: Argv): Argv {
     .option('exclude-regex', { type: 'string', array: true, describe: 'drop paths matching any of these regular expressions' })
     .option('class', { type: 'string', describe: 'a named file classification from the config file' })
     .option('delete', { type: 'boolean', describe: 'delete files that exist only on a remote (--no-delete keeps them)' })
-    .option('max-delete', { type: 'number', describe: 'refuse when more than n deletions would be needed' })
+    .option('max-delete', { type: 'string', describe: 'refuse when more than n deletions would be needed' })
     .option('attrs', { type: 'string', describe: 'attributes to compare and fix: mode,mtime,owner,group,links' })
-    .option('max-passes', { type: 'number', describe: 'passes for files found inconsistent (default 3)' })
-    .option('concurrency', { type: 'number', describe: 'remotes worked on at once (default 4)' })
+    .option('max-passes', { type: 'string', describe: 'passes for files found inconsistent (default 3)' })
+    .option('concurrency', { type: 'string', describe: 'remotes worked on at once (default 4)' })
     .option('format', { type: 'string', describe: 'stdout format: text or json' })
     .option('report', { type: 'string', describe: 'also write the report to a .json, .md or .html file' })
     .option('identity', { alias: 'i', type: 'string', describe: 'private key for SSH' })
     .option('accept-new-host-key', { type: 'boolean', describe: "add an unknown host's key to ~/.ssh/known_hosts" })
-    .option('lock-timeout', { type: 'number', describe: "seconds to wait for another run's lock (default 60)" })
+    .option('lock-timeout', { type: 'string', describe: "seconds to wait for another run's lock (default 60)" })
     .option('wait', { type: 'boolean', describe: 'wait for an overlapping run of the same job instead of exiting 2' })
     .option('log', { type: 'string', describe: 'append one JSON line per run to this file' })
     .option('progress', { type: 'boolean', describe: 'progress bars on stderr (default: when stderr is a TTY)' })

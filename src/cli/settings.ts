@@ -39,9 +39,12 @@ function expandHome(p: string): string {
   return p === '~' ? os.homedir() : p.startsWith('~/') ? nodePath.join(os.homedir(), p.slice(2)) : p;
 }
 
-function wholeNumber(name: string, v: number | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be a whole number of at least ${min}, not ${v}`);
+/** A count from the command line, kept as typed so that the error can quote it; given twice, the last one counts. */
+function wholeNumber(name: string, given: string | string[] | undefined, min: number): number | undefined {
+  const text = Array.isArray(given) ? given[given.length - 1] : given;
+  if (text === undefined) return undefined;
+  const v = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!(v >= min)) throw new UsageError(`--${name} must be a whole number of at least ${min}, not ${JSON.stringify(text)}`);
   return v;
 }
 

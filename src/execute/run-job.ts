@@ -47,7 +47,8 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     if (refused.length > 0) {
       for (const r of remotes) {
         if (refused.includes(r)) {
-          r.fail(new EndpointError(`refused: ${countDeletions(r.plan)} deletions needed, --max-delete is ${opts.maxDelete}; nothing was changed`, r.label));
+          const needed = countDeletions(r.plan);
+          r.fail(new EndpointError(`refused: ${needed} ${needed === 1 ? 'deletion' : 'deletions'} needed, --max-delete is ${opts.maxDelete}; nothing was changed`, r.label));
         } else if (r.alive) {
           r.fail(new EndpointError(`not changed: --max-delete refused another remote, so nothing was changed anywhere`, r.label));
         }
