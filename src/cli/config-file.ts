@@ -52,15 +52,17 @@ function makeChecks(file: string): Record<string, Check> {
   };
 }
 
+/** `key` '' is the file's top level: its keys are named alone ("jobs", not ".jobs"). */
 function checkObject(file: string, value: unknown, key: string, fields: Record<string, Check>, required: string[] = []): void {
-  makeChecks(file).object!(value, key);
+  makeChecks(file).object!(value, key || '(top level)');
   const obj = value as Record<string, unknown>;
+  const keyOf = (k: string): string => (key ? `${key}.${k}` : k);
   for (const k of Object.keys(obj)) {
     const check = fields[k];
-    if (!check) fail(file, `${key}.${k}`, `unknown key (known: ${Object.keys(fields).join(', ')})`);
-    check(obj[k], `${key}.${k}`);
+    if (!check) fail(file, keyOf(k), `unknown key (known: ${Object.keys(fields).join(', ')})`);
+    check(obj[k], keyOf(k));
   }
-  for (const k of required) if (!(k in obj)) fail(file, `${key}.${k}`, 'is required');
+  for (const k of required) if (!(k in obj)) fail(file, keyOf(k), 'is required');
 }
 
 /** Reads and validates a config file; every problem names the key. */
@@ -112,7 +114,7 @@ export function loadConfig(file: string): ConfigFile {
     c.object!(v, key);
     for (const [name, item] of Object.entries(v as Record<string, unknown>)) checkObject(file, item, `${key}.${name}`, fields, required);
   };
-  checkObject(file, data, '(top level)', { classes: recordOf(classFields, []), jobs: recordOf(jobFields, ['master', 'remotes']) });
+  checkObject(file, data, '', { classes: recordOf(classFields, []), jobs: recordOf(jobFields, ['master', 'remotes']) });
   const raw = data as Partial<ConfigFile>;
   const classes: Record<string, ClassSpec> = {};
   for (const [name, spec] of Object.entries(raw.classes ?? {}) as [string, Partial<ClassSpec>][]) {
