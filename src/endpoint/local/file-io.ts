@@ -1,7 +1,7 @@
-import { type BigIntStats, closeSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import type { FileReader, FileWriter, ReadStat, StagedFile } from '../endpoint.js';
 import { crc32 } from './crc.js';
-import { contentKey, wholeMs } from './stat-key.js';
+import { type ListedFile, contentKey, wholeMs } from './stat-key.js';
 import { underRoot } from './safe-path.js';
 
 export const CHUNK = 256 * 1024;
@@ -16,33 +16,36 @@ function sameContent(a: BigIntStats, b: BigIntStats): boolean {
  * than a tick before a read began may thus have been written during the read unseen, so such a
  * read proves nothing ("racy", as git calls it): it is taken as inconsistent and done again later.
  */
-export function racy(st: BigIntStats, readStartMs: number): boolean {
-  const window = st.ctimeNs % 1_000_000_000n === 0n ? 2000 : 20;
+export function racy(ctimeNs: bigint, readStartMs: number): boolean {
+  const window = ctimeNs % 1_000_000_000n === 0n ? 2000 : 20;
   // A ctime further ahead than that comes from another clock (a file server's): no tick to reason about.
-  const age = readStartMs - Number(st.ctimeNs / 1_000_000n);
+  const age = readStartMs - Number(ctimeNs / 1_000_000n);
   return age < window && age > -window;
 }
 
 /**
- * CRC-32 of a file, read once with a reused buffer, if its stat after the read still has
- * `expectKey` (its content key when it was listed): then nothing wrote to it from the listing to
- * the end of the read (a write moves mtime or ctime), and the CRC is that of the listed content.
- * `racy`: the file changed too shortly before the read for that to be sure; good for this
- * comparison, not for the cache.
+ * CRC-32 of a listed file, read once with a reused buffer, if it still has its listed size. What
+ * it is trusted for rests on the listing's stat: the CRC is cached under the key the file had
+ * then, and a write since moves its ctime, so its key, unless it fell in the clock tick of the
+ * listed ctime, which `racy` (the listed ctime close to the read's start) keeps out of the cache.
+ * A read that raced a write may give a CRC of mixed content: the file then merely counts as
+ * different, and is copied. Never follows a symlink put in the file's place, nor blocks on a FIFO.
  */
-export function crcOfFile(abs: string, buf: Buffer, expectKey: string): { crc: number; racy: boolean } | undefined {
+export function crcOfFile(abs: string, buf: Buffer, listed: ListedFile): { crc: number; racy: boolean } | undefined {
   const started = Date.now();
-  const fd = openSync(abs, 'r');
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     let crc = 0;
+    let size = 0;
     for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
+      // One byte more than listed, to notice a file that grew.
+      const want = Math.min(buf.length, listed.size + 1 - size);
+      const n = readSync(fd, buf, 0, want, null);
       crc = crc32(buf.subarray(0, n), crc);
-      if (n < buf.length) break; // a short read is the end (a file that grew meanwhile fails the check below)
+      size += n;
+      if (n < want || size > listed.size) break; // a short read is the end of the file
     }
-    const after = fstatSync(fd, { bigint: true });
-    return after.isFile() && contentKey(after) === expectKey ? { crc, racy: racy(after, started) } : undefined;
+    return size === listed.size ? { crc, racy: racy(listed.ctimeNs, started) } : undefined;
   } finally {
     closeSync(fd);
   }
@@ -51,7 +54,7 @@ export function crcOfFile(abs: string, buf: Buffer, expectKey: string): { crc: n
 /** What a whole read of `fd` gives: its attributes after the read, and whether the read can be trusted. */
 function checkRead(fd: number, before: BigIntStats, started: number, size: number, crc: number, onConsistent?: (key: string, crc: number) => void): ReadStat {
   const after = fstatSync(fd, { bigint: true });
-  const consistent = sameContent(before, after) && BigInt(size) === after.size && !racy(before, started);
+  const consistent = sameContent(before, after) && BigInt(size) === after.size && !racy(before.ctimeNs, started);
   if (consistent) onConsistent?.(contentKey(after), crc);
   return { size, crc, mtimeMs: wholeMs(after.mtimeNs), mode: Number(after.mode) & 0o7777, uid: Number(after.uid), gid: Number(after.gid), consistent };
 }

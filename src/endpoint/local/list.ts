@@ -2,15 +2,15 @@ import { type BigIntStats, type Dirent, lstatSync, readdirSync, readlinkSync } f
 import { type Classifier, LOCK_FILE, isTempName } from '../../engine/classification.js';
 import { type Entry, childOf, comparePaths } from '../../engine/entry.js';
 import { errnoCode } from '../errors.js';
-import { contentKey, entryType, toEntry } from './stat-key.js';
+import { type ListedFile, entryType, listedFile, toEntry } from './stat-key.js';
 import { underRoot } from './safe-path.js';
 import { Breather, breathe } from './yield.js';
 
 export interface WalkResult {
   entries: Entry[];
   leftovers: string[];
-  /** The content key of every listed regular file, so checksums can consult the cache without another call. */
-  keys: Map<string, string>;
+  /** Every listed regular file's stat, as checksums need it, so that they need no other call. */
+  files: Map<string, ListedFile>;
 }
 
 /** A directory that could not be read: the listing is refused rather than silently short. */
@@ -29,7 +29,7 @@ export class WalkError extends Error {
 export async function walk(root: string, classifier: Classifier): Promise<WalkResult> {
   const entries: Entry[] = [];
   const leftovers: string[] = [];
-  const keys = new Map<string, string>();
+  const files = new Map<string, ListedFile>();
   const breather = new Breather();
 
   async function visit(rel: string): Promise<{ partial: boolean; listed: number }> {
@@ -82,7 +82,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
         } catch (err) {
           throw new WalkError(child, err);
         }
-      } else keys.set(child, contentKey(st));
+      } else files.set(child, listedFile(st));
       entries.push(toEntry(child, st, type, target));
       listed++;
     }
@@ -102,5 +102,5 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
   await visit('');
   entries.sort((a, b) => comparePaths(a.path, b.path));
   leftovers.sort(comparePaths);
-  return { entries, leftovers, keys };
+  return { entries, leftovers, files };
 }

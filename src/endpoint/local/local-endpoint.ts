@@ -13,7 +13,7 @@ import { Committer, type StagedInfo } from './commit.js';
 import { DirTimes } from './dir-times.js';
 import { FsSync } from './fs-sync.js';
 import { CHUNK, crcOfFile, openReader, openStagedWriter, readWholeFile, tempName } from './file-io.js';
-import { contentKey, entryType, toEntry } from './stat-key.js';
+import { type ListedFile, entryType, listedFile, toEntry } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
 import { WalkError, walk } from './list.js';
 import { RootLock } from './root-lock.js';
@@ -43,8 +43,8 @@ export class LocalEndpoint implements Endpoint {
   /** Staged temp files: their CRC and owner, by temp path. */
   private readonly staged = new Map<string, StagedInfo>();
   private readonly pending = new Set<string>();
-  /** Content keys of the files of the last listing. */
-  private keys = new Map<string, string>();
+  /** The files of the last listing (and of stat calls since), as checksums need them. */
+  private files = new Map<string, ListedFile>();
   /**
    * Directories found fit for staging (or not) while a block is staged; it is locked, so they
    * stay. Forgotten at each commit, which may change them.
@@ -84,9 +84,9 @@ export class LocalEndpoint implements Endpoint {
     }
     if (!st.isDirectory()) this.fail('the root is not a directory');
     try {
-      const { entries, leftovers, keys } = await walk(this.root, compileClassification(classes));
-      this.keys = keys;
-      for (const e of entries) if (e.type === 'file') this.vouch(e, keys.get(e.path)!);
+      const { entries, leftovers, files } = await walk(this.root, compileClassification(classes));
+      this.files = files;
+      for (const e of entries) if (e.type === 'file') this.vouch(e, files.get(e.path)!);
       return { exists: true, entries, leftovers, canChown: this.canChown };
     } catch (err) {
       if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
@@ -111,7 +111,7 @@ export class LocalEndpoint implements Endpoint {
       }
       const type = st && entryType(st);
       if (!st || !type) continue;
-      if (type === 'file') out.push(this.vouch(toEntry(p, st, type), contentKey(st)));
+      if (type === 'file') out.push(this.vouch(toEntry(p, st, type), listedFile(st)));
       else if (type === 'dir') out.push(toEntry(p, st, type));
       else {
         try {
@@ -124,10 +124,10 @@ export class LocalEndpoint implements Endpoint {
     return out;
   }
 
-  /** Remembers a listed file's content key, and gives it the CRC the cache still vouches for: no checksum request is needed for it. */
-  private vouch(e: Entry, key: string): Entry {
-    this.keys.set(e.path, key);
-    const crc = this.cache.get(e.path, key);
+  /** Remembers a listed file, and gives it the CRC the cache still vouches for: no checksum request is needed for it. */
+  private vouch(e: Entry, listed: ListedFile): Entry {
+    this.files.set(e.path, listed);
+    const crc = this.cache.get(e.path, listed.key);
     if (crc !== undefined) e.crc = crc;
     return e;
   }
@@ -145,14 +145,15 @@ export class LocalEndpoint implements Endpoint {
     for (const p of paths) {
       try {
         const abs = resolveInside(this.root, p);
-        const key = this.keys.get(p) ?? contentKey(lstatSync(abs, { bigint: true }));
-        let crc = this.cache.get(p, key);
+        const listed = this.files.get(p) ?? this.lookUp(abs);
+        if (!listed) continue; // not a regular file: left out, so it counts as different
+        let crc = this.cache.get(p, listed.key);
         if (crc === undefined) {
-          const read = crcOfFile(abs, buf, key);
+          const read = crcOfFile(abs, buf, listed);
           if (breather.tick(16)) await breathe();
           if (!read) continue; // changed since listed: left out, so it counts as different
           crc = read.crc;
-          if (!read.racy) this.cache.set(p, key, crc);
+          if (!read.racy) this.cache.set(p, listed.key, crc);
         }
         out.set(p, crc);
       } catch {
@@ -161,6 +162,12 @@ export class LocalEndpoint implements Endpoint {
       if (breather.tick()) await breathe();
     }
     return out;
+  }
+
+  /** A file asked about without being listed first. */
+  private lookUp(abs: string): ListedFile | undefined {
+    const st = lstatSync(abs, { bigint: true });
+    return st.isFile() ? listedFile(st) : undefined;
   }
 
   async readFiles(files: { path: string; size: number }[]): Promise<ReadOutcome[]> {

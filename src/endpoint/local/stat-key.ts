@@ -32,3 +32,14 @@ export function toEntry(path: string, st: BigIntStats, type: EntryType, target?:
 export function contentKey(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
+
+/** What checksumming a listed file needs of its stat when it was listed. */
+export interface ListedFile {
+  key: string;
+  size: number;
+  ctimeNs: bigint;
+}
+
+export function listedFile(st: BigIntStats): ListedFile {
+  return { key: contentKey(st), size: Number(st.size), ctimeNs: st.ctimeNs };
+}
