@@ -197,12 +197,20 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async openWrite(path: string, _size: number): Promise<FileWriter> {
+    let writer: FileWriter;
     try {
       await this.ensureRoot();
-      return this.stagedWriter(path);
+      writer = this.stagedWriter(path);
     } catch (err) {
       this.fail('cannot stage new content', path, err);
     }
+    // A write that fails (a full disk, say) names the file as well.
+    const failed = (err: unknown): never => this.fail('cannot stage new content', path, err);
+    return {
+      write: (chunk) => writer.write(chunk).catch(failed),
+      finish: () => writer.finish().catch(failed),
+      abort: () => writer.abort(),
+    };
   }
 
   async stageFiles(files: WholeFile[]): Promise<StageOutcome[]> {

@@ -1,0 +1,29 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { cleanup, runCli, tempDir } from '../helpers/tree.js';
+
+// A remote file system that fills up: a 1 MiB tmpfs, which only root may mount.
+const asRoot = process.getuid?.() === 0;
+
+(asRoot ? test : test.skip)('a full remote disk is an error naming the file; the rest is synced, no temp file is left (root: mounts a tmpfs)', async (t) => {
+  const dir = tempDir();
+  const remote = nodePath.join(dir, 'remote');
+  mkdirSync(remote);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', remote]);
+  t.teardown(async () => {
+    execFileSync('umount', [remote]);
+    await cleanup(dir);
+  });
+  const master = nodePath.join(dir, 'master');
+  mkdirSync(nodePath.join(master, 'a'), { recursive: true });
+  writeFileSync(nodePath.join(master, 'a/big'), Buffer.alloc(3 * 1024 * 1024, 7)); // streamed
+  writeFileSync(nodePath.join(master, 'a/small'), 'fits');
+
+  const res = await runCli(['sync', '--max-passes', '1', master, remote]);
+  t.is(res.code, 2, res.stderr);
+  t.regex(res.stderr, /remote: a\/big: cannot stage new content: no space left on device \(ENOSPC\)/);
+  t.notRegex(res.stderr, /agent failed|    at /, 'no stack trace');
+  t.deepEqual(readdirSync(nodePath.join(remote, 'a')), ['small']);
+});
