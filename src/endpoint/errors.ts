@@ -50,6 +50,8 @@ const CODE_TEXT: Record<string, string> = {
   EROFS: 'read-only file system',
   ELOOP: 'too many symbolic links',
   EXDEV: 'cross-device link',
+  EIO: 'input/output error',
+  EDQUOT: 'disk quota exceeded',
 };
 
 /** "what failed: why", the why being the system's reason without Node's decoration. */

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ClassSpec } from '../engine/classification.js';
 import type { Endpoint, LockOwner } from '../endpoint/endpoint.js';
-import { EndpointError, PathError } from '../endpoint/errors.js';
+import { EndpointError, PathError, errnoCode, reasonOf } from '../endpoint/errors.js';
 import { FrameWriter } from './frame-writer.js';
 import { type Frame, FrameDecoder, FrameType, MAGIC, MAX_DATA, ProtocolError, decodeJson, encodeFrame, encodeJson, joinAdjacent } from './frames.js';
 import { packChecksums, packEntry, packOutcomes, packReads, packStepResults, unpackSteps } from './wire-codec.js';
@@ -13,6 +13,9 @@ function toWire(err: unknown): WireError {
   if (err instanceof PathError) return { kind: 'path', message: err.message, path: err.path, code: err.code };
   if (err instanceof EndpointError) return { kind: 'endpoint', message: err.message, path: err.path, code: err.code };
   if (err instanceof ProtocolError) return { kind: 'endpoint', message: `protocol error: ${err.message}` };
+  // A system call's failure that no endpoint method put in words: its reason, not a stack trace.
+  const code = errnoCode(err);
+  if (code) return { kind: 'endpoint', message: reasonOf(err), code };
   return { kind: 'internal', message: (err as Error)?.stack ?? String(err) };
 }
 

@@ -189,11 +189,24 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async openRead(path: string): Promise<FileReader> {
+    let reader: FileReader;
     try {
-      return openReader(resolveInside(this.root, path), (key, crc) => this.cache.set(path, key, crc));
+      reader = openReader(resolveInside(this.root, path), (key, crc) => this.cache.set(path, key, crc));
     } catch (err) {
       this.fail('cannot open for reading', path, err);
     }
+    const fail = (err: unknown): never => this.fail('cannot read', path, err);
+    return {
+      async *chunks() {
+        try {
+          yield* reader.chunks();
+        } catch (err) {
+          fail(err);
+        }
+      },
+      result: () => reader.result(),
+      cancel: () => reader.cancel(),
+    };
   }
 
   async openWrite(path: string, _size: number): Promise<FileWriter> {
@@ -279,7 +292,11 @@ export class LocalEndpoint implements Endpoint {
   /** The remote directory is created if missing (only ever by a run that writes). */
   private async ensureRoot(): Promise<void> {
     if (this.rootReady) return;
-    await mkdir(this.root, { recursive: true });
+    try {
+      await mkdir(this.root, { recursive: true });
+    } catch (err) {
+      this.fail('cannot create the directory', undefined, err);
+    }
     this.rootReady = true;
   }
 
@@ -293,11 +310,15 @@ export class LocalEndpoint implements Endpoint {
     // Without syncfs here, it falls back to one fdatasync per file.
     if (temps.length > FSYNC_EACH_UP_TO && (await this.fsSync.run())) return;
     for (const temp of temps) {
-      const fd = openSync(resolveInside(this.root, temp), 'r');
       try {
-        fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
+        const fd = openSync(resolveInside(this.root, temp), 'r');
+        try {
+          fdatasyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      } catch (err) {
+        this.fail('cannot flush new content to disk', temp, err);
       }
     }
   }

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { cleanup, runCli, tempDir } from '../helpers/tree.js';
 
@@ -26,4 +26,21 @@ const asRoot = process.getuid?.() === 0;
   t.regex(res.stderr, /remote: a\/big: cannot stage new content: no space left on device \(ENOSPC\)/);
   t.notRegex(res.stderr, /agent failed|    at /, 'no stack trace');
   t.deepEqual(readdirSync(nodePath.join(remote, 'a')), ['small']);
+});
+
+test('a remote directory that cannot be created is an error naming it; the other remotes are synced', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => cleanup(dir));
+  const master = nodePath.join(dir, 'master');
+  mkdirSync(master);
+  writeFileSync(nodePath.join(master, 'f'), 'content');
+  symlinkSync('nowhere', nodePath.join(dir, 'dangling'));
+  const bad = nodePath.join(dir, 'dangling/remote');
+  const good = nodePath.join(dir, 'good');
+
+  const res = await runCli(['sync', master, bad, good]);
+  t.is(res.code, 2, res.stderr);
+  t.regex(res.stderr, /dangling\/remote: cannot create the directory: .* \((ENOENT|ENOTDIR)\)/);
+  t.notRegex(res.stderr, /agent failed|    at /, 'no stack trace');
+  t.true(existsSync(nodePath.join(good, 'f')));
 });
