@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, mkdirSync, openSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
+import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, openSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,7 @@ import { type ListedFile, entryType, listedFile, toEntry } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
 import { WalkError, walk } from './list.js';
 import { RootLock } from './root-lock.js';
+import { StagingDirs } from './staging-dirs.js';
 import { ParentGuard, resolveInside } from './safe-path.js';
 
 const run = promisify(execFile);
@@ -45,13 +46,7 @@ export class LocalEndpoint implements Endpoint {
   private readonly pending = new Set<string>();
   /** The files of the last listing (and of stat calls since), as checksums need them. */
   private files = new Map<string, ListedFile>();
-  /**
-   * Directories found fit for staging (or not) while a block is staged; it is locked, so they
-   * stay. Forgotten at each commit, which may change them.
-   */
-  private readonly stagingDirs = new Map<string, boolean>();
-  /** Directories staging made for new files; the commit's mkdir of each gives it its mode, owner and time. */
-  private readonly madeForStaging = new Set<string>();
+  private readonly stagingDirs: StagingDirs;
   private readonly dirTimes: DirTimes;
   private readonly lockFile: RootLock;
   private readonly fsSync: FsSync;
@@ -62,6 +57,7 @@ export class LocalEndpoint implements Endpoint {
     this.label = options.label ?? root;
     this.cache = new ChecksumCache(options.cacheFile, options.saveCache ?? true);
     this.dirTimes = new DirTimes(this.root);
+    this.stagingDirs = new StagingDirs(this.root, this.dirTimes);
     this.lockFile = new RootLock(this.root, this.dirTimes);
     this.fsSync = new FsSync(this.root);
   }
@@ -247,7 +243,7 @@ export class LocalEndpoint implements Endpoint {
   private stagedWriter(path: string): FileWriter {
     // Beside its target, a temp file is renamed within its directory at commit: across
     // directories, renames serialise on a lock of the whole file system.
-    const dir = this.stagingDir(parentOf(path)) ? parentOf(path) : '';
+    const dir = this.stagingDirs.usable(parentOf(path)) ? parentOf(path) : '';
     this.dirTimes.note(dir);
     const name = tempName(this.runTag, this.seq++);
     const temp = childOf(dir, name);
@@ -257,34 +253,6 @@ export class LocalEndpoint implements Endpoint {
     });
     this.pending.add(temp);
     return writer;
-  }
-
-  /**
-   * Whether temp files can be staged in directory `dir`: each part of the way is a real directory
-   * (never a symlink), the missing ones made here, private (0700), for the commit's mkdir to dress.
-   * If not (a part is a file, say: the commit changes its type), they wait in the root.
-   */
-  private stagingDir(dir: string): boolean {
-    if (dir === '') return true;
-    let ok = this.stagingDirs.get(dir);
-    if (ok !== undefined) return ok;
-    ok = this.stagingDir(parentOf(dir));
-    if (ok) {
-      const abs = resolveInside(this.root, dir);
-      const st = lstatSync(abs, { throwIfNoEntry: false });
-      if (st) ok = st.isDirectory();
-      else {
-        this.dirTimes.note(parentOf(dir));
-        try {
-          mkdirSync(abs, 0o700);
-          this.madeForStaging.add(dir);
-        } catch {
-          ok = false;
-        }
-      }
-    }
-    this.stagingDirs.set(dir, ok);
-    return ok;
   }
 
   private rootReady = false;
@@ -335,7 +303,7 @@ export class LocalEndpoint implements Endpoint {
       cache: this.cache,
       newTemp: () => tempName(this.runTag, this.seq++),
       staged: (temp) => this.staged.get(temp),
-      madeForStaging: this.madeForStaging,
+      madeForStaging: this.stagingDirs.made,
       committed: (temp) => {
         this.staged.delete(temp);
         this.pending.delete(temp);
@@ -357,7 +325,7 @@ export class LocalEndpoint implements Endpoint {
       this.staged.delete(temp);
     }
     if (!only) this.staged.clear();
-    this.stagingDirs.clear();
+    this.stagingDirs.forget();
     this.removeTemps(temps);
   }
 
