@@ -15,7 +15,7 @@ import { type Entry, childOf, parentOf } from '../../engine/entry.js';
 import type { CommitStep, StepResult } from '../endpoint.js';
 import { errnoCode, reasonOf } from '../errors.js';
 import type { ChecksumCache } from './checksum-cache.js';
-import type { DirTimes } from './dir-times.js';
+import type { TouchedDirs } from './touched-dirs.js';
 import { type ParentGuard, resolveInside, underRoot } from './safe-path.js';
 import { contentKey, toEntry, wholeMs } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
@@ -25,7 +25,7 @@ export interface CommitContext {
   root: string;
   canChown: boolean;
   guard: ParentGuard;
-  dirTimes: DirTimes;
+  touchedDirs: TouchedDirs;
   cache: ChecksumCache;
   /** Directories made (private) to stage new files in: a mkdir step takes one as its own. */
   madeForStaging: Set<string>;
@@ -108,7 +108,7 @@ export class Committer {
     } finally {
       for (const [rel, mode] of [...this.finalModes].reverse()) quietly(() => chmod(this.abs(rel), mode));
       this.finalModes.clear();
-      this.ctx.dirTimes.restore();
+      this.ctx.touchedDirs.restore();
       this.ctx.guard.forget();
     }
     return results;
@@ -128,13 +128,13 @@ export class Committer {
         return this.copy(step, abs);
       case 'delete':
         expectState(abs, a.remote, true);
-        this.ctx.dirTimes.note(parentOf(a.path));
+        this.ctx.touchedDirs.note(parentOf(a.path));
         unlink(abs);
         this.ctx.cache.delete(a.path);
         return;
       case 'rmdir':
         expectState(abs, a.remote, false);
-        this.ctx.dirTimes.note(parentOf(a.path));
+        this.ctx.touchedDirs.note(parentOf(a.path));
         rmdir(abs);
         return;
       case 'mkdir':
@@ -149,6 +149,7 @@ export class Committer {
       case 'chmod':
         expectState(abs, a.remote, false);
         chmod(abs, a.master!.mode);
+        this.ctx.touchedDirs.modeSet(a.path, a.master!.mode);
         return;
       case 'chown': {
         expectState(abs, a.remote, false);
@@ -158,7 +159,7 @@ export class Committer {
       }
       case 'touch': {
         const st = expectState(abs, a.remote, false)!;
-        if (a.master!.type === 'dir') this.ctx.dirTimes.want(a.path, a.master!.mtimeMs);
+        if (a.master!.type === 'dir') this.ctx.touchedDirs.want(a.path, a.master!.mtimeMs);
         else lutimes(abs, Number(st.atimeNs) / 1e9, a.master!.mtimeMs / 1000);
         return;
       }
@@ -194,8 +195,8 @@ export class Committer {
     if (a.remote || !this.madeDirs.has(parentOf(a.path))) expectState(abs, a.remote, true);
     const staged = this.ctx.staged(step.temp);
     this.dress(tmpAbs, step, a.remote, staged);
-    this.ctx.dirTimes.note(parentOf(a.path));
-    this.ctx.dirTimes.note(parentOf(step.temp));
+    this.ctx.touchedDirs.note(parentOf(a.path));
+    this.ctx.touchedDirs.note(parentOf(step.temp));
     rename(tmpAbs, abs);
     this.ctx.committed(step.temp);
     const st = lstatSync(abs, { bigint: true });
@@ -210,7 +211,7 @@ export class Committer {
   private mkdir(step: CommitStep, abs: string): void {
     const m = step.action.master!;
     const mode = step.attrs.mode ? m.mode : 0o777 & ~UMASK;
-    this.ctx.dirTimes.note(parentOf(m.path));
+    this.ctx.touchedDirs.note(parentOf(m.path));
     let created = true;
     try {
       mkdir(abs, mode | 0o700);
@@ -225,18 +226,19 @@ export class Committer {
       // Writable while it is filled; a mode without u+rwx is set at the end of the commit.
       chmod(abs, mode | 0o700);
       if ((mode & 0o700) !== 0o700) this.finalModes.set(m.path, mode);
+      this.ctx.touchedDirs.modeSet(m.path, mode);
     }
     if (this.ctx.canChown && (step.attrs.owner || step.attrs.group)) {
       const [uid, gid] = this.owner(step, undefined);
       lchown(abs, uid, gid);
     }
-    if (step.attrs.mtime) this.ctx.dirTimes.want(m.path, m.mtimeMs);
+    if (step.attrs.mtime) this.ctx.touchedDirs.want(m.path, m.mtimeMs);
   }
 
   /** A temp path beside `rel`, noting the directory whose mtime the change moves. */
   private besideTarget(rel: string): string {
     const dir = parentOf(rel);
-    this.ctx.dirTimes.note(dir);
+    this.ctx.touchedDirs.note(dir);
     return underRoot(this.ctx.root, childOf(dir, this.ctx.newTemp()));
   }
 

@@ -10,7 +10,7 @@ import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwne
 import { EndpointError, PathError, errnoCode, reasonOf } from '../errors.js';
 import { ChecksumCache } from './checksum-cache.js';
 import { Committer, type StagedInfo } from './commit.js';
-import { DirTimes } from './dir-times.js';
+import { TouchedDirs } from './touched-dirs.js';
 import { FsSync } from './fs-sync.js';
 import { CHUNK, crcOfFile, openReader, openStagedWriter, readWholeFile, tempName } from './file-io.js';
 import { type ListedFile, entryType, listedFile, toEntry } from './stat-key.js';
@@ -47,7 +47,7 @@ export class LocalEndpoint implements Endpoint {
   /** The files of the last listing (and of stat calls since), as checksums need them. */
   private files = new Map<string, ListedFile>();
   private readonly stagingDirs: StagingDirs;
-  private readonly dirTimes: DirTimes;
+  private readonly touchedDirs: TouchedDirs;
   private readonly lockFile: RootLock;
   private readonly fsSync: FsSync;
   readonly canChown = process.getuid?.() === 0;
@@ -56,9 +56,9 @@ export class LocalEndpoint implements Endpoint {
     this.root = nodePath.resolve(root);
     this.label = options.label ?? root;
     this.cache = new ChecksumCache(options.cacheFile, options.saveCache ?? true);
-    this.dirTimes = new DirTimes(this.root);
-    this.stagingDirs = new StagingDirs(this.root, this.dirTimes);
-    this.lockFile = new RootLock(this.root, this.dirTimes);
+    this.touchedDirs = new TouchedDirs(this.root);
+    this.stagingDirs = new StagingDirs(this.root, this.touchedDirs);
+    this.lockFile = new RootLock(this.root, this.touchedDirs);
     this.fsSync = new FsSync(this.root);
   }
 
@@ -244,7 +244,7 @@ export class LocalEndpoint implements Endpoint {
     // Beside its target, a temp file is renamed within its directory at commit: across
     // directories, renames serialise on a lock of the whole file system.
     const dir = this.stagingDirs.usable(parentOf(path)) ? parentOf(path) : '';
-    this.dirTimes.note(dir);
+    this.touchedDirs.note(dir);
     const name = tempName(this.runTag, this.seq++);
     const temp = childOf(dir, name);
     const writer = openStagedWriter(this.root, temp, {
@@ -299,7 +299,7 @@ export class LocalEndpoint implements Endpoint {
       root: this.root,
       canChown: this.canChown,
       guard: new ParentGuard(this.root),
-      dirTimes: this.dirTimes,
+      touchedDirs: this.touchedDirs,
       cache: this.cache,
       newTemp: () => tempName(this.runTag, this.seq++),
       staged: (temp) => this.staged.get(temp),
@@ -332,7 +332,7 @@ export class LocalEndpoint implements Endpoint {
   /** Removes temp files (a leftover may be a directory an interrupted run left) and puts their directories' mtimes back. */
   private removeTemps(paths: Iterable<string>): void {
     for (const p of paths) {
-      this.dirTimes.note(parentOf(p));
+      this.touchedDirs.note(parentOf(p));
       const abs = resolveInside(this.root, p);
       try {
         unlinkSync(abs);
@@ -347,7 +347,7 @@ export class LocalEndpoint implements Endpoint {
         }
       }
     }
-    this.dirTimes.restore();
+    this.touchedDirs.restore();
   }
 
   async lock(owner: LockOwner, timeoutMs: number): Promise<void> {

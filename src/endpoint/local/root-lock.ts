@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_FILE } from '../../engine/classification.js';
 import type { LockOwner, LockRecord } from '../endpoint.js';
 import { PathError, errnoCode } from '../errors.js';
-import type { DirTimes } from './dir-times.js';
+import type { TouchedDirs } from './touched-dirs.js';
 import { processAlive } from './process-alive.js';
 
 const POLL_MS = 200;
@@ -23,7 +23,7 @@ export class RootLock {
   private held: LockRecord | undefined;
   private readonly path: string;
 
-  constructor(private readonly root: string, private readonly dirTimes: DirTimes) {
+  constructor(private readonly root: string, private readonly touchedDirs: TouchedDirs) {
     this.path = nodePath.join(root, LOCK_FILE);
   }
 
@@ -33,13 +33,13 @@ export class RootLock {
    */
   private async writeWhole(record: LockRecord, place: (tmp: string, path: string) => Promise<void>): Promise<void> {
     const tmp = nodePath.join(this.root, `.replisync-${record.runId.slice(0, 8).padEnd(8, '0')}-lock.tmp`);
-    this.dirTimes.note('');
+    this.touchedDirs.note('');
     try {
       await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o644 });
       await place(tmp, this.path);
     } finally {
       await unlink(tmp).catch(() => undefined);
-      this.dirTimes.restore();
+      this.touchedDirs.restore();
     }
   }
 
@@ -99,13 +99,13 @@ export class RootLock {
   }
 
   private async removeFile(): Promise<void> {
-    this.dirTimes.note('');
+    this.touchedDirs.note('');
     try {
       await unlink(this.path);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     } finally {
-      this.dirTimes.restore();
+      this.touchedDirs.restore();
     }
   }
 

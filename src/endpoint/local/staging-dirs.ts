@@ -1,6 +1,6 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { parentOf } from '../../engine/entry.js';
-import type { DirTimes } from './dir-times.js';
+import type { TouchedDirs } from './touched-dirs.js';
 import { resolveInside } from './safe-path.js';
 
 /**
@@ -15,7 +15,7 @@ export class StagingDirs {
 
   constructor(
     private readonly root: string,
-    private readonly dirTimes: DirTimes,
+    private readonly touchedDirs: TouchedDirs,
   ) {}
 
   /** Whether temp files can be staged in `dir`; if not (a part is a file, say: the commit changes its type), they wait in the root. */
@@ -29,7 +29,7 @@ export class StagingDirs {
       const st = lstatSync(abs, { throwIfNoEntry: false });
       if (st) ok = st.isDirectory();
       else {
-        this.dirTimes.note(parentOf(dir));
+        this.touchedDirs.note(parentOf(dir));
         try {
           mkdirSync(abs, 0o700);
           this.made.add(dir);

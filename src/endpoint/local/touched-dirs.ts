@@ -1,0 +1,78 @@
+import { chmodSync, lstatSync, lutimesSync } from 'node:fs';
+import { depthOf } from '../../engine/entry.js';
+import { underRoot } from './safe-path.js';
+
+/** Write and search for the owner: what creating, renaming or removing an entry in a directory takes. */
+const OWNER_WX = 0o300;
+
+/**
+ * Directories whose entries a change is about to create, rename or remove. Afterwards each one's
+ * mtime is put back (to the master's when the plan says so, else to what it was), so that a run
+ * leaves no trace on directories it only passed through. A directory of ours without write
+ * permission for us (a read-only tree replicated by its owner) is lent u+wx meanwhile, as rsync
+ * does, and gets its mode back with its mtime. Root needs no such loan.
+ */
+export class TouchedDirs {
+  private readonly saved = new Map<string, { atime: number; mtime: number }>();
+  private readonly wanted = new Map<string, number>();
+  /** Directories lent u+wx, and the mode each gets back. */
+  private readonly lent = new Map<string, number>();
+  private readonly uid = process.getuid?.();
+
+  constructor(private readonly root: string) {}
+
+  private abs(rel: string): string {
+    return underRoot(this.root, rel);
+  }
+
+  /** Call before changing an entry of directory `rel` ('' is the root). */
+  note(rel: string): void {
+    if (this.saved.has(rel)) return;
+    try {
+      const st = lstatSync(this.abs(rel), { bigint: true, throwIfNoEntry: false });
+      if (!st?.isDirectory()) return;
+      // Seconds as a double: the closest to the nanosecond value that node's utimes can set.
+      this.saved.set(rel, { atime: Number(st.atimeNs) / 1e9, mtime: Number(st.mtimeNs) / 1e9 });
+      const mode = Number(st.mode) & 0o7777;
+      if (this.uid !== 0 && Number(st.uid) === this.uid && (mode & OWNER_WX) !== OWNER_WX) {
+        chmodSync(this.abs(rel), mode | OWNER_WX);
+        this.lent.set(rel, mode);
+      }
+    } catch {
+      // Not there yet (it will be created and its time set from the plan) or gone.
+    }
+  }
+
+  /** The master's mtime for a directory this commit creates or touches. */
+  want(rel: string, mtimeMs: number): void {
+    this.wanted.set(rel, mtimeMs);
+  }
+
+  /** Call after setting a directory's mode: if it is on loan, that is the mode it gets back (and it stays usable until then). */
+  modeSet(rel: string, mode: number): void {
+    if (!this.lent.has(rel)) return;
+    this.lent.set(rel, mode);
+    if ((mode & OWNER_WX) !== OWNER_WX) chmodSync(this.abs(rel), mode | OWNER_WX);
+  }
+
+  /** Sets every noted or wanted directory's mtime and gives back lent modes, deepest first, the root last. */
+  restore(): void {
+    const dirs = [...new Set([...this.saved.keys(), ...this.wanted.keys()])];
+    dirs.sort((a, b) => (a === '' ? 1 : b === '' ? -1 : depthOf(b) - depthOf(a)));
+    for (const rel of dirs) {
+      const ms = this.wanted.get(rel);
+      const prev = this.saved.get(rel);
+      const mode = this.lent.get(rel);
+      try {
+        if (ms !== undefined) lutimesSync(this.abs(rel), prev?.atime ?? Date.now() / 1000, ms / 1000);
+        else if (prev) lutimesSync(this.abs(rel), prev.atime, prev.mtime);
+        if (mode !== undefined) chmodSync(this.abs(rel), mode);
+      } catch {
+        // Removed by this commit: nothing to restore.
+      }
+    }
+    this.saved.clear();
+    this.wanted.clear();
+    this.lent.clear();
+  }
+}

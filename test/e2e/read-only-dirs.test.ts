@@ -1,0 +1,64 @@
+import test from 'ava';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { BIN, type CliResult, cleanup, comparable, makeTree, snapshot, tempDir } from '../helpers/tree.js';
+
+// Root writes anywhere: the case is that of a user who owns a read-only tree, so as root it runs as nobody.
+const asRoot = process.getuid?.() === 0;
+
+function runAsOwner(dir: string, args: string[]): Promise<CliResult> {
+  const env = { ...process.env, HOME: dir, XDG_CACHE_HOME: nodePath.join(dir, '.cache') };
+  const [cmd, argv] = asRoot ? ['runuser', ['-u', 'nobody', '--', process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
+  return new Promise((resolve) => {
+    execFile(cmd, argv as string[], { env }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test("read-only directories of the user's own are updated inside and get their modes back, as with rsync", async (t) => {
+  const dir = tempDir();
+  t.teardown(async () => {
+    execFileSync('chmod', ['-R', 'u+rwx', dir]);
+    await cleanup(dir);
+  });
+  const master = nodePath.join(dir, 'master');
+  const remote = nodePath.join(dir, 'remote');
+  await makeTree(master, { 'ro/f': 'one', 'ro/sub/x': 'x', top: 'top' });
+  /** Makes the master's directories `dirs` writable for `fn`, then read-only (0555) again. */
+  const editable = (dirs: string[], fn: () => void): void => {
+    dirs.forEach((d) => chmodSync(nodePath.join(master, d), 0o755));
+    fn();
+    dirs.filter((d) => existsSync(nodePath.join(master, d))).forEach((d) => chmodSync(nodePath.join(master, d), 0o555));
+  };
+  editable(['ro', 'ro/sub'], () => undefined);
+  if (asRoot) execFileSync('chown', ['-R', 'nobody:', dir]);
+
+  const first = await runAsOwner(dir, ['sync', master, remote]);
+  t.is(first.code, 0, first.stderr);
+  chmodSync(remote, 0o555); // the remote root too
+
+  editable(['ro', 'ro/sub'], () => {
+    writeFileSync(nodePath.join(master, 'ro/f'), 'two');
+    writeFileSync(nodePath.join(master, 'ro/g'), 'new');
+    rmSync(nodePath.join(master, 'ro/sub'), { recursive: true });
+    writeFileSync(nodePath.join(master, 'top2'), 'in the root');
+  });
+  if (asRoot) execFileSync('chown', ['-R', 'nobody:', master]);
+  const second = await runAsOwner(dir, ['sync', master, remote]);
+  t.is(second.code, 0, second.stderr);
+  t.is(readFileSync(nodePath.join(remote, 'ro/f'), 'utf8'), 'two');
+  t.deepEqual(readdirSync(nodePath.join(remote, 'ro')).sort(), ['f', 'g']);
+  t.is(statSync(nodePath.join(remote, 'ro')).mode & 0o7777, 0o555);
+  t.is(statSync(remote).mode & 0o7777, 0o555, 'the root has its mode back');
+  t.deepEqual(comparable(snapshot(remote)), comparable(snapshot(master)));
+
+  // A mode changed on the master of a directory lent u+wx for a change inside is the mode it ends with.
+  editable(['ro'], () => writeFileSync(nodePath.join(master, 'ro/f'), 'three'));
+  chmodSync(nodePath.join(master, 'ro'), 0o500);
+  const third = await runAsOwner(dir, ['sync', master, remote]);
+  t.is(third.code, 0, third.stderr);
+  t.is(statSync(nodePath.join(remote, 'ro')).mode & 0o7777, 0o500);
+  t.is(readFileSync(nodePath.join(remote, 'ro/f'), 'utf8'), 'three');
+});
