@@ -1,11 +1,15 @@
 import { type ReportView, detailOf, summaryLine } from './model.js';
 
+/**
+ * Text as Markdown shows it literally: a file name such as `__init__.py` or `a|b` must not turn
+ * into emphasis or a new table column, nor `<b>` into HTML. Newlines stay on one line as `\n`.
+ */
 function cell(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, '\\n').replace(/`/g, '\\`');
+  return s.replace(/[\\`*_[\]|~<&]/g, (c) => `\\${c}`).replace(/\n/g, '\\n');
 }
 
 export function renderMarkdown(report: ReportView): string {
-  const out: string[] = [`# replisync ${report.dryRun ? 'diff' : 'sync'} report`, '', `Master: \`${cell(report.master)}\``, ''];
+  const out: string[] = [`# replisync ${report.dryRun ? 'diff' : 'sync'} report`, '', `Master: ${cell(report.master)}`, ''];
   if (report.error) out.push(`**Error:** ${cell(report.error)}`, '');
   for (const r of report.remotes) {
     out.push(`## ${cell(r.endpoint)}`, '');
