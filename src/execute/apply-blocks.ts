@@ -51,6 +51,8 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
   const locked = new Set<RemoteRun>();
   const relabels: Promise<void>[] = [];
   let committing: Promise<unknown> = Promise.resolve();
+  // One bar for the pass: its ETA means something, one per block's would not.
+  ctx.progress?.start(`pass ${ctx.pass}: transfer`, bytesToRead(blocksOf), 'bytes');
   try {
     for (const name of order) {
       const work = new Map<RemoteRun, Block>();
@@ -84,6 +86,7 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
     }
   } finally {
     await committing;
+    ctx.progress?.stop();
     await Promise.all(relabels);
     await Promise.all(
       [...locked].map((r) =>
@@ -112,11 +115,20 @@ async function stageBlock(name: string, work: Map<RemoteRun, Block>, ctx: BlockC
       else copies.set(a.path, [t]);
     }
   }
-  const bytes = [...copies.values()].reduce((n, ts) => n + (ts[0]!.action.master?.size ?? 0), 0);
-  ctx.progress?.start(`block ${name}: transfer`, bytes, 'bytes');
+  ctx.progress?.relabel(`pass ${ctx.pass}: transfer, block ${name}`);
   await stageCopies(ctx.master, copies, ctx.progress);
-  ctx.progress?.stop();
   return targets;
+}
+
+/** What the master sends in a pass: each file to copy once, however many remotes need it. */
+function bytesToRead(blocksOf: Map<RemoteRun, Block[]>): number {
+  const sizes = new Map<string, number>();
+  for (const blocks of blocksOf.values()) {
+    for (const b of blocks) for (const a of b.actions) if (a.op === 'copy') sizes.set(a.path, a.master?.size ?? 0);
+  }
+  let total = 0;
+  for (const size of sizes.values()) total += size;
+  return total;
 }
 
 async function commitBlock(name: string, r: RemoteRun, b: Block, copies: Map<Action, CopyTarget>, hooked: boolean, ctx: BlockContext): Promise<void> {

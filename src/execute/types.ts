@@ -49,6 +49,8 @@ export interface RunResult {
 /** Where the executor reports how far it got; the CLI draws bars from it on a TTY. */
 export interface Progress {
   start(phase: string, total: number, unit: 'files' | 'bytes'): void;
+  /** Names what the current bar is at now (a block, say) without starting it over. */
+  relabel(phase: string): void;
   advance(amount: number): void;
   stop(): void;
 }

@@ -2,6 +2,12 @@ import cliProgress from 'cli-progress';
 import type { Progress } from '../execute/types.js';
 import { formatBytes } from './model.js';
 
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '--';
+  const whole = Math.ceil(s);
+  return whole < 60 ? `${whole}s` : `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
+}
+
 /** Progress bars on stderr (only ever created when stderr is a TTY and the user wants them). */
 export function stderrProgress(): Progress {
   let bar: cliProgress.SingleBar | undefined;
@@ -16,24 +22,29 @@ export function stderrProgress(): Progress {
       started = Date.now();
       done = 0;
       total = all;
-      const amount = u === 'bytes' ? '{done}/{all} {speed}/s' : '{value}/{total} files';
+      const amount = u === 'bytes' ? '{done}/{all} {speed}/s ETA {remaining}' : '{value}/{total} files';
       bar = new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: all > 0 ? `${phase} [{bar}] {percentage}% ${amount} ETA {eta_formatted}` : `${phase} ...`,
+          format: all > 0 ? `{phase} [{bar}] {percentage}% ${amount}` : `{phase} ...`,
           hideCursor: true,
           clearOnComplete: true,
-          etaBuffer: 50,
         },
         cliProgress.Presets.shades_classic,
       );
-      bar.start(Math.max(all, 1), 0, { done: formatBytes(0), all: formatBytes(all), speed: formatBytes(0) });
+      bar.start(Math.max(all, 1), 0, { phase, done: formatBytes(0), all: formatBytes(all), speed: formatBytes(0), remaining: '--' });
+    },
+    relabel(phase) {
+      bar?.update({ phase });
     },
     advance(n) {
       if (!bar) return;
       done += n;
       const secs = Math.max((Date.now() - started) / 1000, 0.001);
-      bar.update(done, unit === 'bytes' ? { done: formatBytes(done), all: formatBytes(total), speed: formatBytes(Math.round(done / secs)) } : {});
+      const rate = done / secs;
+      // From the average rate since the start: bursts of small files make a recent rate jumpy.
+      const eta = formatSeconds((total - done) / rate);
+      bar.update(done, unit === 'bytes' ? { done: formatBytes(done), all: formatBytes(total), speed: formatBytes(Math.round(rate)), remaining: eta } : {});
     },
     stop() {
       bar?.stop();
