@@ -12,6 +12,8 @@ export interface CompareOptions {
   attrs: ReadonlySet<AttrName>;
   delete: boolean;
   concurrency: number;
+  /** Told what the comparison is at, for a progress line. */
+  onPhase?: (text: string) => void;
 }
 
 /**
@@ -21,14 +23,24 @@ export interface CompareOptions {
  */
 export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: CompareOptions): Promise<Listing> {
   const limit = pLimit(opts.concurrency);
+  const hosts = alive(remotes).length + 1;
+  let listed = 0;
+  const tell = (): void => opts.onPhase?.(`listing: ${listed} of ${hosts} endpoints listed`);
+  tell();
   const [masterListing] = await Promise.all([
-    master.list(opts.classes),
+    master.list(opts.classes).finally(() => {
+      listed++;
+      tell();
+    }),
     ...alive(remotes).map((r) =>
       limit(async () => {
         try {
           r.listing = await r.endpoint.list(opts.classes);
         } catch (err) {
           r.fail(err);
+        } finally {
+          listed++;
+          tell();
         }
       }),
     ),
@@ -89,6 +101,8 @@ async function checksumAndPlan(master: Endpoint, masterListing: Listing, remotes
     }
     remoteOpen.set(r, open);
   }
+  const asked = [...remoteOpen.values()].reduce((n, open) => n + open.length, masterOpen.size);
+  if (asked > 0) opts.onPhase?.(`checksums of ${asked} files (equal size on both sides)`);
   await Promise.all([
     masterOpen.size > 0 ? master.checksums([...masterOpen.keys()]).then((got) => learn(masterOpen.values(), got)) : undefined,
     ...[...remoteOpen].map(([r, open]) =>

@@ -20,7 +20,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     remotes: remotes.map((r) => r.result()),
     fatal,
   });
-  const compareOpts = { classes: opts.classes, attrs: opts.attrs, delete: opts.delete, concurrency: opts.concurrency };
+  const compareOpts = { classes: opts.classes, attrs: opts.attrs, delete: opts.delete, concurrency: opts.concurrency, onPhase: (text: string) => opts.progress?.relabel(text) };
   let masterListing: Listing | undefined;
   /** A full comparison first; after each pass, a look at the paths it acted on (the rest stands). */
   const compare = async (which: RemoteRun[]): Promise<string | undefined> => {
@@ -36,7 +36,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
 
   const t0 = Date.now();
   const since = (): string => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
-  opts.progress?.start('listing and checksums', 0, 'files');
+  opts.progress?.start('listing', 0, 'files');
   let fatal = await compare(remotes);
   opts.progress?.stop();
   opts.verbose?.(`compared in ${since()}`);

@@ -27,7 +27,7 @@ test('progress bars go to stderr on a terminal (one transfer bar a pass, with ra
   const out = nodePath.join(dir, 'stdout');
 
   const shown = await onTerminal(['sync', master, nodePath.join(dir, 'r1')], out);
-  t.regex(shown.terminal, /listing and checksums/);
+  t.regex(shown.terminal, /listing: \d of 2 endpoints listed/);
   t.regex(shown.terminal, /pass 1: transfer, block d\d \[.*\] \d+% [\d.]+ KiB\/[\d.]+ KiB [\d.]+ \S+\/s ETA (\d+s|--)/);
   t.regex(shown.stdout, /^remote .*r1\n/);
   t.notRegex(shown.stdout, /transfer|\u001b/, 'nothing of the bars on stdout');
