@@ -14,6 +14,7 @@ export class RemoteRun {
   /** This pass's commits: the entries of the files they put in place, by path. */
   readonly placed = new Map<string, Entry>();
   readonly errors: string[] = [];
+  private readonly known = new Set<string>();
   inconsistent: string[] = [];
   passes = 0;
   failed = false;
@@ -31,14 +32,19 @@ export class RemoteRun {
 
   /** Records an error; one that concerns the whole endpoint stops the work on this remote. */
   fail(err: unknown): void {
-    const text = err instanceof ReplisyncError ? describe(err) : `${this.label}: ${(err as Error)?.message ?? String(err)}`;
-    if (!this.errors.includes(text)) this.errors.push(text);
+    this.note(err instanceof ReplisyncError ? describe(err) : `${this.label}: ${(err as Error)?.message ?? String(err)}`);
     if (!(err instanceof ReplisyncError) || err instanceof EndpointError) this.failed = true;
   }
 
   pathError(where: string, path: string, message: string): void {
-    const text = `${where}: ${path}: ${message}`;
-    if (!this.errors.includes(text)) this.errors.push(text);
+    this.note(`${where}: ${path}: ${message}`);
+  }
+
+  /** Records an error message once, however many passes meet it. */
+  note(text: string): void {
+    if (this.known.has(text)) return;
+    this.known.add(text);
+    this.errors.push(text);
   }
 
   result(): RemoteResult {

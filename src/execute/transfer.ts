@@ -72,7 +72,7 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], pro
     // One call for the whole batch: one request when the master is over SSH.
     reads = await master.readFiles(wanted.map(([path, targets]) => ({ path, size: targets[0]!.action.master!.size })));
   } catch (err) {
-    for (const [path, targets] of wanted) for (const t of targets) if (t.remote.alive) t.remote.errors.push(masterProblem(master, path, err));
+    for (const [path, targets] of wanted) for (const t of targets) if (t.remote.alive) t.remote.note(masterProblem(master, path, err));
     return;
   }
   const perRemote = new Map<RemoteRun, RemoteBatch>();
@@ -80,7 +80,7 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], pro
     const read = reads[i]!;
     const live = targets.filter((t) => t.remote.alive);
     if (!read.ok) {
-      for (const t of live) t.remote.errors.push(`${master.label}: ${path}: ${read.error}`);
+      for (const t of live) t.remote.pathError(master.label, path, read.error);
       return;
     }
     progress?.advance(read.content.length);
@@ -131,7 +131,7 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], p
   try {
     reader = await master.openRead(path);
   } catch (err) {
-    for (const t of live) t.remote.errors.push(masterProblem(master, path, err));
+    for (const t of live) t.remote.note(masterProblem(master, path, err));
     return;
   }
   const size = live[0]!.action.master!.size;
@@ -167,7 +167,7 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], p
   } catch (err) {
     await reader.cancel().catch(() => undefined);
     for (const t of [...writers.keys()]) {
-      t.remote.errors.push(masterProblem(master, path, err));
+      t.remote.note(masterProblem(master, path, err));
       await drop(t);
     }
     return;
