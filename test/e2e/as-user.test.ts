@@ -62,3 +62,21 @@ test("read-only directories of the user's own are updated inside and get their m
   t.is(statSync(nodePath.join(remote, 'ro')).mode & 0o7777, 0o500);
   t.is(readFileSync(nodePath.join(remote, 'ro/f'), 'utf8'), 'three');
 });
+
+test('a master file the user may not read: exit 2, named once however many passes, the rest synced', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => cleanup(dir));
+  const master = nodePath.join(dir, 'master');
+  await makeTree(master, { ok: 'fine', secret: 'hidden' });
+  if (asRoot) execFileSync('chown', ['-R', 'nobody:', dir]);
+  // Unreadable for the user: root's when the suite runs as root (the run is nobody's), mode 000 otherwise.
+  if (asRoot) execFileSync('chown', ['root:', nodePath.join(master, 'secret')]);
+  chmodSync(nodePath.join(master, 'secret'), 0o000);
+
+  const res = await runAsOwner(dir, ['sync', master, nodePath.join(dir, 'remote')]);
+  t.is(res.code, 2, res.stderr);
+  const lines = res.stderr.split('\n').filter((l) => l.includes('secret: cannot read: permission denied (EACCES)'));
+  t.is(lines.length, 1, res.stderr);
+  t.regex(res.stderr, /1 path\(s\) still inconsistent after 3 pass\(es\): secret/);
+  t.is(readFileSync(nodePath.join(dir, 'remote/ok'), 'utf8'), 'fine');
+});
