@@ -31,6 +31,10 @@ export class RemoteEndpoint implements Endpoint {
 
   async list(classes: ClassSpec[]): Promise<Listing> {
     const listing = (await this.client.request('list', { classes })) as Listing;
+    const badNames: unknown = listing.badNames;
+    if (badNames !== undefined && !(Array.isArray(badNames) && badNames.every((p) => typeof p === 'string'))) {
+      throw new EndpointError('protocol error: badNames is not a list of paths', this.label);
+    }
     return { ...listing, entries: this.decoded(() => unpackEntries(listing.entries)) };
   }
 

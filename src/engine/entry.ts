@@ -33,6 +33,8 @@ export interface Listing {
   leftovers: string[];
   /** Whether this endpoint may set owner and group (it runs as root). */
   canChown: boolean;
+  /** Paths whose names are not valid UTF-8 (bad bytes shown as \xHH): not listed, so neither replicated nor deleted. */
+  badNames?: string[];
 }
 
 export type AttrName = 'mode' | 'mtime' | 'owner' | 'group' | 'links';

@@ -46,6 +46,10 @@ export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: C
     ),
   ]);
   if (!masterListing.exists) throw new EndpointError('the master directory does not exist', master.label);
+  for (const r of alive(remotes)) {
+    for (const p of masterListing.badNames ?? []) r.pathError(master.label, p, BAD_NAME + 'not replicated');
+    for (const p of r.listing?.badNames ?? []) r.pathError(r.label, p, BAD_NAME + 'left as it is');
+  }
   await checksumAndPlan(master, masterListing, remotes, opts);
   return masterListing;
 }
@@ -79,6 +83,8 @@ export async function verifyTouched(master: Endpoint, masterListing: Listing, re
   await checksumAndPlan(master, patched, remotes, opts);
   return patched;
 }
+
+const BAD_NAME = 'the name is not valid UTF-8, which replisync cannot handle: ';
 
 function alive(remotes: RemoteRun[]): RemoteRun[] {
   return remotes.filter((r) => r.alive);

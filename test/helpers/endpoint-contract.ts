@@ -177,4 +177,15 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
   const missing = await open(nodePath.join(dir, 'does-not-exist'));
   t.false((await missing.list([EMPTY_CLASS])).exists);
   await missing.close();
+
+  // A name that is not valid UTF-8 is not listed but named, with \xHH for its bad byte.
+  const odd = nodePath.join(dir, 'odd');
+  mkdirSync(nodePath.join(odd, 'sub'), { recursive: true });
+  writeFileSync(nodePath.join(odd, 'sub/plain'), '');
+  writeFileSync(Buffer.concat([Buffer.from(`${odd}/sub/caf`), Buffer.from([0xe9])]), 'latin-1');
+  const oddEp = await open(odd);
+  const oddListing = await oddEp.list([EMPTY_CLASS]);
+  t.deepEqual(oddListing.entries.map((e) => e.path), ['sub', 'sub/plain']);
+  t.deepEqual(oddListing.badNames, ['sub/caf\\xe9']);
+  await oddEp.close();
 }

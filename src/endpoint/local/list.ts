@@ -2,6 +2,7 @@ import { type BigIntStats, type Dirent, lstatSync, readdirSync, readlinkSync } f
 import { type Classifier, LOCK_FILE, isTempName } from '../../engine/classification.js';
 import { type Entry, childOf, comparePaths } from '../../engine/entry.js';
 import { errnoCode } from '../errors.js';
+import { garbled, undecodableNames } from './bad-names.js';
 import { type ListedFile, entryType, listedFile, toEntry } from './stat-key.js';
 import { underRoot } from './safe-path.js';
 import { Breather, breathe } from './yield.js';
@@ -9,6 +10,8 @@ import { Breather, breathe } from './yield.js';
 export interface WalkResult {
   entries: Entry[];
   leftovers: string[];
+  /** Paths within the classification whose names are not valid UTF-8, shown with \xHH: neither listed nor descended. */
+  badNames: string[];
   /** Every listed regular file's stat, as checksums need it, so that they need no other call. */
   files: Map<string, ListedFile>;
 }
@@ -29,6 +32,7 @@ export class WalkError extends Error {
 export async function walk(root: string, classifier: Classifier): Promise<WalkResult> {
   const entries: Entry[] = [];
   const leftovers: string[] = [];
+  const badNames: string[] = [];
   const files = new Map<string, ListedFile>();
   const breather = new Breather();
 
@@ -42,10 +46,18 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
     let partial = false;
     let listed = 0;
     const subdirs: Entry[] = [];
+    const undecodable = garbled(dirents) ? undecodableNames(underRoot(root, rel)) : undefined;
     for (const d of dirents) {
       if (breather.tick()) await breathe();
       const child = childOf(rel, d.name);
       if (rel === '' && d.name === LOCK_FILE) continue;
+      const shown = undecodable?.get(d.name);
+      if (shown !== undefined) {
+        // Holds what cannot be listed: never emptied nor removed as if it were all listed.
+        partial = true;
+        if (!classifier.excluded(child) && (d.isDirectory() || classifier.included(child))) badNames.push(childOf(rel, shown));
+        continue;
+      }
       if (isTempName(d.name)) {
         leftovers.push(child);
         continue;
@@ -102,5 +114,5 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
   await visit('');
   entries.sort((a, b) => comparePaths(a.path, b.path));
   leftovers.sort(comparePaths);
-  return { entries, leftovers, files };
+  return { entries, leftovers, badNames, files };
 }

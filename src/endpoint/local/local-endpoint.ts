@@ -80,10 +80,10 @@ export class LocalEndpoint implements Endpoint {
     }
     if (!st.isDirectory()) this.fail('the root is not a directory');
     try {
-      const { entries, leftovers, files } = await walk(this.root, compileClassification(classes));
+      const { entries, leftovers, badNames, files } = await walk(this.root, compileClassification(classes));
       this.files = files;
       for (const e of entries) if (e.type === 'file') this.vouch(e, files.get(e.path)!);
-      return { exists: true, entries, leftovers, canChown: this.canChown };
+      return { exists: true, entries, leftovers, canChown: this.canChown, ...(badNames.length > 0 ? { badNames } : {}) };
     } catch (err) {
       if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
       throw err;
