@@ -17,6 +17,7 @@ import { errnoCode, reasonOf } from '../errors.js';
 import type { ChecksumCache } from './checksum-cache.js';
 import type { TouchedDirs } from './touched-dirs.js';
 import { type ParentGuard, resolveInside, underRoot } from './safe-path.js';
+import { utimesArg } from './file-time.js';
 import { contentKey, toEntry, wholeMs } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
 
@@ -160,7 +161,7 @@ export class Committer {
       case 'touch': {
         const st = expectState(abs, a.remote, false)!;
         if (a.master!.type === 'dir') this.ctx.touchedDirs.want(a.path, a.master!.mtimeMs);
-        else lutimes(abs, Number(st.atimeNs) / 1e9, a.master!.mtimeMs / 1000);
+        else lutimes(abs, utimesArg(Number(st.atimeNs) / 1e9), utimesArg(a.master!.mtimeMs / 1000));
         return;
       }
     }
@@ -184,7 +185,7 @@ export class Committer {
       const [uid, gid] = this.owner(step, current);
       if (uid !== has?.uid || gid !== has.gid) lchown(tmpAbs, uid, gid);
     }
-    if (step.attrs.mtime) lutimes(tmpAbs, Date.now() / 1000, m.mtimeMs / 1000);
+    if (step.attrs.mtime) lutimes(tmpAbs, Date.now() / 1000, utimesArg(m.mtimeMs / 1000));
   }
 
   private copy(step: CommitStep, abs: string): Entry {

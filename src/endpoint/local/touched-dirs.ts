@@ -1,5 +1,6 @@
 import { chmodSync, lstatSync, lutimesSync } from 'node:fs';
 import { depthOf } from '../../engine/entry.js';
+import { utimesArg } from './file-time.js';
 import { underRoot } from './safe-path.js';
 
 /** Write and search for the owner: what creating, renaming or removing an entry in a directory takes. */
@@ -64,8 +65,8 @@ export class TouchedDirs {
       const prev = this.saved.get(rel);
       const mode = this.lent.get(rel);
       try {
-        if (ms !== undefined) lutimesSync(this.abs(rel), prev?.atime ?? Date.now() / 1000, ms / 1000);
-        else if (prev) lutimesSync(this.abs(rel), prev.atime, prev.mtime);
+        if (ms !== undefined) lutimesSync(this.abs(rel), utimesArg(prev?.atime ?? Date.now() / 1000), utimesArg(ms / 1000));
+        else if (prev) lutimesSync(this.abs(rel), utimesArg(prev.atime), utimesArg(prev.mtime));
         if (mode !== undefined) chmodSync(this.abs(rel), mode);
       } catch {
         // Removed by this commit: nothing to restore.

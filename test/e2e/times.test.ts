@@ -1,0 +1,25 @@
+import test from 'ava';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { cleanup, comparable, runCli, snapshot, tempDir } from '../helpers/tree.js';
+
+test('file and directory times before 1970 and far ahead are replicated; a second run changes nothing', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => cleanup(dir));
+  const master = nodePath.join(dir, 'master');
+  const remote = nodePath.join(dir, 'remote');
+  mkdirSync(nodePath.join(master, 'old-dir'), { recursive: true });
+  writeFileSync(nodePath.join(master, 'old-dir/1960'), 'a');
+  writeFileSync(nodePath.join(master, '2200'), 'b');
+  // node's utimes takes a negative number for "now": Dates say what is meant.
+  utimesSync(nodePath.join(master, 'old-dir/1960'), new Date(-301_060_799_877), new Date(-301_060_799_877));
+  utimesSync(nodePath.join(master, '2200'), new Date(7_258_118_400_000), new Date(7_258_118_400_000));
+  utimesSync(nodePath.join(master, 'old-dir'), new Date(-631_152_000_000), new Date(-631_152_000_000));
+
+  const first = await runCli(['sync', master, remote]);
+  t.is(first.code, 0, first.stderr + first.stdout);
+  t.deepEqual(comparable(snapshot(remote)), comparable(snapshot(master)));
+  const again = await runCli(['sync', master, remote]);
+  t.is(again.code, 0);
+  t.regex(again.stdout, /0 copied \(0 B\), 0 deleted, 0 attributes fixed, 0 inconsistent/);
+});
