@@ -8,6 +8,7 @@ import { type Address, AddressError, formatAddress, parseAddress } from '../endp
 import { UsageError } from '../endpoint/errors.js';
 import type { RawArgs } from './args.js';
 import { type JobConfig, loadConfig, pickJob } from './config-file.js';
+import { checkLocalOverlap } from './local-overlap.js';
 
 /** Everything a run needs, validated: nothing is connected or changed before this exists. */
 export interface Settings {
@@ -120,13 +121,9 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
     if (seen.has(key)) throw new UsageError(`endpoint ${key} is named twice (a remote cannot also be the master or another remote)`);
     seen.add(key);
   }
-  if (master.kind === 'local') {
-    for (const r of remotes) {
-      if (r.kind === 'local' && (r.path.startsWith(`${master.path}/`) || master.path.startsWith(`${r.path}/`))) {
-        throw new UsageError(`remote ${r.path} and master ${master.path} must not contain one another`);
-      }
-    }
-  }
+  checkLocalOverlap(
+    [master, ...remotes].flatMap((a, i) => (a.kind === 'local' ? [{ role: i === 0 ? ('master' as const) : ('remote' as const), path: a.path }] : [])),
+  );
 
   const own: ClassSpec = {
     include: args.include ?? job?.include ?? [],

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { REPO, cleanup, makeTree, runCli, tempDir } from '../helpers/tree.js';
 
@@ -17,6 +17,12 @@ async function setup(t: { teardown(fn: () => void): void }) {
   return { dir, master, remote, config };
 }
 
+/** A symlink `name` in the test's directory to `target` there (made as the case's arguments are). */
+function linked(s: { dir: string }, name: string, target: string): string {
+  symlinkSync(target, nodePath.join(s.dir, name));
+  return nodePath.join(s.dir, name);
+}
+
 const cases: [string, (s: Awaited<ReturnType<typeof setup>>) => string[], RegExp][] = [
   ['an unknown option', (s) => ['sync', s.master, s.remote, '--frobnicate'], /Unknown argument: frobnicate/],
   ['no remote', (s) => ['sync', s.master], /name at least one remote after the master/],
@@ -31,6 +37,9 @@ const cases: [string, (s: Awaited<ReturnType<typeof setup>>) => string[], RegExp
   ['an invalid regular expression', (s) => ['sync', s.master, s.remote, '--include-regex', '(oops'], /classification: invalid regular expression \/\(oops\//],
   ['the same endpoint twice', (s) => ['sync', s.master, s.remote, s.remote], /is named twice/],
   ['a remote inside the master', (s) => ['sync', s.master, nodePath.join(s.master, 'sub')], /must not contain one another/],
+  ['a remote inside the master through a symlink', (s) => ['sync', s.master, nodePath.join(linked(s, 'to-master', 'master'), 'sub')], /remote \S+to-master\/sub and master \S+ must not contain one another/],
+  ['one remote under two names', (s) => ['sync', s.master, s.remote, linked(s, 'to-remote', 'remote')], /remote \S+remote and remote \S+to-remote are the same directory/],
+  ['a remote inside another', (s) => ['sync', s.master, s.remote, nodePath.join(s.remote, 'deeper')], /remote \S+deeper and remote \S+ must not contain one another/],
   ['an ssh URL without a path', () => ['sync', '/tmp', 'ssh://host'], /no path in ssh:\/\/host/],
   ['--class without --config', (s) => ['sync', s.master, s.remote, '--class', 'x'], /--class needs --config/],
   ['a config that is not JSON', (s) => ['sync', '--config', s.config('{ nope')], /not valid JSON/],
