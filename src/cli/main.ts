@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { formatAddress } from '../endpoint/address.js';
-import { ReplisyncError, UsageError, describe } from '../endpoint/errors.js';
+import { ReplisyncError, UsageError, describe, reasonOf } from '../endpoint/errors.js';
 import { type OpenedEndpoints, openEndpoints } from '../endpoint/open.js';
 import { runJob } from '../execute/run-job.js';
 import type { RunResult } from '../execute/types.js';
@@ -17,6 +17,7 @@ import { runAgent } from '../agent/agent.js';
 import { parseArgs } from './args.js';
 import { EXIT_ERROR, exitCodeOf } from './exit-code.js';
 import { type Settings, resolveSettings } from './settings.js';
+import { makeDirs } from '../make-dirs.js';
 
 function say(message: string): void {
   process.stderr.write(`replisync: ${message}\n`);
@@ -39,17 +40,29 @@ function emit(settings: Settings, run: RunResult, code: number, startedAt: Date)
       say(`${r.endpoint}: ${r.inconsistent.length} path(s) still inconsistent after ${r.passes} pass(es): ${shown}${r.inconsistent.length > 10 ? ', ...' : ''}`);
     }
   }
-  if (settings.report) {
-    mkdirSync(nodePath.dirname(nodePath.resolve(settings.report.file)), { recursive: true });
-    writeFileSync(settings.report.file, renderFile(view, settings.report.kind));
-  }
-  if (settings.log) {
-    mkdirSync(nodePath.dirname(nodePath.resolve(settings.log)), { recursive: true });
-    appendFileSync(settings.log, logLine(view, settings.job, code, startedAt));
+  if (settings.report) writeFileSync(settings.report.file, renderFile(view, settings.report.kind));
+  if (settings.log) appendFileSync(settings.log, logLine(view, settings.job, code, startedAt));
+}
+
+/**
+ * The report's and the log's directories exist and take files, checked before anything changes:
+ * a run must not end unable to say what it did.
+ */
+function prepareOutputs(settings: Settings): void {
+  for (const [option, file] of [['--report', settings.report?.file], ['--log', settings.log]] as const) {
+    if (file === undefined) continue;
+    const dir = nodePath.dirname(nodePath.resolve(file));
+    try {
+      makeDirs(dir);
+      accessSync(dir, constants.W_OK);
+    } catch (err) {
+      throw new UsageError(`${option} ${file}: cannot write there: ${reasonOf(err)}`);
+    }
   }
 }
 
 async function runSync(settings: Settings): Promise<number> {
+  prepareOutputs(settings);
   const startedAt = new Date();
   const runId = randomBytes(8).toString('hex');
   const verbose = settings.verbose ? (m: string) => say(m) : undefined;

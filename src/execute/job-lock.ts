@@ -1,8 +1,9 @@
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processAlive } from '../endpoint/local/process-alive.js';
+import { makeDirs } from '../make-dirs.js';
 
 /** Another run of the same job holds its run lock (exit 2, unless --wait). */
 export class JobBusy extends Error {}
@@ -36,7 +37,7 @@ function fileFor(job: string): string {
  */
 export async function acquireJobLock(job: string, runId: string, wait: boolean): Promise<JobLock> {
   const file = fileFor(job);
-  await mkdir(nodePath.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirs(nodePath.dirname(file), 0o700);
   const record: JobLockRecord = { job, runId, host: os.hostname(), pid: process.pid, since: new Date().toISOString() };
   const tmp = `${file}.${runId}.tmp`;
   await writeFile(tmp, `${JSON.stringify(record)}\n`);

@@ -1,8 +1,9 @@
 import { createHash, createHmac } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { hostMatches } from './ssh-config.js';
+import { makeDirs } from '../make-dirs.js';
 
 /** How known_hosts names a host: plain for port 22, "[host]:port" otherwise. */
 export function hostToken(host: string, port: number): string {
@@ -92,7 +93,7 @@ export function preferredAlgorithms(files: readonly string[], token: string): st
 
 /** Appends a newly accepted key (OpenSSH's accept-new), creating ~/.ssh with mode 0700 if needed. */
 export function addHostKey(file: string, token: string, blob: Buffer): void {
-  mkdirSync(nodePath.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirs(nodePath.dirname(file), 0o700);
   const needsNewline = existsSync(file) && !readFileSync(file, 'utf8').endsWith('\n') && readFileSync(file).length > 0;
   appendFileSync(file, `${needsNewline ? '\n' : ''}${token} ${keyTypeOf(blob)} ${blob.toString('base64')}\n`, { mode: 0o600 });
 }

@@ -39,6 +39,9 @@ const cases: [string, (s: Awaited<ReturnType<typeof setup>>) => string[], RegExp
   ['a remote inside the master', (s) => ['sync', s.master, nodePath.join(s.master, 'sub')], /must not contain one another/],
   ['a remote inside the master through a symlink', (s) => ['sync', s.master, nodePath.join(linked(s, 'to-master', 'master'), 'sub')], /remote \S+to-master\/sub and master \S+ must not contain one another/],
   ['one remote under two names', (s) => ['sync', s.master, s.remote, linked(s, 'to-remote', 'remote')], /remote \S+remote and remote \S+to-remote are the same directory/],
+  // /proc answers ENOENT for a directory made in it: node's recursive mkdir loops on that forever.
+  ['a --report where nothing can be written', (s) => ['sync', s.master, s.remote, '--report', '/proc/replisync-test/r.json'], /--report \/proc\/replisync-test\/r\.json: cannot write there: no such file or directory/],
+  ['a --log where nothing can be written', (s) => ['sync', s.master, s.remote, '--log', '/proc/replisync-test/log'], /--log \/proc\/replisync-test\/log: cannot write there/],
   ['a remote inside another', (s) => ['sync', s.master, s.remote, nodePath.join(s.remote, 'deeper')], /remote \S+deeper and remote \S+ must not contain one another/],
   ['an ssh URL without a path', () => ['sync', '/tmp', 'ssh://host'], /no path in ssh:\/\/host/],
   ['--class without --config', (s) => ['sync', s.master, s.remote, '--class', 'x'], /--class needs --config/],

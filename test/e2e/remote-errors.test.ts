@@ -38,8 +38,11 @@ test('a remote directory that cannot be created is an error naming it; the other
   const bad = nodePath.join(dir, 'dangling/remote');
   const good = nodePath.join(dir, 'good');
 
-  const res = await runCli(['sync', master, bad, good]);
+  // Under /proc, mkdir answers ENOENT for a parent that exists: node's recursive mkdir loops there forever.
+  const proc = '/proc/replisync-test/remote';
+  const res = await runCli(['sync', master, bad, proc, good], { timeoutMs: 30_000 });
   t.is(res.code, 2, res.stderr);
+  t.regex(res.stderr, /\/proc\/replisync-test\/remote: cannot create the directory: no such file or directory \(ENOENT\)/);
   t.regex(res.stderr, /dangling\/remote: cannot create the directory: .* \((ENOENT|ENOTDIR)\)/);
   t.notRegex(res.stderr, /agent failed|    at /, 'no stack trace');
   t.true(existsSync(nodePath.join(good, 'f')));

@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import * as nodePath from 'node:path';
+import { makeDirs } from '../../make-dirs.js';
 
 /**
  * CRC-32 by path, trusted only while the file's dev, inode, size, mtime and ctime are all unchanged
@@ -45,7 +46,7 @@ export class ChecksumCache {
   async save(): Promise<void> {
     if (!this.file || !this.dirty || !this.writable) return;
     const entries = [...this.map].map(([path, { key, crc }]) => [path, key, crc]);
-    await mkdir(nodePath.dirname(this.file), { recursive: true, mode: 0o700 });
+    makeDirs(nodePath.dirname(this.file), 0o700);
     const tmp = `${this.file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify({ v: 1, entries }), { mode: 0o600 });
     await rename(tmp, this.file);

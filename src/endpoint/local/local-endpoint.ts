@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, openSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
@@ -19,6 +19,7 @@ import { WalkError, walk } from './list.js';
 import { RootLock } from './root-lock.js';
 import { StagingDirs } from './staging-dirs.js';
 import { ParentGuard, resolveInside } from './safe-path.js';
+import { makeDirs } from '../../make-dirs.js';
 
 const run = promisify(execFile);
 /** Up to this many staged files, each is flushed on its own rather than the whole file system. */
@@ -261,7 +262,7 @@ export class LocalEndpoint implements Endpoint {
   private async ensureRoot(): Promise<void> {
     if (this.rootReady) return;
     try {
-      await mkdir(this.root, { recursive: true });
+      makeDirs(this.root);
     } catch (err) {
       this.fail('cannot create the directory', undefined, err);
     }
