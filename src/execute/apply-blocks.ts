@@ -52,7 +52,7 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
   const relabels: Promise<void>[] = [];
   let committing: Promise<unknown> = Promise.resolve();
   // One bar for the pass: its ETA means something, one per block's would not.
-  ctx.progress?.start(`pass ${ctx.pass}: transfer`, bytesToRead(blocksOf), 'bytes');
+  ctx.progress?.start(`pass ${ctx.pass}: transfer`, bytesToRead(blocksOf));
   try {
     for (const name of order) {
       const work = new Map<RemoteRun, Block>();

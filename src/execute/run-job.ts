@@ -36,7 +36,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
 
   const t0 = Date.now();
   const since = (): string => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
-  opts.progress?.start('listing', 0, 'files');
+  opts.progress?.start('listing', 0);
   let fatal = await compare(remotes);
   opts.progress?.stop();
   opts.verbose?.(`compared in ${since()}`);

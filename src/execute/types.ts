@@ -48,7 +48,8 @@ export interface RunResult {
 
 /** Where the executor reports how far it got; the CLI draws bars from it on a TTY. */
 export interface Progress {
-  start(phase: string, total: number, unit: 'files' | 'bytes'): void;
+  /** A bar of `bytes` to go; with 0, a line that only says what is going on. */
+  start(phase: string, bytes: number): void;
   /** Names what the current bar is at now (a block, say) without starting it over. */
   relabel(phase: string): void;
   advance(amount: number): void;

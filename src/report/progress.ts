@@ -11,22 +11,19 @@ function formatSeconds(s: number): string {
 /** Progress bars on stderr (only ever created when stderr is a TTY and the user wants them). */
 export function stderrProgress(): Progress {
   let bar: cliProgress.SingleBar | undefined;
-  let unit: 'files' | 'bytes' = 'files';
   let started = 0;
   let done = 0;
   let total = 0;
   return {
-    start(phase, all, u) {
+    start(phase, all) {
       bar?.stop();
-      unit = u;
       started = Date.now();
       done = 0;
       total = all;
-      const amount = u === 'bytes' ? '{done}/{all} {speed}/s ETA {remaining}' : '{value}/{total} files';
       bar = new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: all > 0 ? `{phase} [{bar}] {percentage}% ${amount}` : `{phase} ...`,
+          format: all > 0 ? '{phase} [{bar}] {percentage}% {done}/{all} {speed}/s ETA {remaining}' : '{phase} ...',
           hideCursor: true,
           clearOnComplete: true,
         },
@@ -44,7 +41,7 @@ export function stderrProgress(): Progress {
       const rate = done / secs;
       // From the average rate since the start: bursts of small files make a recent rate jumpy.
       const eta = formatSeconds((total - done) / rate);
-      bar.update(done, unit === 'bytes' ? { done: formatBytes(done), all: formatBytes(total), speed: formatBytes(Math.round(rate)), remaining: eta } : {});
+      bar.update(done, { done: formatBytes(done), all: formatBytes(total), speed: formatBytes(Math.round(rate)), remaining: eta });
     },
     stop() {
       bar?.stop();
