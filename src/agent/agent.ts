@@ -24,6 +24,15 @@ export async function runAgent(): Promise<number> {
       return new LocalEndpoint(root, { label: root, cacheFile: cache ? cacheFileFor(root) : undefined, saveCache: params.saveCache === true });
     },
   );
+  // Ctrl-C reaches every process of the terminal's group, local agents too; a service manager
+  // stops them all at once: each agent removes what it staged and releases its lock first.
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return; // a second signal must not cut the cleanup short
+    stopping = true;
+    void server.closeEndpoint().finally(() => process.exit(2));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
   try {
     await server.run();
     return 0;

@@ -76,7 +76,7 @@ async function runSync(settings: Settings): Promise<number> {
     await jobLock?.release();
   };
   const onSignal = (signal: NodeJS.Signals): void => {
-    say(`${signal}: stopping; staged files are removed and locks released`);
+    say(`${signal}: stopping: removing staged files and releasing locks (what a stop cannot remove, the next run does)`);
     void closeAll().finally(() => process.exit(EXIT_ERROR));
   };
   process.once('SIGINT', onSignal);

@@ -55,8 +55,15 @@ export class AgentServer {
         for (const frame of decoder.push(chunk as Buffer)) await this.handle(frame);
       }
     } finally {
-      await this.endpoint?.close().catch(() => undefined);
+      await this.closeEndpoint();
     }
+  }
+
+  /** Closes the endpoint (staged files removed, lock released), also while a request is under way: for a signal. */
+  async closeEndpoint(): Promise<void> {
+    const endpoint = this.endpoint;
+    this.endpoint = undefined;
+    await endpoint?.close().catch(() => undefined);
   }
 
   private async handle(f: Frame): Promise<void> {

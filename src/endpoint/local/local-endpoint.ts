@@ -242,6 +242,7 @@ export class LocalEndpoint implements Endpoint {
 
   /** A writer to a new temp file for `path`, next to it. */
   private stagedWriter(path: string): FileWriter {
+    if (this.closed) this.fail('closed: the run is stopping', path);
     // Beside its target, a temp file is renamed within its directory at commit: across
     // directories, renames serialise on a lock of the whole file system.
     const dir = this.stagingDirs.usable(parentOf(path)) ? parentOf(path) : '';
@@ -257,9 +258,15 @@ export class LocalEndpoint implements Endpoint {
   }
 
   private rootReady = false;
+  private closed = false;
 
-  /** The remote directory is created if missing (only ever by a run that writes). */
+  /**
+   * Called before every change: the remote directory is created if missing (only ever by a run
+   * that writes), and nothing is written once the endpoint is closed (an upload that was under way
+   * when a run was stopped would otherwise stage files after its cleanup).
+   */
   private async ensureRoot(): Promise<void> {
+    if (this.closed) this.fail('closed: the run is stopping');
     if (this.rootReady) return;
     try {
       makeDirs(this.root);
@@ -382,9 +389,10 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.fsSync.close();
     await this.cache.save().catch(() => undefined);
     await this.discardStaged().catch(() => undefined);
-    await this.lockFile.release().catch(() => undefined);
+    await this.lockFile.close().catch(() => undefined);
   }
 }

@@ -22,6 +22,10 @@ export function describeHolder(h: LockRecord): string {
 export class RootLock {
   private held: LockRecord | undefined;
   private readonly path: string;
+  /** Changes of the lock file, one after the other: a release waits for a record being written. */
+  private changes: Promise<unknown> = Promise.resolve();
+  /** Set when the endpoint closes (a run stopping on a signal, say): no lock is taken after that. */
+  private closed = false;
 
   constructor(private readonly root: string, private readonly touchedDirs: TouchedDirs) {
     this.path = nodePath.join(root, LOCK_FILE);
@@ -31,7 +35,17 @@ export class RootLock {
    * Writes a record whole under a temp name, then puts it in place with `place` (link: only where
    * there is none; rename: over ours), so that nobody reads half a record.
    */
-  private async writeWhole(record: LockRecord, place: (tmp: string, path: string) => Promise<void>): Promise<void> {
+  private writeWhole(record: LockRecord, place: (tmp: string, path: string) => Promise<void>): Promise<void> {
+    return this.serial(() => this.writeNow(record, place));
+  }
+
+  private serial<T>(change: () => Promise<T>): Promise<T> {
+    const done = this.changes.then(change);
+    this.changes = done.catch(() => undefined);
+    return done;
+  }
+
+  private async writeNow(record: LockRecord, place: (tmp: string, path: string) => Promise<void>): Promise<void> {
     const tmp = nodePath.join(this.root, `.replisync-${record.runId.slice(0, 8).padEnd(8, '0')}-lock.tmp`);
     this.touchedDirs.note('');
     try {
@@ -70,6 +84,7 @@ export class RootLock {
     const record: LockRecord = { host: os.hostname(), pid: process.pid, ...owner, since: new Date().toISOString() };
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      if (this.closed) throw new PathError('closed: the run is stopping', '', LOCK_FILE, 'ECLOSED');
       if (await this.tryCreate(record)) {
         this.held = record;
         return;
@@ -98,7 +113,11 @@ export class RootLock {
     this.held = record;
   }
 
-  private async removeFile(): Promise<void> {
+  private removeFile(): Promise<void> {
+    return this.serial(() => this.removeNow());
+  }
+
+  private async removeNow(): Promise<void> {
     this.touchedDirs.note('');
     try {
       await unlink(this.path);
@@ -107,6 +126,16 @@ export class RootLock {
     } finally {
       this.touchedDirs.restore();
     }
+  }
+
+  /** Releases the lock for good: what is being written of it is waited for, and none is taken after. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.changes;
+    // An acquire under way may have placed its record without having noted it as held yet.
+    const current = await this.read().catch(() => undefined);
+    this.held = undefined;
+    if (current && current.host === os.hostname() && current.pid === process.pid) await this.removeFile();
   }
 
   async release(): Promise<void> {
