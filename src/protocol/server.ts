@@ -26,6 +26,7 @@ function toWire(err: unknown): WireError {
 export class AgentServer {
   private endpoint: Endpoint | undefined;
   private readonly uploads = new Map<number, UploadSink | Error>();
+  private closing: Promise<void> = Promise.resolve();
   private readonly fail = (m: string) => new ProtocolError(m);
   private readonly writer: FrameWriter;
 
@@ -59,11 +60,16 @@ export class AgentServer {
     }
   }
 
-  /** Closes the endpoint (staged files removed, lock released), also while a request is under way: for a signal. */
-  async closeEndpoint(): Promise<void> {
+  /**
+   * Closes the endpoint (staged files removed, lock released), also while a request is under way
+   * (for a signal). Every caller, the end of input included, waits for the same close: the agent
+   * must not exit with it half done.
+   */
+  closeEndpoint(): Promise<void> {
     const endpoint = this.endpoint;
     this.endpoint = undefined;
-    await endpoint?.close().catch(() => undefined);
+    if (endpoint) this.closing = Promise.all([this.closing, endpoint.close().catch(() => undefined)]).then(() => undefined);
+    return this.closing;
   }
 
   private async handle(f: Frame): Promise<void> {
@@ -169,8 +175,7 @@ export class AgentServer {
       case 'runHook':
         return this.ep().runHook(p('command', 'string'));
       case 'close':
-        await this.endpoint?.close();
-        this.endpoint = undefined;
+        await this.closeEndpoint();
         return null;
     }
   }
