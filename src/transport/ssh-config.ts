@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 
@@ -33,8 +33,16 @@ export function hostMatches(patterns: readonly string[], host: string): boolean 
   return matched;
 }
 
-function parse(text: string): Section[] {
-  const sections: Section[] = [{ patterns: ['*'], options: [] }];
+/** Include nesting deeper than this is a loop (OpenSSH stops at 16 too). */
+const MAX_INCLUDE_DEPTH = 16;
+
+/**
+ * The sections of a config file. `Include` (OpenSSH 7.3) is followed where it stands: relative
+ * names are under ~/.ssh, `*` and `?` in the file name are expanded (sorted), and the lines after
+ * it belong to the section it stood in again, whatever Host lines the included files had.
+ */
+function parse(text: string, depth = 0, context: string[] = ['*']): Section[] {
+  const sections: Section[] = [{ patterns: context, options: [] }];
   for (const rawLine of text.split(/\r?\n/)) {
     const line = rawLine.trim();
     if (line === '' || line.startsWith('#')) continue;
@@ -42,11 +50,42 @@ function parse(text: string): Section[] {
     if (!m) continue;
     const key = m[1]!.toLowerCase();
     const value = m[2]!.trim().replace(/^"(.*)"$/, '$1');
+    const current = sections[sections.length - 1]!;
     if (key === 'host') sections.push({ patterns: value.split(/\s+/), options: [] });
     else if (key === 'match') sections.push({ patterns: [], options: [] }); // Match blocks are not supported: skipped
-    else sections[sections.length - 1]!.options.push([key, value]);
+    else if (key === 'include') {
+      if (depth >= MAX_INCLUDE_DEPTH) continue;
+      for (const file of value.split(/\s+/).flatMap(includedFiles)) {
+        let included = '';
+        try {
+          included = readFileSync(file, 'utf8');
+        } catch {
+          continue; // as ssh: a missing file is no error
+        }
+        sections.push(...parse(included, depth + 1, current.patterns));
+      }
+      sections.push({ patterns: current.patterns, options: [] });
+    } else current.options.push([key, value]);
   }
   return sections;
+}
+
+/** The files an Include names: ~ expanded, relative to ~/.ssh, wildcards in the last part expanded. */
+function includedFiles(spec: string): string[] {
+  const home = os.homedir();
+  const path = spec.replace(/^~(?=\/|$)/, home);
+  const abs = nodePath.isAbsolute(path) ? path : nodePath.join(home, '.ssh', path);
+  const name = nodePath.basename(abs);
+  if (!/[*?]/.test(name)) return [abs];
+  const dir = nodePath.dirname(abs);
+  try {
+    return readdirSync(dir)
+      .filter((n) => hostMatches([name], n) && !n.startsWith('.'))
+      .sort()
+      .map((n) => nodePath.join(dir, n));
+  } catch {
+    return [];
+  }
 }
 
 function expand(path: string, host: string, user: string | undefined): string {

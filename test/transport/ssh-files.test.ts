@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { addHostKey, checkHostKey, hostToken, keyTypeOf } from '../../src/transport/known-hosts.js';
@@ -31,6 +31,37 @@ test('ssh_config: first value wins, patterns and negation, IdentityFile accumula
   t.is(resolveHost('web9', file).hostName, 'web9');
   t.true(hostMatches(['*.example.com'], 'a.example.com'));
   t.false(hostMatches(['*', '!secret'], 'secret'));
+});
+
+test('ssh_config: Include, where it stands (in a Host block too), wildcards expanded, missing files and loops harmless', (t) => {
+  const conf = nodePath.join(dir, 'conf.d');
+  mkdirSync(conf, { recursive: true });
+  writeFileSync(nodePath.join(conf, 'a.conf'), ['Host web1', '  HostName 10.1.1.1', '  Port 2200'].join('\n'));
+  writeFileSync(nodePath.join(conf, 'b.conf'), ['Host db', '  User dbuser'].join('\n'));
+  writeFileSync(nodePath.join(conf, '.hidden.conf'), ['Host web1', '  Port 1'].join('\n'));
+  writeFileSync(nodePath.join(dir, 'special.conf'), ['User sp', 'Host zzz', '  User z'].join('\n'));
+  const file = nodePath.join(dir, 'config-with-includes');
+  writeFileSync(
+    file,
+    [
+      `Include ${conf}/*.conf ${nodePath.join(dir, 'missing.conf')}`,
+      'Host special',
+      `  Include ${nodePath.join(dir, 'special.conf')}`,
+      '  Port 2022',
+      'Host web1',
+      '  User outer',
+      `Include ${file}`,
+    ].join('\n'),
+  );
+  const web1 = resolveHost('web1', file);
+  t.is(web1.hostName, '10.1.1.1');
+  t.is(web1.port, 2200);
+  t.is(web1.user, 'outer');
+  t.is(resolveHost('db', file).user, 'dbuser');
+  const special = resolveHost('special', file);
+  t.is(special.user, 'sp', 'an Include in a Host block applies to that host');
+  t.is(special.port, 2022, 'what follows the Include belongs to the block it stood in');
+  t.is(resolveHost('other', file).user, undefined);
 });
 
 test('known_hosts: plain, [host]:port, hashed, mismatch with its line, revoked, accept-new', (t) => {
