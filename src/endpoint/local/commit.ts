@@ -86,8 +86,6 @@ function quietly(fn: () => void): void {
 
 /** Applies commit steps in order with synchronous calls (see Breather for why). */
 export class Committer {
-  /** Directories created by this commit whose final mode lacks u+rwx: set once they are filled. */
-  private readonly finalModes = new Map<string, number>();
   /** Directories this commit made (or took over from staging): nothing was listed in them, and no one else has had a moment to put anything there. */
   private readonly madeDirs = new Set<string>();
 
@@ -107,8 +105,6 @@ export class Committer {
         }
       }
     } finally {
-      for (const [rel, mode] of [...this.finalModes].reverse()) quietly(() => chmod(this.abs(rel), mode));
-      this.finalModes.clear();
       this.ctx.touchedDirs.restore();
       this.ctx.guard.forget();
     }
@@ -149,8 +145,8 @@ export class Committer {
         return;
       case 'chmod':
         expectState(abs, a.remote, false);
-        chmod(abs, a.master!.mode);
-        this.ctx.touchedDirs.modeSet(a.path, a.master!.mode);
+        if (a.master!.type === 'dir') this.ctx.touchedDirs.setMode(a.path, a.master!.mode);
+        else chmod(abs, a.master!.mode);
         return;
       case 'chown': {
         expectState(abs, a.remote, false);
@@ -223,12 +219,8 @@ export class Committer {
     }
     this.ctx.madeForStaging.delete(m.path);
     if (created) this.madeDirs.add(m.path);
-    if (created || step.attrs.mode) {
-      // Writable while it is filled; a mode without u+rwx is set at the end of the commit.
-      chmod(abs, mode | 0o700);
-      if ((mode & 0o700) !== 0o700) this.finalModes.set(m.path, mode);
-      this.ctx.touchedDirs.modeSet(m.path, mode);
-    }
+    // A mode that would keep this commit out of it is set at the end, once it is filled.
+    if (created || step.attrs.mode) this.ctx.touchedDirs.setMode(m.path, mode);
     if (this.ctx.canChown && (step.attrs.owner || step.attrs.group)) {
       const [uid, gid] = this.owner(step, undefined);
       lchown(abs, uid, gid);

@@ -49,16 +49,20 @@ export class TouchedDirs {
     this.wanted.set(rel, mtimeMs);
   }
 
-  /** Call after setting a directory's mode: if it is on loan, that is the mode it gets back (and it stays usable until then). */
-  modeSet(rel: string, mode: number): void {
-    if (!this.lent.has(rel)) return;
-    this.lent.set(rel, mode);
-    if ((mode & OWNER_WX) !== OWNER_WX) chmodSync(this.abs(rel), mode | OWNER_WX);
+  /**
+   * Gives directory `rel` its mode. One without u+wx would lock this change out of it: the
+   * directory is lent u+wx until restore, which sets the mode (and undoes an earlier loan).
+   */
+  setMode(rel: string, mode: number): void {
+    const usable = (mode & OWNER_WX) === OWNER_WX;
+    chmodSync(this.abs(rel), usable ? mode : mode | OWNER_WX);
+    if (usable) this.lent.delete(rel);
+    else this.lent.set(rel, mode);
   }
 
   /** Sets every noted or wanted directory's mtime and gives back lent modes, deepest first, the root last. */
   restore(): void {
-    const dirs = [...new Set([...this.saved.keys(), ...this.wanted.keys()])];
+    const dirs = [...new Set([...this.saved.keys(), ...this.wanted.keys(), ...this.lent.keys()])];
     dirs.sort((a, b) => (a === '' ? 1 : b === '' ? -1 : depthOf(b) - depthOf(a)));
     for (const rel of dirs) {
       const ms = this.wanted.get(rel);
