@@ -1,7 +1,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
-
-const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
+import { errnoCode } from './endpoint/errors.js';
 
 /**
  * `mkdir -p`: makes `dir` and its missing parents, one by one. Node's own recursive mkdir loops
@@ -14,7 +13,7 @@ export function makeDirs(dir: string, mode = 0o777): void {
       if (!statSync(p).isDirectory()) throw Object.assign(new Error(`not a directory: ${p}`), { code: 'ENOTDIR', path: p });
       break;
     } catch (err) {
-      if (codeOf(err) !== 'ENOENT') throw err;
+      if (errnoCode(err) !== 'ENOENT') throw err;
       missing.push(p);
       const parent = nodePath.dirname(p);
       if (parent === p) break;
@@ -25,7 +24,7 @@ export function makeDirs(dir: string, mode = 0o777): void {
     try {
       mkdirSync(p, mode);
     } catch (err) {
-      if (codeOf(err) !== 'EEXIST') throw err;
+      if (errnoCode(err) !== 'EEXIST') throw err;
     }
   }
 }

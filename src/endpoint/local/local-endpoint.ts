@@ -83,7 +83,7 @@ export class LocalEndpoint implements Endpoint {
     try {
       const { entries, leftovers, badNames, files } = await walk(this.root, compileClassification(classes));
       this.files = files;
-      for (const e of entries) if (e.type === 'file') this.vouch(e, files.get(e.path)!);
+      for (const e of entries) if (e.type === 'file') this.vouch(e, files.get(e.path)!.key);
       return { exists: true, entries, leftovers, canChown: this.canChown, ...(badNames.length > 0 ? { badNames } : {}) };
     } catch (err) {
       if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
@@ -108,8 +108,11 @@ export class LocalEndpoint implements Endpoint {
       }
       const type = st && entryType(st);
       if (!st || !type) continue;
-      if (type === 'file') out.push(this.vouch(toEntry(p, st, type), listedFile(st)));
-      else if (type === 'dir') out.push(toEntry(p, st, type));
+      if (type === 'file') {
+        const listed = listedFile(st);
+        this.files.set(p, listed);
+        out.push(this.vouch(toEntry(p, st, type), listed.key));
+      } else if (type === 'dir') out.push(toEntry(p, st, type));
       else {
         try {
           out.push(toEntry(p, st, type, readlinkSync(abs)));
@@ -121,10 +124,9 @@ export class LocalEndpoint implements Endpoint {
     return out;
   }
 
-  /** Remembers a listed file, and gives it the CRC the cache still vouches for: no checksum request is needed for it. */
-  private vouch(e: Entry, listed: ListedFile): Entry {
-    this.files.set(e.path, listed);
-    const crc = this.cache.get(e.path, listed.key);
+  /** Gives a listed file the CRC the cache still vouches for (`key`: its content key): no checksum request is needed for it. */
+  private vouch(e: Entry, key: string): Entry {
+    const crc = this.cache.get(e.path, key);
     if (crc !== undefined) e.crc = crc;
     return e;
   }
@@ -242,7 +244,6 @@ export class LocalEndpoint implements Endpoint {
 
   /** A writer to a new temp file for `path`, next to it. */
   private stagedWriter(path: string): FileWriter {
-    if (this.closed) this.fail('closed: the run is stopping', path);
     // Beside its target, a temp file is renamed within its directory at commit: across
     // directories, renames serialise on a lock of the whole file system.
     const dir = this.stagingDirs.usable(parentOf(path)) ? parentOf(path) : '';
