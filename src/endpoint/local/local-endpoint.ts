@@ -211,7 +211,7 @@ export class LocalEndpoint implements Endpoint {
   async openWrite(path: string, _size: number): Promise<FileWriter> {
     let writer: FileWriter;
     try {
-      await this.ensureRoot();
+      await this.readyToChange();
       writer = this.stagedWriter(path);
     } catch (err) {
       this.fail('cannot stage new content', path, err);
@@ -226,7 +226,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async stageFiles(files: WholeFile[]): Promise<StageOutcome[]> {
-    await this.ensureRoot();
+    await this.readyToChange();
     const out: StageOutcome[] = [];
     for (const f of files) {
       let writer: FileWriter | undefined;
@@ -266,7 +266,7 @@ export class LocalEndpoint implements Endpoint {
    * that writes), and nothing is written once the endpoint is closed (an upload that was under way
    * when a run was stopped would otherwise stage files after its cleanup).
    */
-  private async ensureRoot(): Promise<void> {
+  private async readyToChange(): Promise<void> {
     if (this.closed) this.fail('closed: the run is stopping');
     if (this.rootReady) return;
     try {
@@ -303,7 +303,7 @@ export class LocalEndpoint implements Endpoint {
   async commit(steps: CommitStep[], options: { flush?: boolean } = {}): Promise<StepResult[]> {
     // Taken before the first await: what is staged from here on belongs to a later commit.
     const mine = new Set(this.pending);
-    await this.ensureRoot();
+    await this.readyToChange();
     const committer = new Committer({
       root: this.root,
       canChown: this.canChown,
@@ -360,7 +360,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async lock(owner: LockOwner, timeoutMs: number): Promise<void> {
-    await this.ensureRoot();
+    await this.readyToChange();
     try {
       await this.lockFile.acquire(owner, timeoutMs);
     } catch (err) {
@@ -378,7 +378,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async runHook(command: string): Promise<HookResult> {
-    await this.ensureRoot();
+    await this.readyToChange();
     try {
       const { stdout, stderr } = await run('/bin/sh', ['-c', command], { cwd: this.root, maxBuffer: 4 * 1024 * 1024 });
       return { code: 0, output: `${stdout}${stderr}`.trim() };
