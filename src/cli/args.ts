@@ -69,6 +69,23 @@ function ownVersion(): string {
   }
 }
 
+/**
+ * What a command line that could not be parsed asked for, read off the words themselves: a
+ * script that passed `--format json` gets its JSON object even for a usage error.
+ */
+export function askedForJson(argv: string[]): { json: boolean; dryRun: boolean } {
+  let json = false;
+  let dryRun = false;
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const word = argv[i]!;
+    if (word === '--format') json = argv[i + 1] === 'json';
+    else if (word.startsWith('--format=')) json = word === '--format=json';
+    else if (word === 'diff' && i === 0) dryRun = true;
+    else if (word === '--dry-run' || word === '-n') dryRun = true;
+  }
+  return { json, dryRun };
+}
+
 /** Parses argv; a usage problem becomes a UsageError (exit 2), --help and --version print and return undefined. */
 export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
   let command: RawArgs['command'] | undefined;

@@ -14,7 +14,7 @@ import { type ReportView, viewReport } from '../report/model.js';
 import { logLine } from '../report/run-log.js';
 import { renderText } from '../report/text.js';
 import { runAgent } from '../agent/agent.js';
-import { parseArgs } from './args.js';
+import { askedForJson, parseArgs } from './args.js';
 import { EXIT_ERROR, exitCodeOf } from './exit-code.js';
 import { type Settings, resolveSettings } from './settings.js';
 import { makeDirs } from '../make-dirs.js';
@@ -61,7 +61,8 @@ function prepareOutputs(settings: Settings): void {
   }
 }
 
-async function runSync(settings: Settings): Promise<number> {
+/** `out.reported` is set once the report is on stdout: an error after it must not add a second object. */
+async function runSync(settings: Settings, out: { reported: boolean }): Promise<number> {
   prepareOutputs(settings);
   const startedAt = new Date();
   const runId = randomBytes(8).toString('hex');
@@ -102,6 +103,7 @@ async function runSync(settings: Settings): Promise<number> {
       verbose,
     });
     const code = exitCodeOf(run);
+    out.reported = true;
     emit(settings, run, code, startedAt);
     return code;
   } finally {
@@ -111,28 +113,32 @@ async function runSync(settings: Settings): Promise<number> {
   }
 }
 
+/** What went wrong, for stderr and the JSON object; `expected` is false for a bug (stderr gets its stack). */
+function failureOf(err: unknown): { message: string; expected: boolean } {
+  if (err instanceof UsageError || err instanceof JobBusy) return { message: err.message, expected: true };
+  if (err instanceof ReplisyncError) return { message: describe(err), expected: true };
+  return { message: err instanceof Error ? err.message : String(err), expected: false };
+}
+
 /** The whole command line; returns the exit status (only bin/ calls process.exit). */
 export async function main(argv: string[]): Promise<number> {
+  let settings: Settings | undefined;
+  const out = { reported: false };
   try {
     const args = await parseArgs(argv);
     if (!args) return 0;
     if (args.command === 'agent') return await runAgent();
-    const settings = resolveSettings(args, process.stderr.isTTY === true);
-    try {
-      return await runSync(settings);
-    } catch (err) {
-      // Scripts reading --format json get their one JSON object even when the run could not start.
-      if (settings.format === 'json') {
-        const error = err instanceof ReplisyncError ? describe(err) : (err as Error).message;
-        process.stdout.write(renderJson({ master: formatAddress(settings.master), dryRun: settings.dryRun, error, remotes: [] }));
-      }
-      throw err;
-    }
+    settings = resolveSettings(args, process.stderr.isTTY === true);
+    return await runSync(settings, out);
   } catch (err) {
-    if (err instanceof UsageError) say(err.message);
-    else if (err instanceof JobBusy) say(err.message);
-    else if (err instanceof ReplisyncError) say(describe(err));
-    else say(`unexpected error: ${(err as Error)?.stack ?? String(err)}`);
+    const { message, expected } = failureOf(err);
+    say(expected ? message : `unexpected error: ${(err as Error)?.stack ?? message}`);
+    // Scripts reading --format json get their one JSON object even when the run could not start.
+    const asked = settings ? { json: settings.format === 'json', dryRun: settings.dryRun } : askedForJson(argv);
+    if (asked.json && !out.reported) {
+      const master = settings ? formatAddress(settings.master) : null;
+      process.stdout.write(renderJson({ master, dryRun: asked.dryRun, error: message, remotes: [] }));
+    }
     return EXIT_ERROR;
   }
 }

@@ -70,6 +70,26 @@ for (const [name, args, message] of cases) {
   });
 }
 
+test('with --format json, a command line refused before the run still gives one JSON object naming the error', async (t) => {
+  const s = await setup(t);
+  for (const [args, dryRun] of [
+    [['diff', s.master, s.remote, '--frobnicate', '--format', 'json'], true],
+    [['sync', s.master, '--format=json'], false],
+    [['sync', '-n', s.master, s.remote, '--format', 'json', '--concurrency', '0'], true],
+  ] as const) {
+    const res = await runCli([...args]);
+    t.is(res.code, 2, res.stderr);
+    const report = JSON.parse(res.stdout) as { master: string | null; dryRun: boolean; error: string; remotes: unknown[] };
+    t.is(report.dryRun, dryRun);
+    t.deepEqual(report.remotes, []);
+    t.true(res.stderr.includes(report.error), `${report.error} is what stderr says`);
+  }
+  // The last --format wins, as with every option given twice.
+  const text = await runCli(['sync', s.master, '--format', 'json', '--format', 'text']);
+  t.is(text.stdout, '');
+  t.false(existsSync(s.remote), 'nothing was created');
+});
+
 test('messages are English whatever LANG says; --version is the package version', async (t) => {
   const s = await setup(t);
   const res = await runCli(['sync', s.master, s.remote, '--frobnicate'], { env: { ...process.env, LANG: 'de_DE.UTF-8', LC_ALL: 'de_DE.UTF-8' } });
