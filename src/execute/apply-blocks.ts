@@ -156,7 +156,7 @@ async function hook(r: RemoteRun, command: string | undefined, which: string): P
   const res = await r.endpoint.runHook(command);
   if (res.code !== 0) {
     r.failed = true;
-    throw new PathError(`${which} command failed with exit ${res.code}: ${res.output}`, r.label, command);
+    throw new PathError(`${which} command failed with exit ${res.code}${res.output ? `: ${res.output}` : ' (no output)'}`, r.label, command);
   }
 }
 

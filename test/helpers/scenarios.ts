@@ -56,8 +56,10 @@ export async function hooksRunInOrderAroundEachBlock(t: ExecutionContext, w: Whe
 export async function failingPreBlockLeavesTheBlockOld(t: ExecutionContext, w: Where): Promise<void> {
   const master = nodePath.join(w.base, 'master');
   const r = nodePath.join(w.base, 'r');
-  await makeTree(master, { 'app/one': 'new one', 'app/two': 'new two' });
+  // New directories too: their files were staged in directories made for them.
+  await makeTree(master, { 'app/one': 'new one', 'app/two': 'new two', 'app/new/deeper/three': 'new three' });
   await makeTree(r, { 'app/one': 'old', 'app/two': 'old' });
+  const before = comparable(snapshot(r, { withRoot: true }));
   const config = nodePath.join(w.base, 'c.json');
   writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'echo cannot stop the service >&2; exit 3' }] });
   const res = await runCli(['sync', '--config', config], { env: w.env });
@@ -65,8 +67,9 @@ export async function failingPreBlockLeavesTheBlockOld(t: ExecutionContext, w: W
   t.regex(res.stderr, /preBlock command failed with exit 3: cannot stop the service/);
   t.is(readFileSync(nodePath.join(r, 'app/one'), 'utf8'), 'old');
   t.is(readFileSync(nodePath.join(r, 'app/two'), 'utf8'), 'old');
-  t.deepEqual(readdirSync(nodePath.join(r, 'app')).sort(), ['one', 'two'], 'staged files removed');
+  t.deepEqual(readdirSync(nodePath.join(r, 'app')).sort(), ['one', 'two'], 'staged files and the directories made for them removed');
   t.false(existsSync(nodePath.join(r, '.replisync.lock')));
+  t.deepEqual(comparable(snapshot(r, { withRoot: true })), before, 'not even a time or a mode changed');
 }
 
 export async function crashBetweenStagingAndCommit(t: ExecutionContext, w: Where): Promise<void> {

@@ -326,16 +326,24 @@ export class LocalEndpoint implements Endpoint {
     }
   }
 
-  /** Removes staged temp files (those of `only`, or all) that were not committed, and puts their directories' mtimes back. */
+  /**
+   * Removes staged temp files (those of `only`, or all) that were not committed, and puts their
+   * directories' mtimes back. With all of them goes every directory made to stage in and not
+   * taken by a commit (only then: the next block may be staging in one while a commit runs).
+   */
   private async discardStaged(only?: ReadonlySet<string>): Promise<void> {
     const temps = [...(only ?? this.pending)].filter((t) => this.pending.has(t));
     for (const temp of temps) {
       this.pending.delete(temp);
       this.staged.delete(temp);
     }
-    if (!only) this.staged.clear();
-    this.stagingDirs.forget();
-    this.removeTemps(temps);
+    if (only) {
+      this.stagingDirs.forget();
+      this.removeTemps(temps);
+    } else {
+      this.staged.clear();
+      this.removeTemps([...temps, ...this.stagingDirs.untaken()]);
+    }
   }
 
   /** Removes temp files (a leftover may be a directory an interrupted run left) and puts their directories' mtimes back. */
@@ -385,7 +393,8 @@ export class LocalEndpoint implements Endpoint {
     } catch (err) {
       const e = err as { code?: unknown; stdout?: string; stderr?: string };
       const output = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim();
-      return { code: typeof e.code === 'number' ? e.code : 127, output: output || reasonOf(err) };
+      // A command that could not be started at all has no output: the reason stands in for it.
+      return typeof e.code === 'number' ? { code: e.code, output } : { code: 127, output: output || reasonOf(err) };
     }
   }
 

@@ -1,5 +1,5 @@
 import { lstatSync, mkdirSync } from 'node:fs';
-import { parentOf } from '../../engine/entry.js';
+import { depthOf, parentOf } from '../../engine/entry.js';
 import type { TouchedDirs } from './touched-dirs.js';
 import { resolveInside } from './safe-path.js';
 
@@ -44,5 +44,17 @@ export class StagingDirs {
 
   forget(): void {
     this.fit.clear();
+  }
+
+  /**
+   * The directories made here that no commit took as its own, deepest first, forgotten: once
+   * their staged files are gone, they go too (a block that failed before its commit leaves
+   * nothing of itself).
+   */
+  untaken(): string[] {
+    const dirs = [...this.made].sort((a, b) => depthOf(b) - depthOf(a));
+    this.made.clear();
+    this.fit.clear();
+    return dirs;
   }
 }
