@@ -74,6 +74,11 @@ function address(text: string, what: string): Address {
   }
 }
 
+/** A file named in the config file (a key, a log), taken relative to that file unless absolute or under ~. */
+function fileRelativeTo(configFile: string, file: string): string {
+  return nodePath.isAbsolute(expandHome(file)) ? file : nodePath.join(nodePath.dirname(nodePath.resolve(configFile)), file);
+}
+
 function relativeTo(configFile: string, endpoint: string): string {
   let a: Address;
   try {
@@ -81,8 +86,7 @@ function relativeTo(configFile: string, endpoint: string): string {
   } catch {
     return endpoint; // reported with its key when parsed for real
   }
-  if (a.kind !== 'local' || nodePath.isAbsolute(expandHome(a.path))) return endpoint;
-  return nodePath.join(nodePath.dirname(nodePath.resolve(configFile)), a.path);
+  return a.kind === 'local' && !nodePath.isAbsolute(expandHome(a.path)) ? fileRelativeTo(configFile, a.path) : endpoint;
 }
 
 /** An ad-hoc run's job name: stable for the same endpoints, so overlapping cron runs still meet. */
@@ -142,8 +146,8 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
   const format = args.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not ${format}`);
   const maxDelete = wholeNumber('max-delete', args.maxDelete, 0) ?? job?.maxDelete;
-  const identity = args.identity ?? job?.identity;
-  const log = args.log ?? (job?.log !== undefined ? relativeTo(args.config!, job.log) : undefined);
+  const identity = args.identity ?? (job?.identity !== undefined ? fileRelativeTo(args.config!, job.identity) : undefined);
+  const log = args.log ?? (job?.log !== undefined ? fileRelativeTo(args.config!, job.log) : undefined);
   return {
     dryRun: args.command === 'diff' || args.dryRun === true,
     master,

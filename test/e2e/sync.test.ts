@@ -325,6 +325,12 @@ test('--log appends one JSON line per run', async (t) => {
   t.is(lines[1].remotes[0].copied, 0);
   t.is(lines[1].exitCode, 0);
   t.truthy(lines[0].time);
+  // A log named in a config file is relative to that file, wherever the run starts.
+  const config = nodePath.join(dir, 'conf/job.json');
+  mkdirSync(nodePath.dirname(config));
+  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [remote()], log: 'logs/job.jsonl' } } }));
+  t.is((await runCli(['sync', '--config', config], { cwd: master })).code, 0);
+  t.is(readFileSync(nodePath.join(dir, 'conf/logs/job.jsonl'), 'utf8').trim().split('\n').length, 1);
 });
 
 test('SIGTERM mid-transfer stops cleanly: old content, no temp files, no lock', async (t) => {

@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, linkSync, chmodSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync, linkSync, chmodSync, mkdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
@@ -204,6 +204,14 @@ test.serial('keys from ssh-agent (SSH_AUTH_SOCK) and -i/--identity', async (t) =
   t.regex(noKey.stderr, /authentication failed/);
   const withIdentity = await runCli(['sync', master, `w:${at('r')}`, '-i', lab.key], { env: { ...lab.env(), HOME: home } });
   t.is(withIdentity.code, 0, withIdentity.stderr);
+  // A key named in a config file is relative to that file, not to where the run starts.
+  const config = nodePath.join(dir, 'conf/job.json');
+  mkdirSync(nodePath.join(dir, 'conf/keys'), { recursive: true });
+  copyFileSync(lab.key, nodePath.join(dir, 'conf/keys/deploy'));
+  chmodSync(nodePath.join(dir, 'conf/keys/deploy'), 0o600);
+  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [`w:${at('r3')}`], identity: 'keys/deploy' } } }));
+  const fromConfig = await runCli(['sync', '--config', config], { env: { ...lab.env(), HOME: home }, cwd: master });
+  t.is(fromConfig.code, 0, fromConfig.stderr);
   const sock = nodePath.join(dir, 'agent.sock');
   const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
   try {
