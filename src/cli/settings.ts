@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import type { BlockSpec } from '../engine/blocks.js';
 import { type ClassSpec, ClassificationError, EMPTY_CLASS, compileClassification } from '../engine/classification.js';
 import { ALL_ATTRS, type AttrName } from '../engine/entry.js';
 import { type Address, AddressError, formatAddress, parseAddress } from '../endpoint/address.js';
-import { UsageError } from '../endpoint/errors.js';
+import { UsageError, reasonOf } from '../endpoint/errors.js';
 import type { RawArgs } from './args.js';
 import { type JobConfig, loadConfig, pickJob } from './config-file.js';
 import { checkLocalOverlap } from './local-overlap.js';
@@ -47,6 +48,16 @@ function wholeNumber(name: string, given: string | string[] | undefined, min: nu
   const v = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!(v >= min)) throw new UsageError(`--${name} must be a whole number of at least ${min}, not ${JSON.stringify(text)}`);
   return v;
+}
+
+/** The key named with -i (or in the job) must be there to read: ssh would go on without it, and fail later less clearly. */
+function readableKey(file: string): string {
+  try {
+    readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`--identity ${file}: cannot read the key: ${reasonOf(err)}`);
+  }
+  return file;
 }
 
 function parseAttrs(text: string[] | string): Set<AttrName> {
@@ -161,7 +172,7 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
     concurrency: wholeNumber('concurrency', args.concurrency, 1) ?? job?.concurrency ?? 4,
     format,
     report: args.report !== undefined ? reportTarget(args.report) : undefined,
-    identity: identity !== undefined ? expandHome(identity) : undefined,
+    identity: identity !== undefined ? readableKey(expandHome(identity)) : undefined,
     acceptNewHostKey: args.acceptNewHostKey ?? false,
     lockTimeoutMs: (wholeNumber('lock-timeout', args.lockTimeout, 0) ?? job?.lockTimeout ?? 60) * 1000,
     wait: args.wait ?? false,
