@@ -1,6 +1,6 @@
 import type { Action } from '../engine/action.js';
 import type { ClassSpec } from '../engine/classification.js';
-import type { Entry, Listing } from '../engine/entry.js';
+import type { Entry, Listing, RootAttrs } from '../engine/entry.js';
 
 /**
  * One file tree on one host. The local endpoint implements it in-process; the SSH endpoint sends
@@ -59,7 +59,12 @@ export interface Endpoint {
    * again while held, it only names the new block in the lock record.
    */
   lock(owner: LockOwner, timeoutMs: number): Promise<void>;
-  unlock(): Promise<void>;
+  /**
+   * Releases the lock; staged files not committed are removed. If the lock was held, the root
+   * directory then takes the attributes given in `root` (the master root's, as --attrs selects),
+   * as rsync gives a replica's top directory the source's; without them, its mtime is put back.
+   */
+  unlock(root?: Partial<RootAttrs>): Promise<void>;
 
   /** Removes temp files that interrupted runs left (paths from the listing's leftovers). */
   removeLeftovers(paths: string[]): Promise<void>;

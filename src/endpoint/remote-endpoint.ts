@@ -1,8 +1,8 @@
 import type { ClassSpec } from '../engine/classification.js';
-import type { Entry, Listing } from '../engine/entry.js';
+import type { Entry, Listing, RootAttrs } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
 import { EndpointError } from './errors.js';
-import { packStep, unpackChecksums, unpackEntries, unpackOutcomes, unpackReads, unpackStepResults } from '../protocol/wire-codec.js';
+import { packStep, unpackChecksums, unpackEntries, unpackOutcomes, unpackReads, unpackRootAttrs, unpackStepResults } from '../protocol/wire-codec.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
 
 /** Options the agent opens its local endpoint with. */
@@ -35,7 +35,8 @@ export class RemoteEndpoint implements Endpoint {
     if (badNames !== undefined && !(Array.isArray(badNames) && badNames.every((p) => typeof p === 'string'))) {
       throw new EndpointError('protocol error: badNames is not a list of paths', this.label);
     }
-    return { ...listing, entries: this.decoded(() => unpackEntries(listing.entries)) };
+    const root = listing.root === undefined ? undefined : (this.decoded(() => unpackRootAttrs(listing.root, false)) as RootAttrs);
+    return { ...listing, root, entries: this.decoded(() => unpackEntries(listing.entries)) };
   }
 
   async stat(paths: string[]): Promise<Entry[]> {
@@ -105,8 +106,8 @@ export class RemoteEndpoint implements Endpoint {
     await this.client.request('lock', { owner: { ...owner }, timeoutMs });
   }
 
-  async unlock(): Promise<void> {
-    await this.client.request('unlock');
+  async unlock(root?: Partial<RootAttrs>): Promise<void> {
+    await this.client.request('unlock', root ? { root: { ...root } } : {});
   }
 
   async removeLeftovers(paths: string[]): Promise<void> {

@@ -24,9 +24,19 @@ export interface Entry {
   crc?: number;
 }
 
+/** The root directory's own attributes: never an entry, but a remote root takes the master's (see Endpoint.unlock). */
+export interface RootAttrs {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+}
+
 export interface Listing {
   /** False when the root directory does not exist (only allowed for remotes: it is created). */
   exists: boolean;
+  /** Set when the root exists. */
+  root?: RootAttrs;
   /** Sorted by path (code-unit order), parents before children. */
   entries: Entry[];
   /** Temp files of interrupted runs, relative paths; removed by the next run that writes. */

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Action } from '../engine/action.js';
 import type { Block } from '../engine/blocks.js';
-import type { AttrName } from '../engine/entry.js';
+import type { AttrName, RootAttrs } from '../engine/entry.js';
 import type { CommitStep } from '../endpoint/endpoint.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
 import { PathError } from '../endpoint/errors.js';
@@ -11,6 +11,8 @@ import type { Progress } from './types.js';
 
 export interface BlockContext {
   master: Endpoint;
+  /** The master root's attributes: each remote root takes them (those --attrs selects) when its lock is released. */
+  masterRoot?: RootAttrs;
   attrs: ReadonlySet<AttrName>;
   concurrency: number;
   job: string;
@@ -90,12 +92,24 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
     await Promise.all(relabels);
     await Promise.all(
       [...locked].map((r) =>
-        r.endpoint.unlock().catch((err) => {
+        r.endpoint.unlock(r.alive ? rootAttrsFor(r, ctx) : undefined).catch((err) => {
           r.fail(err);
         }),
       ),
     );
   }
+}
+
+/** What of the master root's attributes a remote root takes: those --attrs selects, owners only where the remote may set them. */
+function rootAttrsFor(r: RemoteRun, ctx: BlockContext): Partial<RootAttrs> | undefined {
+  const m = ctx.masterRoot;
+  if (!m) return undefined;
+  const out: Partial<RootAttrs> = {};
+  if (ctx.attrs.has('mode')) out.mode = m.mode;
+  if (ctx.attrs.has('mtime')) out.mtimeMs = m.mtimeMs;
+  if (r.listing?.canChown && ctx.attrs.has('owner')) out.uid = m.uid;
+  if (r.listing?.canChown && ctx.attrs.has('group')) out.gid = m.gid;
+  return out;
 }
 
 /** Stages the copies of a block on every remote; per remote, the copy target of each copy action. */

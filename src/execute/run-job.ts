@@ -81,6 +81,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     for (const blocks of blocksOf.values()) if (blocks.length === 0) blocks.push({ name: 'cleanup', actions: [] });
     await applyPass(blockOrder([...blocksOf.values()], opts.blocks), blocksOf, {
       master: opts.master,
+      masterRoot: masterListing?.root,
       attrs: opts.attrs,
       concurrency: opts.concurrency,
       job: opts.job,

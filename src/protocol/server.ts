@@ -4,7 +4,7 @@ import type { Endpoint, LockOwner } from '../endpoint/endpoint.js';
 import { EndpointError, PathError, errnoCode, reasonOf } from '../endpoint/errors.js';
 import { FrameWriter } from './frame-writer.js';
 import { type Frame, FrameDecoder, FrameType, MAGIC, MAX_DATA, ProtocolError, decodeJson, encodeFrame, encodeJson, joinAdjacent } from './frames.js';
-import { packChecksums, packEntry, packOutcomes, packReads, packStepResults, unpackSteps } from './wire-codec.js';
+import { packChecksums, packEntry, packOutcomes, packReads, packStepResults, unpackRootAttrs, unpackSteps } from './wire-codec.js';
 import { type HelloMessage, type RequestMessage, type WireError, param, validateRequest } from './messages.js';
 
 export type EndpointFactory = (params: Record<string, unknown>) => Endpoint & { canChown?: boolean };
@@ -169,7 +169,7 @@ export class AgentServer {
       case 'lock':
         return this.ep().lock(p('owner', 'object') as unknown as LockOwner, p('timeoutMs', 'number'));
       case 'unlock':
-        return this.ep().unlock();
+        return this.ep().unlock(params.root === undefined ? undefined : unpackRootAttrs(params.root, true));
       case 'removeLeftovers':
         return this.ep().removeLeftovers(p('paths', 'array') as string[]);
       case 'runHook':

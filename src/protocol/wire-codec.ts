@@ -1,5 +1,5 @@
 import type { Action, CopyReason, Op } from '../engine/action.js';
-import type { Entry, EntryType } from '../engine/entry.js';
+import type { Entry, EntryType, RootAttrs } from '../engine/entry.js';
 import type { CommitStep, ReadOutcome, StageOutcome, StepResult } from '../endpoint/endpoint.js';
 import { ProtocolError } from './frames.js';
 
@@ -39,6 +39,20 @@ function bad(what: string): ProtocolError {
 function num(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(what);
   return v;
+}
+
+const ROOT_KEYS: readonly (keyof RootAttrs)[] = ['mode', 'uid', 'gid', 'mtimeMs'];
+
+/** A root's attributes as they travel (a plain object): all of them, or with `partial`, any of them. */
+export function unpackRootAttrs(v: unknown, partial: boolean): Partial<RootAttrs> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('root attributes');
+  const out: Partial<RootAttrs> = {};
+  for (const [k, value] of Object.entries(v)) {
+    if (!(ROOT_KEYS as readonly string[]).includes(k) || !Number.isInteger(value)) throw bad('root attributes');
+    out[k as keyof RootAttrs] = value as number;
+  }
+  if (!partial && ROOT_KEYS.some((k) => out[k] === undefined)) throw bad('root attributes');
+  return out;
 }
 
 export function unpackEntry(v: unknown, path?: string): Entry {

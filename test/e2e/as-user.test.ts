@@ -32,14 +32,14 @@ test("read-only directories of the user's own are updated inside and get their m
     fn();
     dirs.filter((d) => existsSync(nodePath.join(master, d))).forEach((d) => chmodSync(nodePath.join(master, d), 0o555));
   };
-  editable(['ro', 'ro/sub'], () => undefined);
+  editable(['', 'ro', 'ro/sub'], () => undefined); // '' is the root
   if (asRoot) execFileSync('chown', ['-R', 'nobody:', dir]);
 
   const first = await runAsOwner(dir, ['sync', master, remote]);
   t.is(first.code, 0, first.stderr);
-  chmodSync(remote, 0o555); // the remote root too
+  t.is(statSync(remote).mode & 0o7777, 0o555, "the remote root has the master root's mode");
 
-  editable(['ro', 'ro/sub'], () => {
+  editable(['', 'ro', 'ro/sub'], () => {
     writeFileSync(nodePath.join(master, 'ro/f'), 'two');
     writeFileSync(nodePath.join(master, 'ro/g'), 'new');
     rmSync(nodePath.join(master, 'ro/sub'), { recursive: true });

@@ -44,6 +44,30 @@ test('sync creates missing remotes and makes them identical; a second run change
   t.notRegex(second.stdout, /^  . /m, 'no action lines');
 });
 
+test("the remote root takes the master root's mode and mtime when a run changes something there, and only then", async (t) => {
+  const { master, remote } = await setup(t);
+  chmodSync(master, 0o750);
+  utimesSync(master, 1_500_000_000, 1_500_000_000);
+  const rootOf = (dir: string) => snapshot(dir, { withRoot: true }).get('.');
+  const r = remote();
+  mkdirSync(r, { mode: 0o777 });
+  t.is((await runCli(['sync', master, r])).code, 0);
+  t.like(rootOf(r), { mode: 0o750, mtimeMs: 1_500_000_000_000 });
+  t.deepEqual(comparable(snapshot(r, { withRoot: true })), comparable(snapshot(master, { withRoot: true })));
+
+  // Nothing to change in the tree: the root is not touched either (nothing is reported of it).
+  chmodSync(master, 0o755);
+  const quiet = await runCli(['sync', master, r]);
+  t.notRegex(quiet.stdout, /^  . /m);
+  t.like(rootOf(r), { mode: 0o750 });
+  // A change below it brings it along; --attrs decides which attributes.
+  writeFileSync(nodePath.join(master, 'new.txt'), 'new');
+  utimesSync(master, 1_500_000_100, 1_500_000_100);
+  t.is((await runCli(['sync', master, r, '--attrs', 'mode'])).code, 0);
+  t.like(rootOf(r), { mode: 0o755 });
+  t.not(rootOf(r)!.mtimeMs, 1_500_000_100_000, 'mtime not among --attrs');
+});
+
 test('every action kind, in text and JSON', async (t) => {
   const { master, remote } = await setup(t);
   const r = remote();

@@ -162,6 +162,7 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     t.is(hook.code, 4);
     t.regex(hook.output, /out[\s\S]*err/);
 
+    const beforeLock = (await ep.list([EMPTY_CLASS])).root;
     await ep.lock({ runId: '0123456789abcdef', job: 'contract', block: 'b' }, 1000);
     const record = JSON.parse(readFileSync(nodePath.join(root, '.replisync.lock'), 'utf8'));
     t.like(record, { job: 'contract', block: 'b', runId: '0123456789abcdef' });
@@ -171,11 +172,23 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     t.deepEqual(readdirSync(root).filter((n) => n.startsWith('.replisync-')), [], 'no temp file of the lock is left');
     await ep.unlock();
     t.false(readdirSync(root).includes('.replisync.lock'));
+
+    // The root's own attributes come with the listing; it takes the ones given when a held lock is released.
+    const rootStat = statSync(root);
+    t.deepEqual(beforeLock, { mode: rootStat.mode & 0o7777, uid: rootStat.uid, gid: rootStat.gid, mtimeMs: Math.round(rootStat.mtimeMs) });
+    await ep.lock({ runId: '0123456789abcdef', job: 'contract', block: 'd' }, 1000);
+    await ep.unlock({ mode: 0o750, mtimeMs: 1_600_000_000_123 });
+    t.is(statSync(root).mode & 0o7777, 0o750);
+    t.is(Math.round(statSync(root).mtimeMs), 1_600_000_000_123);
+    await ep.unlock({ mode: 0o700 });
+    t.is(statSync(root).mode & 0o7777, 0o750, 'not held: the root is left alone');
   } finally {
     await ep.close();
   }
   const missing = await open(nodePath.join(dir, 'does-not-exist'));
-  t.false((await missing.list([EMPTY_CLASS])).exists);
+  const none = await missing.list([EMPTY_CLASS]);
+  t.false(none.exists);
+  t.is(none.root, undefined);
   await missing.close();
 
   // A name that is not valid UTF-8 is not listed but named, with \xHH for its bad byte.

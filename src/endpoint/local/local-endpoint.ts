@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
-import { type Entry, type Listing, childOf, parentOf } from '../../engine/entry.js';
+import { type Entry, type Listing, type RootAttrs, childOf, parentOf } from '../../engine/entry.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
 import { EndpointError, PathError, errnoCode, reasonOf } from '../errors.js';
 import { ChecksumCache } from './checksum-cache.js';
@@ -17,6 +17,7 @@ import { type ListedFile, entryType, listedFile, toEntry } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
 import { WalkError, walk } from './list.js';
 import { RootLock } from './root-lock.js';
+import { dressRoot, rootAttrsOf } from './root-attrs.js';
 import { StagingDirs } from './staging-dirs.js';
 import { ParentGuard, resolveInside } from './safe-path.js';
 import { makeDirs } from '../../make-dirs.js';
@@ -74,7 +75,7 @@ export class LocalEndpoint implements Endpoint {
     await this.loadCache();
     let st;
     try {
-      st = await stat(this.root);
+      st = await stat(this.root, { bigint: true });
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return { exists: false, entries: [], leftovers: [], canChown: this.canChown };
       this.fail('cannot read the root directory', undefined, err);
@@ -84,7 +85,7 @@ export class LocalEndpoint implements Endpoint {
       const { entries, leftovers, badNames, files } = await walk(this.root, compileClassification(classes));
       this.files = files;
       for (const e of entries) if (e.type === 'file') this.vouch(e, files.get(e.path)!.key);
-      return { exists: true, entries, leftovers, canChown: this.canChown, ...(badNames.length > 0 ? { badNames } : {}) };
+      return { exists: true, root: rootAttrsOf(st), entries, leftovers, canChown: this.canChown, ...(badNames.length > 0 ? { badNames } : {}) };
     } catch (err) {
       if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
       throw err;
@@ -376,9 +377,14 @@ export class LocalEndpoint implements Endpoint {
     }
   }
 
-  async unlock(): Promise<void> {
+  async unlock(root?: Partial<RootAttrs>): Promise<void> {
     await this.discardStaged();
-    await this.lockFile.release();
+    if (!(await this.lockFile.release()) || !root) return;
+    try {
+      dressRoot(this.root, root);
+    } catch (err) {
+      this.fail("cannot give the root directory the master's attributes", undefined, err);
+    }
   }
 
   async removeLeftovers(paths: string[]): Promise<void> {

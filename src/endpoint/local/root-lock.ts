@@ -138,11 +138,13 @@ export class RootLock {
     if (current && current.host === os.hostname() && current.pid === process.pid) await this.removeFile();
   }
 
-  async release(): Promise<void> {
-    if (!this.held) return;
+  /** Whether the lock was held (and so the run had the root to itself until now). */
+  async release(): Promise<boolean> {
+    if (!this.held) return false;
     const mine = this.held;
     this.held = undefined;
     const current = await this.read().catch(() => undefined);
     if (current && current.runId === mine.runId && current.pid === mine.pid) await this.removeFile();
+    return true;
   }
 }
