@@ -13,9 +13,30 @@ export interface HostConfig {
   identitiesOnly: boolean;
 }
 
+/** A `Match` criterion: `all`, `host a,b`, `!user x`... */
+interface Criterion {
+  name: string;
+  negated: boolean;
+  arg?: string;
+}
+
+/** When a section applies: a `Host` line's patterns, or a `Match` line's criteria (all must hold). */
+type Condition = { host: string[] } | { match: Criterion[] };
+
 interface Section {
-  patterns: string[];
+  when: Condition;
   options: [string, string][];
+}
+
+/** What `Match` looks at, as it stands where the Match line is read. */
+interface MatchState {
+  /** The name given on the command line. */
+  original: string;
+  /** After any HostName read so far. */
+  hostName: string;
+  /** The command line's user, else the first User read so far, else the local user. */
+  user: string;
+  localUser: string;
 }
 
 /** OpenSSH glob: * and ?, a leading ! negates; a host matches when some pattern does and no negated one does. */
@@ -41,8 +62,8 @@ const MAX_INCLUDE_DEPTH = 16;
  * names are under ~/.ssh, `*` and `?` in the file name are expanded (sorted), and the lines after
  * it belong to the section it stood in again, whatever Host lines the included files had.
  */
-function parse(text: string, depth = 0, context: string[] = ['*']): Section[] {
-  const sections: Section[] = [{ patterns: context, options: [] }];
+function parse(text: string, depth = 0, context: Condition = { host: ['*'] }): Section[] {
+  const sections: Section[] = [{ when: context, options: [] }];
   for (const rawLine of text.split(/\r?\n/)) {
     const line = rawLine.trim();
     if (line === '' || line.startsWith('#')) continue;
@@ -51,8 +72,8 @@ function parse(text: string, depth = 0, context: string[] = ['*']): Section[] {
     const key = m[1]!.toLowerCase();
     const value = m[2]!.trim().replace(/^"(.*)"$/, '$1');
     const current = sections[sections.length - 1]!;
-    if (key === 'host') sections.push({ patterns: value.split(/\s+/), options: [] });
-    else if (key === 'match') sections.push({ patterns: [], options: [] }); // Match blocks are not supported: skipped
+    if (key === 'host') sections.push({ when: { host: value.split(/\s+/) }, options: [] });
+    else if (key === 'match') sections.push({ when: { match: parseCriteria(m[2]!.trim()) }, options: [] });
     else if (key === 'include') {
       if (depth >= MAX_INCLUDE_DEPTH) continue;
       for (const file of value.split(/\s+/).flatMap(includedFiles)) {
@@ -62,12 +83,51 @@ function parse(text: string, depth = 0, context: string[] = ['*']): Section[] {
         } catch {
           continue; // as ssh: a missing file is no error
         }
-        sections.push(...parse(included, depth + 1, current.patterns));
+        sections.push(...parse(included, depth + 1, current.when));
       }
-      sections.push({ patterns: current.patterns, options: [] });
+      sections.push({ when: current.when, options: [] });
     } else current.options.push([key, value]);
   }
   return sections;
+}
+
+/** Words of a Match line; a double-quoted one may hold spaces (`exec "test -f x"`). */
+function words(text: string): string[] {
+  return [...text.matchAll(/"([^"]*)"|(\S+)/g)].map((w) => w[1] ?? w[2]!);
+}
+
+const NO_ARGUMENT = new Set(['all', 'canonical', 'final']);
+
+function parseCriteria(text: string): Criterion[] {
+  const out: Criterion[] = [];
+  const list = words(text);
+  for (let i = 0; i < list.length; i++) {
+    const negated = list[i]!.startsWith('!');
+    const name = list[i]!.slice(negated ? 1 : 0).toLowerCase();
+    out.push(NO_ARGUMENT.has(name) ? { name, negated } : { name, negated, arg: list[++i] });
+  }
+  return out;
+}
+
+/**
+ * Whether a Match line holds: `all`, `final` (replisync resolves a host once, as ssh's final
+ * pass does), `host`, `originalhost`, `user` and `localuser` are evaluated as ssh does; a line
+ * with anything else (`exec`, `canonical`, `localnetwork`, `tagged`) or a criterion without its
+ * patterns is taken not to match, so that its options are never applied on a guess.
+ */
+function matchHolds(criteria: Criterion[], state: MatchState): boolean {
+  if (criteria.length === 0) return false;
+  for (const c of criteria) {
+    let holds: boolean;
+    if (c.name === 'all' || c.name === 'final') holds = true;
+    else {
+      const subject = { host: state.hostName, originalhost: state.original, user: state.user, localuser: state.localUser }[c.name];
+      if (subject === undefined || c.arg === undefined) return false;
+      holds = hostMatches(c.arg.split(','), subject);
+    }
+    if (holds === c.negated) return false;
+  }
+  return true;
 }
 
 /** The files an Include names: ~ expanded, relative to ~/.ssh, wildcards in the last part expanded. */
@@ -102,8 +162,11 @@ export function defaultConfigFile(): string {
   return nodePath.join(os.homedir(), '.ssh', 'config');
 }
 
-/** Resolves a host the way ssh does: for each option the first value found in a matching section wins. */
-export function resolveHost(alias: string, file = defaultConfigFile()): HostConfig {
+/**
+ * Resolves a host the way ssh does: for each option the first value found in a matching section
+ * wins. `user` is the one the endpoint names, which ssh sets before it reads the config.
+ */
+export function resolveHost(alias: string, file = defaultConfigFile(), user?: string): HostConfig {
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
@@ -112,25 +175,32 @@ export function resolveHost(alias: string, file = defaultConfigFile()): HostConf
   }
   const first = new Map<string, string>();
   const identityFiles: string[] = [];
+  const localUser = os.userInfo().username;
+  const hostNameOf = (): string => (first.get('hostname') ?? alias).replace(/%h/g, alias);
   for (const s of parse(text)) {
-    if (!hostMatches(s.patterns, alias)) continue;
+    const applies =
+      'host' in s.when
+        ? hostMatches(s.when.host, alias)
+        : matchHolds(s.when.match, { original: alias, hostName: hostNameOf(), user: user ?? first.get('user') ?? localUser, localUser });
+    if (!applies) continue;
     for (const [k, v] of s.options) {
       if (k === 'identityfile') identityFiles.push(v);
       else if (!first.has(k)) first.set(k, v);
     }
   }
-  const hostName = (first.get('hostname') ?? alias).replace(/%h/g, alias);
-  const user = first.get('user');
+  const hostName = hostNameOf();
+  const configUser = first.get('user');
   const port = first.has('port') ? Number(first.get('port')) : undefined;
   const proxyJump = first.get('proxyjump');
   const known = first.get('userknownhostsfile');
+  const effectiveUser = user ?? configUser;
   return {
     hostName,
-    user,
+    user: configUser,
     port: port !== undefined && Number.isInteger(port) && port > 0 ? port : undefined,
-    identityFiles: identityFiles.map((f) => expand(f, hostName, user)),
+    identityFiles: identityFiles.map((f) => expand(f, hostName, effectiveUser)),
     proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : undefined,
-    userKnownHostsFiles: known ? known.split(/\s+/).map((f) => expand(f, hostName, user)) : [],
+    userKnownHostsFiles: known ? known.split(/\s+/).map((f) => expand(f, hostName, effectiveUser)) : [],
     identitiesOnly: (first.get('identitiesonly') ?? 'no').toLowerCase() === 'yes',
   };
 }

@@ -71,7 +71,7 @@ function parseJump(spec: string): { user?: string; host: string; port?: number }
 
 /** Resolves an address through ~/.ssh/config. */
 export function targetOf(alias: string, user: string | undefined, port: number | undefined): SshTarget & { identityFiles: string[]; proxyJump?: string; knownHosts: string[]; identitiesOnly: boolean } {
-  const cfg = resolveHost(alias);
+  const cfg = resolveHost(alias, undefined, user);
   return {
     alias,
     hostName: cfg.hostName,

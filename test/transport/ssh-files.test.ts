@@ -1,4 +1,5 @@
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -62,6 +63,46 @@ test('ssh_config: Include, where it stands (in a Host block too), wildcards expa
   t.is(special.user, 'sp', 'an Include in a Host block applies to that host');
   t.is(special.port, 2022, 'what follows the Include belongs to the block it stood in');
   t.is(resolveHost('other', file).user, undefined);
+});
+
+test('ssh_config: Match on host (after HostName), originalhost, user, localuser, all and negation, as ssh -G reads them', (t) => {
+  const me = os.userInfo().username;
+  const file = nodePath.join(dir, 'config-with-match');
+  const lines = [
+    'Host web1',
+    '  HostName 10.9.0.1',
+    'Match host 10.9.0.*',
+    '  Port 2201',
+    'Match originalhost db*,!db9',
+    '  User dbadmin',
+    'Match user dbadmin',
+    '  Port 2300',
+    'Match user ops',
+    '  Port 2400',
+    `Match localuser ${me} !host 10.9.0.1`,
+    '  IdentitiesOnly yes',
+    'Match all',
+    '  User everyone',
+  ];
+  writeFileSync(file, lines.join('\n'));
+  const cases: [string, string | undefined, { hostName: string; user: string; port: number; identitiesOnly: boolean }][] = [
+    ['web1', undefined, { hostName: '10.9.0.1', user: 'everyone', port: 2201, identitiesOnly: false }],
+    ['db1', undefined, { hostName: 'db1', user: 'dbadmin', port: 2300, identitiesOnly: true }],
+    ['db9', undefined, { hostName: 'db9', user: 'everyone', port: 22, identitiesOnly: true }],
+    ['db9', 'ops', { hostName: 'db9', user: 'ops', port: 2400, identitiesOnly: true }],
+  ];
+  for (const [alias, user, want] of cases) {
+    const got = resolveHost(alias, file, user);
+    t.deepEqual({ hostName: got.hostName, user: user ?? got.user, port: got.port ?? 22, identitiesOnly: got.identitiesOnly }, want, `${user ?? ''}@${alias}`);
+    // OpenSSH itself, where it is installed, reads the same file the same way.
+    const g = spawnSync('ssh', ['-G', '-F', file, ...(user ? ['-l', user] : []), alias], { encoding: 'utf8' });
+    if (g.status !== 0) continue;
+    const option = (k: string) => new RegExp(`^${k} (.*)$`, 'm').exec(g.stdout)?.[1];
+    t.deepEqual({ hostName: option('hostname'), user: option('user'), port: Number(option('port')), identitiesOnly: option('identitiesonly') === 'yes' }, want, `ssh -G ${alias}`);
+  }
+  // What replisync cannot evaluate (exec, canonical...) never applies, rather than always.
+  writeFileSync(file, ['Match exec "true"', '  Port 1', 'Match !exec "false"', '  Port 2', 'Match canonical', '  Port 3', 'Match host', '  Port 4'].join('\n'));
+  t.is(resolveHost('any', file).port, undefined);
 });
 
 test('known_hosts: plain, [host]:port, hashed, mismatch with its line, revoked, accept-new', (t) => {
