@@ -17,6 +17,7 @@ import { runAgent } from '../agent/agent.js';
 import { askedForJson, parseArgs } from './args.js';
 import { EXIT_ERROR, exitCodeOf } from './exit-code.js';
 import { type Settings, resolveSettings } from './settings.js';
+import { checkOpenedOverlap } from './overlap.js';
 import { makeDirs } from '../make-dirs.js';
 
 function say(message: string): void {
@@ -84,6 +85,10 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
   process.once('SIGTERM', onSignal);
   try {
     endpoints = await openEndpoints(settings, verbose);
+    checkOpenedOverlap([
+      { role: 'master', endpoint: endpoints.master },
+      ...endpoints.remotes.map((endpoint) => ({ role: 'remote' as const, endpoint })),
+    ]);
     const run = await runJob({
       master: endpoints.master,
       remotes: endpoints.remotes,

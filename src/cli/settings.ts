@@ -9,7 +9,7 @@ import { type Address, AddressError, formatAddress, parseAddress } from '../endp
 import { UsageError, reasonOf } from '../endpoint/errors.js';
 import type { RawArgs } from './args.js';
 import { type JobConfig, loadConfig, pickJob } from './config-file.js';
-import { checkLocalOverlap } from './local-overlap.js';
+import { checkLocalOverlap } from './overlap.js';
 
 /** Everything a run needs, validated: nothing is connected or changed before this exists. */
 export interface Settings {

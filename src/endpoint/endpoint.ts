@@ -1,6 +1,7 @@
 import type { Action } from '../engine/action.js';
 import type { ClassSpec } from '../engine/classification.js';
 import type { Entry, Listing, RootAttrs } from '../engine/entry.js';
+import type { Location } from './location.js';
 
 /**
  * One file tree on one host. The local endpoint implements it in-process; the SSH endpoint sends
@@ -13,6 +14,9 @@ import type { Entry, Listing, RootAttrs } from '../engine/entry.js';
 export interface Endpoint {
   /** For messages and reports: "host:/root", or the local path. */
   readonly label: string;
+
+  /** Where the tree really is on its host, when that host can say: two names of one directory are refused. */
+  readonly location?: Location;
 
   /** Lists the tree under the classification. A missing root gives `exists: false`. */
   list(classes: ClassSpec[]): Promise<Listing>;

@@ -2,6 +2,7 @@ import type { ClassSpec } from '../engine/classification.js';
 import type { Entry, Listing, RootAttrs } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
 import { EndpointError } from './errors.js';
+import { type Location, locationFrom } from './location.js';
 import { packStep, unpackChecksums, unpackEntries, unpackOutcomes, unpackReads, unpackRootAttrs, unpackStepResults } from '../protocol/wire-codec.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
 
@@ -21,12 +22,13 @@ export class RemoteEndpoint implements Endpoint {
     private readonly client: AgentClient,
     readonly label: string,
     private readonly onClose: () => Promise<void>,
+    readonly location: Location | undefined,
   ) {}
 
   static async open(client: AgentClient, label: string, options: RemoteOpenOptions, onClose: () => Promise<void>): Promise<RemoteEndpoint> {
     await client.hello;
-    await client.request('open', { ...options });
-    return new RemoteEndpoint(client, label, onClose);
+    const opened = (await client.request('open', { ...options })) as { location?: unknown } | null;
+    return new RemoteEndpoint(client, label, onClose, locationFrom(opened?.location));
   }
 
   async list(classes: ClassSpec[]): Promise<Listing> {

@@ -129,7 +129,7 @@ export class AgentServer {
     switch (method) {
       case 'open':
         this.endpoint = this.open(params);
-        return { canChown: (this.endpoint as { canChown?: boolean }).canChown ?? false };
+        return { canChown: (this.endpoint as { canChown?: boolean }).canChown ?? false, location: this.endpoint.location ?? null };
       case 'list': {
         const listing = await this.ep().list(p('classes', 'array') as ClassSpec[]);
         return { ...listing, entries: listing.entries.map(packEntry) };

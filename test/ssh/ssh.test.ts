@@ -179,6 +179,30 @@ test.serial('a remote that is down is reported with its host; the others complet
   t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
 });
 
+test.serial('one directory under two SSH names, or one inside another, is refused once the hosts are reached; nothing changes', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master, at } = await trees(t, SAMPLE);
+  await makeTree(at('r'), { keep: 'remote only' });
+  const before = comparable(snapshot(at('r'), { withRoot: true }));
+  const refusals: [string[], RegExp][] = [
+    [[master, `web1:${at('r')}`, `ssh://root@127.0.0.1:${lab.hosts.get('web2')!.port}${at('r')}`], /remote web1:\S+\/r and remote ssh:\/\/\S+\/r are the same directory/],
+    [[master, `web1:${at('new')}`, `web2:${at('new')}`], /remote web1:\S+\/new and remote web2:\S+\/new are the same directory/],
+    [[master, `web1:${nodePath.join(master, 'sub')}`], /remote web1:\S+\/master\/sub and master \S+\/master must not contain one another/],
+    [[`web1:${at('r')}/..`, `web2:${at('r')}`], /remote web2:\S+\/r and master web1:\S+ must not contain one another/],
+  ];
+  for (const [endpoints, message] of refusals) {
+    const res = await runCli(['sync', ...endpoints], { env: lab.env() });
+    t.is(res.code, 2, endpoints.join(' '));
+    t.regex(res.stderr, message);
+  }
+  t.deepEqual(comparable(snapshot(at('r'), { withRoot: true })), before);
+  t.false(existsSync(at('new')));
+  t.false(existsSync(nodePath.join(master, 'sub')));
+  // Sibling directories on one host are no overlap.
+  t.is((await runCli(['sync', master, `web1:${at('a')}`, `web2:${at('b')}`], { env: lab.env() })).code, 0);
+});
+
 test.serial('ProxyJump through a bastion', async (t) => {
   const { lab } = t.context;
   const web3 = lab.hosts.get('web3')!;

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, openSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { promisify } from 'node:util';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
 import { type Entry, type Listing, type RootAttrs, childOf, parentOf } from '../../engine/entry.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
@@ -18,11 +16,13 @@ import { Breather, breathe } from './yield.js';
 import { WalkError, walk } from './list.js';
 import { RootLock } from './root-lock.js';
 import { dressRoot, rootAttrsOf } from './root-attrs.js';
+import { locate } from './locate.js';
+import { runHookIn } from './run-hook.js';
+import type { Location } from '../location.js';
 import { StagingDirs } from './staging-dirs.js';
 import { ParentGuard, resolveInside } from './safe-path.js';
 import { makeDirs } from '../../make-dirs.js';
 
-const run = promisify(execFile);
 /** Up to this many staged files, each is flushed on its own rather than the whole file system. */
 const FSYNC_EACH_UP_TO = 32;
 
@@ -53,10 +53,12 @@ export class LocalEndpoint implements Endpoint {
   private readonly lockFile: RootLock;
   private readonly fsSync: FsSync;
   readonly canChown = process.getuid?.() === 0;
+  readonly location: Location | undefined;
 
   constructor(root: string, options: LocalEndpointOptions = {}) {
     this.root = nodePath.resolve(root);
     this.label = options.label ?? root;
+    this.location = locate(this.root);
     this.cache = new ChecksumCache(options.cacheFile, options.saveCache ?? true);
     this.touchedDirs = new TouchedDirs(this.root);
     this.stagingDirs = new StagingDirs(this.root, this.touchedDirs);
@@ -393,15 +395,7 @@ export class LocalEndpoint implements Endpoint {
 
   async runHook(command: string): Promise<HookResult> {
     await this.readyToChange();
-    try {
-      const { stdout, stderr } = await run('/bin/sh', ['-c', command], { cwd: this.root, maxBuffer: 4 * 1024 * 1024 });
-      return { code: 0, output: `${stdout}${stderr}`.trim() };
-    } catch (err) {
-      const e = err as { code?: unknown; stdout?: string; stderr?: string };
-      const output = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim();
-      // A command that could not be started at all has no output: the reason stands in for it.
-      return typeof e.code === 'number' ? { code: e.code, output } : { code: 127, output: output || reasonOf(err) };
-    }
+    return runHookIn(this.root, command);
   }
 
   async close(): Promise<void> {
