@@ -69,11 +69,19 @@ function isDirAction(a: Action): boolean {
 /**
  * Allocates a plan's actions to blocks, in block order, keeping the plan's order inside each block.
  * A directory is created in the first block that puts something in it and removed, or given its
- * final attributes, in the last block that touches anything below it.
+ * final attributes, in the last block that touches anything below it. A hard link to a file
+ * copied in a later block waits for that block: it cannot be made before its target is there.
  */
 export function assignBlocks(actions: readonly Action[], specs: readonly BlockSpec[]): Block[] {
   const slots = specs.length > 0 ? declaredSlots(specs) : topLevelSlots(actions);
   const own = actions.map((a) => slots.indexOf(a.path));
+  const copiedIn = new Map<string, number>();
+  actions.forEach((a, i) => {
+    if (a.op === 'copy') copiedIn.set(a.path, own[i]!);
+  });
+  actions.forEach((a, i) => {
+    if (a.op === 'hardlink') own[i] = Math.max(own[i]!, copiedIn.get(a.linkTo!) ?? 0);
+  });
   const first = new Map<string, number>();
   const last = new Map<string, number>();
   actions.forEach((a, i) => {

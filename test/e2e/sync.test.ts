@@ -168,6 +168,16 @@ test('hard-link groups become one inode on the remote', async (t) => {
   t.is(statSync(nodePath.join(r, 'a')).ino, statSync(nodePath.join(r, 'c')).ino);
   t.is(statSync(nodePath.join(r, 'a')).nlink, 3);
   assertSame(t, master, r);
+
+  // Across blocks: the group's first path ("a-b/x" sorts before "a/y") is copied in a later block
+  // than its other name, in one pass and without an error.
+  const across = await setup(t, { 'a-b/x': 'shared', 'a/keep': 'k', top: 't' });
+  linkSync(nodePath.join(across.master, 'a-b/x'), nodePath.join(across.master, 'a/y'));
+  linkSync(nodePath.join(across.master, 'a-b/x'), nodePath.join(across.master, 'top-link'));
+  const res2 = await runCli(['sync', across.master, across.remote(), '--format', 'json']);
+  t.is(res2.code, 0, res2.stderr);
+  t.is(JSON.parse(res2.stdout).remotes[0].passes, 1);
+  assertSame(t, across.master, across.remote());
 });
 
 test('classification: paths outside it are never copied, changed or deleted', async (t) => {

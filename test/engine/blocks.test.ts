@@ -44,3 +44,16 @@ test('a directory spans every block below it, however its files come in', (t) =>
   const blocks = assignBlocks([mkdir('x'), mkdir('x/deep'), copy('x/deep/f'), copy('x/g'), copy('x/deep/h'), copy('x/deep/i'), touch('x/deep'), touch('x')], specs);
   t.deepEqual(names(blocks), ['deep: mkdir x, mkdir x/deep, copy x/deep/f, copy x/deep/h, copy x/deep/i, touch x/deep', 'x: copy x/g', `${REST_BLOCK}: touch x`]);
 });
+
+test('a hard link waits for the block that copies its target; one to a target already there stays in its own', (t) => {
+  const link = (path: string, linkTo: string): Action => ({ op: 'hardlink', path, linkTo, master: e(path) });
+  // Declared blocks that run the link's block first.
+  const declared = assignBlocks([mkdir('a'), mkdir('b'), copy('a/x'), link('b/y', 'a/x'), link('b/z', 'a/old')], [
+    { name: 'B', include: ['b/**'] },
+    { name: 'A', include: ['a/**'] },
+  ]);
+  t.deepEqual(names(declared), ['B: mkdir b, hardlink b/z', 'A: mkdir a, copy a/x, hardlink b/y']);
+  // Top-level blocks: the leader of a group is its first path, which need not be in the first block ("a-b" sorts after "a").
+  const byTop = assignBlocks([copy('a-b/x'), link('a/y', 'a-b/x'), copy('0top'), link('z/w', '0top')], []);
+  t.deepEqual(names(byTop), ['a-b: copy a-b/x, hardlink a/y', `${ROOT_BLOCK}: copy 0top, hardlink z/w`]);
+});
