@@ -150,7 +150,7 @@ async function commitBlock(name: string, r: RemoteRun, b: Block, copies: Map<Act
   let results;
   if (hooked) {
     await r.endpoint.flush();
-    await hook(r, b.preBlock, 'preBlock');
+    await hook(r, b.preBlock, 'preBlock', ctx.verbose);
     results = await r.endpoint.commit(steps);
   } else {
     results = await r.endpoint.commit(steps, { flush: true });
@@ -162,12 +162,14 @@ async function commitBlock(name: string, r: RemoteRun, b: Block, copies: Map<Act
     else ctx.verbose?.(`${r.label}: ${res.path}: ${res.error}`);
   });
   r.blocks.push({ name, pass: ctx.pass, actions: results.filter((x) => x.ok).length });
-  if (hooked) await hook(r, b.postBlock, 'postBlock');
+  if (hooked) await hook(r, b.postBlock, 'postBlock', ctx.verbose);
 }
 
-async function hook(r: RemoteRun, command: string | undefined, which: string): Promise<void> {
+/** Runs a hook; its output is shown with --verbose, and in the error when it fails. */
+async function hook(r: RemoteRun, command: string | undefined, which: string, verbose?: (message: string) => void): Promise<void> {
   if (!command) return;
   const res = await r.endpoint.runHook(command);
+  if (res.code === 0 && res.output) verbose?.(`${r.label}: ${which} ${command}: ${res.output}`);
   if (res.code !== 0) {
     r.failed = true;
     throw new PathError(`${which} command failed with exit ${res.code}${res.output ? `: ${res.output}` : ' (no output)'}`, r.label, command);
