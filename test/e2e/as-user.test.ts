@@ -80,3 +80,20 @@ test('a master file the user may not read: exit 2, named once however many passe
   t.regex(res.stderr, /1 path\(s\) still inconsistent after 3 pass\(es\): secret/);
   t.is(readFileSync(nodePath.join(dir, 'remote/ok'), 'utf8'), 'fine');
 });
+
+// Needs a remote root that belongs to someone else, which only root can arrange.
+(asRoot ? test : test.skip)("a remote root the user may write in but does not own keeps its mode and owner: the run is not failed for them", async (t) => {
+  const dir = tempDir();
+  t.teardown(() => cleanup(dir));
+  const master = nodePath.join(dir, 'master');
+  const remote = nodePath.join(dir, 'remote');
+  await makeTree(master, { a: 'one' });
+  execFileSync('chown', ['-R', 'nobody:', dir]);
+  execFileSync('mkdir', ['-m', '0777', remote]); // root's, open to all
+  const res = await runAsOwner(dir, ['sync', master, remote]);
+  t.is(res.code, 0, res.stderr);
+  t.is(readFileSync(nodePath.join(remote, 'a'), 'utf8'), 'one');
+  t.is(statSync(remote).mode & 0o7777, 0o777);
+  t.is(statSync(remote).uid, 0);
+  // Its mtime moved with the new entry: only its owner may set a directory's times.
+});

@@ -9,10 +9,15 @@ export function rootAttrsOf(st: BigIntStats): RootAttrs {
 
 /**
  * Gives the root directory (followed if it is a symlink, as the endpoint's path is) the
- * attributes given: owner first, since chown clears set-id bits that the mode may then set.
+ * attributes given: owner first, since chown clears set-id bits that the mode may then set. A
+ * root that is not ours (a user syncing into a directory root owns and lets them write in) is
+ * left as it is: only its owner may set its mode and times, and the tree inside is what counts.
  */
 export function dressRoot(root: string, attrs: Partial<RootAttrs>): void {
+  const st = statSync(root);
+  const uid = process.getuid?.();
+  if (uid !== undefined && uid !== 0 && st.uid !== uid) return;
   if (attrs.uid !== undefined || attrs.gid !== undefined) chownSync(root, attrs.uid ?? -1, attrs.gid ?? -1);
   if (attrs.mode !== undefined) chmodSync(root, attrs.mode);
-  if (attrs.mtimeMs !== undefined) utimesSync(root, statSync(root).atime, utimesArg(attrs.mtimeMs / 1000));
+  if (attrs.mtimeMs !== undefined) utimesSync(root, st.atime, utimesArg(attrs.mtimeMs / 1000));
 }
