@@ -139,12 +139,14 @@ export function planRemote(input: PlanInput): Action[] {
   const copied = new Set<string>();
 
   // A directory cannot be renamed over, nor a file made into a directory: clear the way first.
+  // What a remote directory holds exists only on the remote: with --no-delete it stays, and so
+  // the directory cannot go (its removal fails, named, rather than deleting what must be kept).
   input.master.entries.forEach((m, i) => {
     const r = remoteOf[i];
     if (!r || r.type === m.type) return;
     if (r.type === 'dir' || m.type === 'dir') {
       makeWay.push(r);
-      if (r.type === 'dir') {
+      if (r.type === 'dir' && options.delete) {
         const prefix = `${r.path}/`;
         for (const e of input.remote.entries) if (e.path.startsWith(prefix)) makeWay.push(e);
       }

@@ -211,6 +211,16 @@ test('--no-delete keeps remote-only files and exits 0', async (t) => {
   const res = await runCli(['sync', master, r, '--no-delete']);
   t.is(res.code, 0);
   t.true(existsSync(nodePath.join(r, 'mine.txt')));
+
+  // A directory where the master has a file holds remote-only files: they stay, and the type
+  // change fails, named, instead of deleting them.
+  rmSync(nodePath.join(r, 'README.md'));
+  mkdirSync(nodePath.join(r, 'README.md'));
+  writeFileSync(nodePath.join(r, 'README.md/notes'), 'remote only');
+  const blocked = await runCli(['sync', master, r, '--no-delete']);
+  t.is(blocked.code, 2);
+  t.regex(blocked.stderr, /remote1: README\.md: directory not empty \(ENOTEMPTY\)/);
+  t.is(readFileSync(nodePath.join(r, 'README.md/notes'), 'utf8'), 'remote only');
 });
 
 test('--max-delete refuses before anything changes anywhere', async (t) => {

@@ -99,6 +99,9 @@ test('symlink retargeted, never followed', (t) => {
 
 test('--no-delete keeps remote-only entries and does not report them', (t) => {
   t.deepEqual(plan([file('a')], [file('a'), file('extra'), dir('xd')], { sums: [{ a: 1 }, { a: 1 }], delete: false }), []);
+  // Not even to make way for a type change: the directory's removal is planned, and fails while it holds them.
+  t.deepEqual(brief(plan([file('d')], [dir('d'), file('d/only-here')], { delete: false })), ['rmdir d', 'copy(type) d']);
+  t.deepEqual(brief(plan([file('d')], [dir('d'), file('d/only-here')], { delete: true })), ['delete d/only-here', 'rmdir d', 'copy(type) d']);
 });
 
 test('a partial directory (holding paths outside the classification) is never removed', (t) => {
