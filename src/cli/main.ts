@@ -32,10 +32,16 @@ function emit(settings: Settings, run: RunResult, code: number, startedAt: Date)
   const view = viewReport(run);
   if (settings.format === 'json') process.stdout.write(renderJson(view));
   else if (!(settings.quiet && code === 0)) process.stdout.write(renderText(view));
-  if (view.error) say(view.error);
+  // One message once, however many remotes met it (a master lost mid-run fails the run and every remote's copies).
+  const said = new Set<string>();
+  const sayOnce = (message: string): void => {
+    if (!said.has(message)) say(message);
+    said.add(message);
+  };
+  if (view.error) sayOnce(view.error);
   for (const r of run.remotes) {
     if (settings.verbose) for (const b of r.blocks) say(`${r.endpoint}: block ${b.name} (pass ${b.pass}): ${b.actions} change(s)`);
-    for (const e of r.errors) say(e);
+    for (const e of r.errors) sayOnce(e);
     if (!run.dryRun && r.inconsistent.length > 0) {
       const shown = r.inconsistent.slice(0, 10).join(', ');
       say(`${r.endpoint}: ${r.inconsistent.length} path(s) still inconsistent after ${r.passes} pass(es): ${shown}${r.inconsistent.length > 10 ? ', ...' : ''}`);

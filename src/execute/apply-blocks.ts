@@ -6,7 +6,7 @@ import type { CommitStep } from '../endpoint/endpoint.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
 import { PathError } from '../endpoint/errors.js';
 import type { RemoteRun } from './remote-run.js';
-import { type CopyTarget, stageCopies } from './transfer.js';
+import { type CopyTarget, type MasterState, stageCopies } from './transfer.js';
 import type { Progress } from './types.js';
 
 export interface BlockContext {
@@ -51,6 +51,7 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
       ),
     );
   const locked = new Set<RemoteRun>();
+  const master: MasterState = {};
   const relabels: Promise<void>[] = [];
   let committing: Promise<unknown> = Promise.resolve();
   // One bar for the pass: its ETA means something, one per block's would not.
@@ -80,7 +81,10 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
       });
       for (const r of work.keys()) if (!locked.has(r)) r.failed = true;
 
-      const targets = await stageBlock(name, work, ctx);
+      const targets = await stageBlock(name, work, master, ctx);
+      // The master is gone: this block and the ones after it stay as they are on every remote
+      // (what it staged is removed at unlock), rather than get their deletes without their copies.
+      if (master.lost) break;
       await committing;
       const hooked = [...work.values()].some((b) => b.preBlock || b.postBlock);
       committing = each(work.keys(), (r) => commitBlock(name, r, work.get(r)!, targets.get(r)!, hooked, ctx));
@@ -92,7 +96,7 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
     await Promise.all(relabels);
     await Promise.all(
       [...locked].map((r) =>
-        r.endpoint.unlock(r.alive ? rootAttrsFor(r, ctx) : undefined).catch((err) => {
+        r.endpoint.unlock(r.alive && !master.lost ? rootAttrsFor(r, ctx) : undefined).catch((err) => {
           r.fail(err);
         }),
       ),
@@ -113,7 +117,7 @@ function rootAttrsFor(r: RemoteRun, ctx: BlockContext): Partial<RootAttrs> | und
 }
 
 /** Stages the copies of a block on every remote; per remote, the copy target of each copy action. */
-async function stageBlock(name: string, work: Map<RemoteRun, Block>, ctx: BlockContext): Promise<Map<RemoteRun, Map<Action, CopyTarget>>> {
+async function stageBlock(name: string, work: Map<RemoteRun, Block>, master: MasterState, ctx: BlockContext): Promise<Map<RemoteRun, Map<Action, CopyTarget>>> {
   const copies = new Map<string, CopyTarget[]>();
   const targets = new Map<RemoteRun, Map<Action, CopyTarget>>();
   for (const [r, b] of work) {
@@ -130,7 +134,7 @@ async function stageBlock(name: string, work: Map<RemoteRun, Block>, ctx: BlockC
     }
   }
   ctx.progress?.relabel(`pass ${ctx.pass}: transfer, block ${name}`);
-  await stageCopies(ctx.master, copies, ctx.progress);
+  await stageCopies(ctx.master, copies, master, ctx.progress);
   return targets;
 }
 

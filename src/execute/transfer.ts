@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Action } from '../engine/action.js';
 import type { Endpoint, FileWriter, ReadOutcome, ReadStat, StagedFile, WholeFile } from '../endpoint/endpoint.js';
-import { ReplisyncError, describe } from '../endpoint/errors.js';
+import { EndpointError, ReplisyncError, describe } from '../endpoint/errors.js';
 import type { RemoteRun } from './remote-run.js';
 import type { Progress } from './types.js';
 
@@ -22,7 +22,13 @@ export interface CopyTarget {
   inconsistent?: boolean;
 }
 
-function masterProblem(master: Endpoint, path: string, err: unknown): string {
+/** What a block's staging met of the master as a whole: once it is lost, nothing more is committed. */
+export interface MasterState {
+  lost?: EndpointError;
+}
+
+function masterProblem(master: Endpoint, path: string, err: unknown, state: MasterState): string {
+  if (err instanceof EndpointError) state.lost ??= err;
   return err instanceof ReplisyncError ? describe(err) : `${master.label}: ${path}: ${(err as Error).message}`;
 }
 
@@ -33,7 +39,7 @@ function masterProblem(master: Endpoint, path: string, err: unknown): string {
  * remote). Content is committed only if the master did not change while it was read and the CRC
  * each remote computed of what it stored equals the CRC of what was read.
  */
-export async function stageCopies(master: Endpoint, byPath: Map<string, CopyTarget[]>, progress?: Progress): Promise<void> {
+export async function stageCopies(master: Endpoint, byPath: Map<string, CopyTarget[]>, state: MasterState, progress?: Progress): Promise<void> {
   const large: [string, CopyTarget[]][] = [];
   const batches: [string, CopyTarget[]][][] = [];
   let batch: [string, CopyTarget[]][] = [];
@@ -56,15 +62,15 @@ export async function stageCopies(master: Endpoint, byPath: Map<string, CopyTarg
   const fileLimit = pLimit(FILES_IN_FLIGHT);
   const batchLimit = pLimit(BATCHES_IN_FLIGHT);
   await Promise.all([
-    ...batches.map((b) => batchLimit(() => stageBatch(master, b, progress))),
-    ...large.map(([path, targets]) => fileLimit(() => stageOne(master, path, targets, progress))),
+    ...batches.map((b) => batchLimit(() => stageBatch(master, b, state, progress))),
+    ...large.map(([path, targets]) => fileLimit(() => stageOne(master, path, targets, state, progress))),
   ]);
 }
 
 /** What a remote gets of a batch: each file with the copy it serves and how it was read. */
 type RemoteBatch = { file: WholeFile; target: CopyTarget; read: ReadStat }[];
 
-async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], progress?: Progress): Promise<void> {
+async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], state: MasterState, progress?: Progress): Promise<void> {
   const wanted = batch.filter(([, targets]) => targets.some((t) => t.remote.alive));
   if (wanted.length === 0) return;
   let reads: ReadOutcome[];
@@ -72,7 +78,7 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], pro
     // One call for the whole batch: one request when the master is over SSH.
     reads = await master.readFiles(wanted.map(([path, targets]) => ({ path, size: targets[0]!.action.master!.size })));
   } catch (err) {
-    for (const [path, targets] of wanted) for (const t of targets) if (t.remote.alive) t.remote.note(masterProblem(master, path, err));
+    for (const [path, targets] of wanted) for (const t of targets) if (t.remote.alive) t.remote.note(masterProblem(master, path, err, state));
     return;
   }
   const perRemote = new Map<RemoteRun, RemoteBatch>();
@@ -124,14 +130,14 @@ function accept(t: CopyTarget, staged: StagedFile, read: ReadStat): void {
   t.action = { ...t.action, master: { ...t.action.master!, size, mtimeMs, mode, uid, gid } };
 }
 
-async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], progress?: Progress): Promise<void> {
+async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], state: MasterState, progress?: Progress): Promise<void> {
   const live = targets.filter((t) => t.remote.alive);
   if (live.length === 0) return;
   let reader;
   try {
     reader = await master.openRead(path);
   } catch (err) {
-    for (const t of live) t.remote.note(masterProblem(master, path, err));
+    for (const t of live) t.remote.note(masterProblem(master, path, err, state));
     return;
   }
   const size = live[0]!.action.master!.size;
@@ -167,7 +173,7 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], p
   } catch (err) {
     await reader.cancel().catch(() => undefined);
     for (const t of [...writers.keys()]) {
-      t.remote.note(masterProblem(master, path, err));
+      t.remote.note(masterProblem(master, path, err, state));
       await drop(t);
     }
     return;

@@ -170,7 +170,13 @@ export class AgentClient {
   }
 
   private start(method: Method, params: Record<string, unknown>, stream?: InStream): { id: number; done: Promise<unknown> } {
-    if (this.dead) return { id: 0, done: Promise.reject(this.dead) };
+    if (this.dead) {
+      // Lost already: the request fails at once, its download too (else its reader would wait forever).
+      stream?.fail(this.dead);
+      const done = Promise.reject(this.dead);
+      done.catch(() => undefined);
+      return { id: 0, done };
+    }
     const id = this.nextId++;
     const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, stream }));
     done.catch(() => undefined);

@@ -83,6 +83,18 @@ test('a lost connection fails pending requests with the endpoint named', async (
   p.client.failAll(new EndpointError('connection to the agent lost: test', 'pipe:/test'));
   const err = await t.throwsAsync(pending);
   t.regex(String(err), /pipe:\/test: connection to the agent lost/);
+  // Asked after the loss (the next batch of a transfer): it fails at once, its download too, and
+  // nothing is left to reject unheard (that ended the process).
+  const unheard: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unheard.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  const late = p.client.download('readFiles', { files: [['a', 1]] });
+  await t.throwsAsync(async () => {
+    for await (const chunk of late.chunks()) t.fail(`no data: ${chunk.length}`);
+  }, { message: /connection to the agent lost/ });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  process.off('unhandledRejection', onUnhandled);
+  t.deepEqual(unheard, []);
   p.close();
 });
 

@@ -276,6 +276,31 @@ test.serial('a connection killed mid-copy leaves old or new content, and the nex
   t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
 });
 
+test.serial("a master over SSH lost mid-copy fails the run (exit 2, named once) and changes nothing more on the remotes", async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  // The big file's block comes first; the root's block would delete the remote's extra file.
+  const { master, at } = await trees(t, { 'small.txt': 'small' });
+  mkdirSync(nodePath.join(master, 'a'));
+  execFileSync('dd', ['if=/dev/urandom', `of=${nodePath.join(master, 'a/big.bin')}`, 'bs=1M', 'count=300'], { stdio: 'ignore' });
+  await makeTree(at('r'), { extra: 'remote only', 'a/old': 'old' });
+  const before = comparable(snapshot(at('r'), { withRoot: true }));
+  const child = spawn(process.execPath, [BIN, 'sync', `web1:${master}`, at('r')], { env: { ...process.env, ...lab.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let staging = false;
+  for (let i = 0; i < 400 && !staging; i++) {
+    staging = readdirSync(nodePath.join(at('r'), 'a')).some((f) => f.startsWith('.replisync-'));
+    if (!staging) await sleep(25);
+  }
+  t.true(staging, 'the transfer was under way');
+  execFileSync('pkill', ['-KILL', '-f', `${lab.hosts.get('web1')!.home}/.cache/replisync/agent-`]);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.is(code, 2, stderr);
+  t.is(stderr.match(/web1:\S+: connection to the agent lost/g)?.length, 1, stderr);
+  t.deepEqual(comparable(snapshot(at('r'), { withRoot: true })), before, 'no delete without its copies, no temp file, no lock');
+});
+
 function overSsh(t: { context: { lab: SshLab; dir: string } }): Where {
   const { lab } = t.context;
   lab.writeClientFiles();
