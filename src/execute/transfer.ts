@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Action } from '../engine/action.js';
 import type { Endpoint, FileWriter, ReadOutcome, ReadStat, StagedFile, WholeFile } from '../endpoint/endpoint.js';
-import { EndpointError, ReplisyncError, describe } from '../endpoint/errors.js';
+import { EndpointError, PathError, ReplisyncError, describe } from '../endpoint/errors.js';
 import type { RemoteRun } from './remote-run.js';
 import type { Progress } from './types.js';
 
@@ -25,6 +25,15 @@ export interface CopyTarget {
 /** What a block's staging met of the master as a whole: once it is lost, nothing more is committed. */
 export interface MasterState {
   lost?: EndpointError;
+}
+
+/**
+ * A master file that is gone by the time it is read (removed, or its directory replaced) is no
+ * error: like one that changed while read, it is left for the next pass, whose look at the
+ * master sees it gone and plans by that (rsync calls these "vanished").
+ */
+function vanished(code: string | undefined): boolean {
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 function masterProblem(master: Endpoint, path: string, err: unknown, state: MasterState): string {
@@ -86,7 +95,10 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], sta
     const read = reads[i]!;
     const live = targets.filter((t) => t.remote.alive);
     if (!read.ok) {
-      for (const t of live) t.remote.pathError(master.label, path, read.error);
+      for (const t of live) {
+        if (vanished(read.code)) t.inconsistent = true;
+        else t.remote.pathError(master.label, path, read.error);
+      }
       return;
     }
     progress?.advance(read.content.length);
@@ -137,7 +149,10 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
   try {
     reader = await master.openRead(path);
   } catch (err) {
-    for (const t of live) t.remote.note(masterProblem(master, path, err, state));
+    for (const t of live) {
+      if (err instanceof PathError && vanished(err.code)) t.inconsistent = true;
+      else t.remote.note(masterProblem(master, path, err, state));
+    }
     return;
   }
   const size = live[0]!.action.master!.size;

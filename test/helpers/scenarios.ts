@@ -188,3 +188,19 @@ export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Pr
   t.is(waiting.code, 0, waiting.stderr);
   t.is((await first.done).code, 0);
 }
+
+/** Master files removed after the listing, before they are read (a preBlock of an earlier block removes them): no error. */
+export async function vanishedMasterFilesAreNoError(t: ExecutionContext, w: Where): Promise<void> {
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  await makeTree(master, { 'a/one': 'one', 'b/keep': 'keep', 'b/gone-small': 'small' });
+  writeFileSync(nodePath.join(master, 'b/gone-big'), Buffer.alloc(200 * 1024, 1)); // streamed, not batched
+  const config = nodePath.join(w.base, 'c.json');
+  const remove = `rm ${nodePath.join(master, 'b/gone-small')} ${nodePath.join(master, 'b/gone-big')}`;
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'a', include: ['a/**'], preBlock: remove }, { name: 'b', include: ['b/**'] }] });
+  const res = await runCli(['sync', '--config', config, '--format', 'json'], { env: w.env });
+  t.is(res.code, 0, res.stderr);
+  t.is(res.stderr, '');
+  t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)));
+  t.false(existsSync(nodePath.join(r, 'b/gone-big')));
+}
