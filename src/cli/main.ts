@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, appendFileSync, constants, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { formatAddress } from '../endpoint/address.js';
-import { ReplisyncError, UsageError, describe, reasonOf } from '../endpoint/errors.js';
+import { ReplisyncError, UsageError, describe, errnoCode, reasonOf } from '../endpoint/errors.js';
 import { type OpenedEndpoints, openEndpoints } from '../endpoint/open.js';
 import { runJob } from '../execute/run-job.js';
 import type { RunResult } from '../execute/types.js';
@@ -124,6 +124,18 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
   }
 }
 
+/**
+ * A reader that stops early (`replisync diff ... | head`) closes the pipe: the rest of the report
+ * has nowhere to go, which is no error of the run (its exit status stands).
+ */
+function ignoreClosedReaders(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err) => {
+      if (errnoCode(err) !== 'EPIPE') throw err;
+    });
+  }
+}
+
 /** What went wrong, for stderr and the JSON object; `expected` is false for a bug (stderr gets its stack). */
 function failureOf(err: unknown): { message: string; expected: boolean } {
   if (err instanceof UsageError || err instanceof JobBusy) return { message: err.message, expected: true };
@@ -139,6 +151,7 @@ export async function main(argv: string[]): Promise<number> {
     const args = await parseArgs(argv);
     if (!args) return 0;
     if (args.command === 'agent') return await runAgent();
+    ignoreClosedReaders();
     settings = resolveSettings(args, process.stderr.isTTY === true);
     return await runSync(settings, out);
   } catch (err) {

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { chmodSync, chownSync, existsSync, linkSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
+import { spawn } from 'node:child_process';
+import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
 
 const SAMPLE = {
   'README.md': 'read me\n',
@@ -358,6 +359,21 @@ test('reports: --report writes JSON, Markdown and HTML; --quiet prints nothing o
   t.is(JSON.parse(quietJson.stdout).remotes.length, 1);
 });
 
+test('a reader that stops early (| head) is no error: no stack trace, and the exit status stands', async (t) => {
+  const spec = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`d/file-${i}.txt`, 'x']));
+  const { master, remote } = await setup(t, spec);
+  for (const format of ['text', 'json']) {
+    const child = spawn(process.execPath, [BIN, 'diff', master, remote(), '--format', format], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // More than a pipe holds is written; the reader takes the first bytes and goes away.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    t.is(code, 1, stderr);
+    t.is(stderr, '', format);
+  }
+});
+
 test('--log appends one JSON line per run', async (t) => {
   const { dir, master, remote } = await setup(t);
   const log = nodePath.join(dir, 'logs/run.jsonl');
@@ -382,8 +398,6 @@ test('SIGTERM mid-transfer stops cleanly: old content, no temp files, no lock', 
   const r = remote();
   await makeTree(r, { 'big.bin': 'old content' });
   writeFileSync(nodePath.join(master, 'big.bin'), Buffer.alloc(512 * 1024 * 1024, 7));
-  const { spawn } = await import('node:child_process');
-  const { BIN } = await import('../helpers/tree.js');
   const child = spawn(process.execPath, [BIN, 'sync', master, r], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
