@@ -87,8 +87,10 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
     say(`${signal}: stopping: removing staged files and releasing locks (what a stop cannot remove, the next run does)`);
     void closeAll().finally(() => process.exit(EXIT_ERROR));
   };
+  // SIGHUP: the terminal the run was started from is gone.
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onSignal);
   try {
     endpoints = await openEndpoints(settings, verbose);
     checkOpenedOverlap([
@@ -120,6 +122,7 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     await closeAll();
   }
 }
