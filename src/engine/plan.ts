@@ -84,16 +84,19 @@ function misLinked(master: Listing, remote: Listing, leaders: ReadonlyMap<string
   return wrong;
 }
 
-/** Attribute fixes go to `fixes`, an mtime to `touches` (they come last). */
+/**
+ * Attribute fixes go to `fixes`, an mtime to `touches` (they come last). chown before chmod:
+ * changing a file's owner clears its set-user-ID and set-group-ID bits.
+ */
 function attributeActions(m: Entry, r: Entry, input: PlanInput, fixes: Action[], touches: Action[]): void {
   const { attrs } = input.options;
-  if (attrs.has('mode') && m.type !== 'symlink' && m.mode !== r.mode) {
-    fixes.push({ op: 'chmod', path: m.path, master: m, remote: r });
-  }
   if (input.remote.canChown) {
     const uidDiffers = attrs.has('owner') && m.uid !== r.uid;
     const gidDiffers = attrs.has('group') && m.gid !== r.gid;
     if (uidDiffers || gidDiffers) fixes.push({ op: 'chown', path: m.path, master: m, remote: r });
+  }
+  if (attrs.has('mode') && m.type !== 'symlink' && m.mode !== r.mode) {
+    fixes.push({ op: 'chmod', path: m.path, master: m, remote: r });
   }
   if (attrs.has('mtime') && m.mtimeMs !== r.mtimeMs) touches.push({ op: 'touch', path: m.path, master: m, remote: r });
 }

@@ -290,11 +290,23 @@ test('owner and group are set by numeric id when running as root', async (t) => 
     t.pass('not root: owners cannot be set, and are not compared');
     return;
   }
-  const { master, remote } = await setup(t, { f: 'x', 'd/': '' });
+  const { master, remote } = await setup(t, { f: 'x', 'd/': '', suid: 'x' });
   chownSync(nodePath.join(master, 'f'), 1234, 5678);
   chownSync(nodePath.join(master, 'd'), 4321, 8765);
-  const res = await runCli(['sync', master, remote()]);
+  // chown clears set-user-ID bits: they are set after the owner, in one pass.
+  chownSync(nodePath.join(master, 'suid'), 1234, 5678);
+  chmodSync(nodePath.join(master, 'suid'), 0o6755);
+  const res = await runCli(['sync', master, remote(), '--format', 'json']);
   t.is(res.code, 0, res.stderr);
+  t.is(JSON.parse(res.stdout).remotes[0].passes, 1);
+  t.is(statSync(nodePath.join(remote(), 'suid')).mode & 0o7777, 0o6755);
+  // And when only the owner and the mode of an existing file differ.
+  chownSync(nodePath.join(remote(), 'suid'), 0, 0);
+  chmodSync(nodePath.join(remote(), 'suid'), 0o755);
+  const fix = await runCli(['sync', master, remote(), '--format', 'json']);
+  t.deepEqual(JSON.parse(fix.stdout).remotes[0].actions.map((a: { op: string }) => a.op), ['chown', 'chmod']);
+  t.is(JSON.parse(fix.stdout).remotes[0].passes, 1);
+  t.is(statSync(nodePath.join(remote(), 'suid')).mode & 0o7777, 0o6755);
   t.is(statSync(nodePath.join(remote(), 'f')).uid, 1234);
   t.is(statSync(nodePath.join(remote(), 'f')).gid, 5678);
   t.is(statSync(nodePath.join(remote(), 'd')).uid, 4321);

@@ -63,11 +63,12 @@ test('a missing checksum (unreadable file) counts as different', (t) => {
   t.deepEqual(brief(plan([file('f')], [file('f')], { sums: [{ f: 1 }, {}] })), ['copy(checksum) f']);
 });
 
-test('attribute differences give chmod, chown and touch; directories touched last, deepest first', (t) => {
-  const m = [dir('d', { mtimeMs: 5 }), dir('d/e', { mtimeMs: 6 }), file('d/e/f', { mode: 0o755, uid: 1, gid: 2, mtimeMs: 9 })];
+test('attribute differences give chown, chmod and touch; directories touched last, deepest first', (t) => {
+  // chown first: it clears set-user-ID bits (0o4755 here) that the chmod then sets.
+  const m = [dir('d', { mtimeMs: 5 }), dir('d/e', { mtimeMs: 6 }), file('d/e/f', { mode: 0o4755, uid: 1, gid: 2, mtimeMs: 9 })];
   const r = [dir('d', { mtimeMs: 1 }), dir('d/e', { mtimeMs: 1 }), file('d/e/f', { mtimeMs: 1 })];
   const actions = plan(m, r, { sums: [{ 'd/e/f': 1 }, { 'd/e/f': 1 }] });
-  t.deepEqual(brief(actions), ['chmod d/e/f', 'chown d/e/f', 'touch d/e/f', 'touch d/e', 'touch d']);
+  t.deepEqual(brief(actions), ['chown d/e/f', 'chmod d/e/f', 'touch d/e/f', 'touch d/e', 'touch d']);
 });
 
 test('--attrs limits what is compared; owner is skipped where the remote may not chown', (t) => {

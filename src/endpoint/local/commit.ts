@@ -170,16 +170,19 @@ export class Committer {
     return [uid, gid];
   }
 
-  /** Mode, owner and mtime of something new (`has`: its owner now, if known), set before it is renamed into place. */
+  /**
+   * Owner, mode and mtime of something new (`has`: its owner now, if known), set before it is
+   * renamed into place. The owner first: chown clears the set-user-ID and set-group-ID bits.
+   */
   private dress(tmpAbs: string, step: CommitStep, current: Entry | undefined, has?: { uid: number; gid: number }): void {
     const m = step.action.master!;
-    if (m.type !== 'symlink') {
-      const mode = step.attrs.mode ? m.mode : current && current.type === m.type ? current.mode : m.mode & ~UMASK;
-      chmod(tmpAbs, mode);
-    }
     if (this.ctx.canChown && (step.attrs.owner || step.attrs.group)) {
       const [uid, gid] = this.owner(step, current);
       if (uid !== has?.uid || gid !== has.gid) lchown(tmpAbs, uid, gid);
+    }
+    if (m.type !== 'symlink') {
+      const mode = step.attrs.mode ? m.mode : current && current.type === m.type ? current.mode : m.mode & ~UMASK;
+      chmod(tmpAbs, mode);
     }
     if (step.attrs.mtime) lutimes(tmpAbs, Date.now() / 1000, utimesArg(m.mtimeMs / 1000));
   }
