@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { BlockSpec } from '../engine/blocks.js';
 import type { ClassSpec } from '../engine/classification.js';
+import { ALL_ATTRS } from '../engine/entry.js';
 import { UsageError } from '../endpoint/errors.js';
 
 /** A job as the config file declares it; every field optional but master and remotes. */
@@ -38,12 +39,17 @@ function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
+/** A wrong value as the message shows it: a number or an empty string itself, else its type. */
+function shown(v: unknown): string {
+  return typeof v === 'number' ? String(v) : v === '' ? '""' : typeName(v);
+}
+
 function makeChecks(file: string): Record<string, Check> {
   const is = (want: string, ok: (v: unknown) => boolean): Check => (v, key) => {
-    if (!ok(v)) fail(file, key, `must be ${want}, not ${typeName(v)}`);
+    if (!ok(v)) fail(file, key, `must be ${want}, not ${shown(v)}`);
   };
   return {
-    string: is('a string', (v) => typeof v === 'string' && v !== ''),
+    string: is('a non-empty string', (v) => typeof v === 'string' && v !== ''),
     strings: is('an array of strings', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string')),
     boolean: is('true or false', (v) => typeof v === 'boolean'),
     count: is('a whole number of at least 1', (v) => Number.isInteger(v) && (v as number) >= 1),
@@ -102,7 +108,12 @@ export function loadConfig(file: string): ConfigFile {
     ...classFields,
     delete: c.boolean!,
     maxDelete: c.natural!,
-    attrs: c.strings!,
+    attrs: (v, key) => {
+      c.strings!(v, key);
+      (v as string[]).forEach((a, i) => {
+        if (!(ALL_ATTRS as readonly string[]).includes(a)) fail(file, `${key}[${i}]`, `unknown attribute "${a}" (known: ${ALL_ATTRS.join(', ')})`);
+      });
+    },
     maxPasses: c.count!,
     concurrency: c.count!,
     identity: c.string!,
