@@ -93,6 +93,7 @@ export function loadConfig(file: string): ConfigFile {
     const names = new Set<string>();
     v.forEach((b, i) => {
       checkObject(file, b, `${key}[${i}]`, blockFields, ['name', 'include']);
+      if ((b as BlockSpec).include.length === 0) fail(file, `${key}[${i}].include`, 'needs at least one glob (a block that matches nothing holds nothing)');
       const name = (b as BlockSpec).name;
       if (names.has(name)) fail(file, `${key}[${i}].name`, `duplicate block name "${name}"`);
       names.add(name);

@@ -60,6 +60,7 @@ const cases: [string, (s: Awaited<ReturnType<typeof setup>>) => string[], RegExp
   ['an unknown job', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote] } } }), '--job', 'k'], /jobs\.k: unknown job \(jobs: j\)/],
   ['several jobs and no --job', (s) => ['sync', '--config', s.config({ jobs: { a: { master: s.master, remotes: [s.remote] }, b: { master: s.master, remotes: [s.remote] } } })], /several jobs \(a, b\): pick one with --job/],
   ['a bad block', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote], blocks: [{ name: 'x' }] } } })], /jobs\.j\.blocks\[0\]\.include: is required/],
+  ['a block that matches nothing', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote], blocks: [{ name: 'x', include: [] }] } } })], /jobs\.j\.blocks\[0\]\.include: needs at least one glob/],
   ['a duplicate block name', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote], blocks: [{ name: 'x', include: ['a'] }, { name: 'x', include: ['b'] }] } } })], /jobs\.j\.blocks\[1\]\.name: duplicate block name "x"/],
   ['a bad class', (s) => ['sync', '--config', s.config({ classes: { c: { include: 'bin/**' } }, jobs: {} })], /classes\.c\.include: must be an array of strings, not string/],
 ];
