@@ -148,14 +148,20 @@ function includedFiles(spec: string): string[] {
   }
 }
 
-function expand(path: string, host: string, user: string | undefined): string {
+/** The tokens ssh expands in IdentityFile and UserKnownHostsFile, read left to right ("%%h" is "%h"). */
+function expand(path: string, t: { alias: string; host: string; user: string | undefined; port: number | undefined }): string {
   const home = os.homedir();
-  return path
-    .replace(/^~(?=\/|$)/, home)
-    .replace(/%d/g, home)
-    .replace(/%h/g, host)
-    .replace(/%r/g, user ?? os.userInfo().username)
-    .replace(/%%/g, '%');
+  const tokens: Record<string, string> = {
+    '%': '%',
+    d: home,
+    h: t.host,
+    n: t.alias,
+    p: String(t.port ?? 22),
+    r: t.user ?? os.userInfo().username,
+    u: os.userInfo().username,
+    l: os.hostname(),
+  };
+  return path.replace(/^~(?=\/|$)/, home).replace(/%(.)/g, (whole, c: string) => tokens[c] ?? whole);
 }
 
 export function defaultConfigFile(): string {
@@ -166,7 +172,7 @@ export function defaultConfigFile(): string {
  * Resolves a host the way ssh does: for each option the first value found in a matching section
  * wins. `user` is the one the endpoint names, which ssh sets before it reads the config.
  */
-export function resolveHost(alias: string, file = defaultConfigFile(), user?: string): HostConfig {
+export function resolveHost(alias: string, file = defaultConfigFile(), user?: string, endpointPort?: number): HostConfig {
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
@@ -193,14 +199,14 @@ export function resolveHost(alias: string, file = defaultConfigFile(), user?: st
   const port = first.has('port') ? Number(first.get('port')) : undefined;
   const proxyJump = first.get('proxyjump');
   const known = first.get('userknownhostsfile');
-  const effectiveUser = user ?? configUser;
+  const tokens = { alias, host: hostName, user: user ?? configUser, port: endpointPort ?? port };
   return {
     hostName,
     user: configUser,
     port: port !== undefined && Number.isInteger(port) && port > 0 ? port : undefined,
-    identityFiles: identityFiles.map((f) => expand(f, hostName, effectiveUser)),
+    identityFiles: identityFiles.map((f) => expand(f, tokens)),
     proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : undefined,
-    userKnownHostsFiles: known ? known.split(/\s+/).map((f) => expand(f, hostName, effectiveUser)) : [],
+    userKnownHostsFiles: known ? known.split(/\s+/).map((f) => expand(f, tokens)) : [],
     identitiesOnly: (first.get('identitiesonly') ?? 'no').toLowerCase() === 'yes',
   };
 }

@@ -71,7 +71,7 @@ function parseJump(spec: string): { user?: string; host: string; port?: number }
 
 /** Resolves an address through ~/.ssh/config. */
 export function targetOf(alias: string, user: string | undefined, port: number | undefined): SshTarget & { identityFiles: string[]; proxyJump?: string; knownHosts: string[]; identitiesOnly: boolean } {
-  const cfg = resolveHost(alias, undefined, user);
+  const cfg = resolveHost(alias, undefined, user, port);
   return {
     alias,
     hostName: cfg.hostName,

@@ -34,6 +34,16 @@ test('ssh_config: first value wins, patterns and negation, IdentityFile accumula
   t.false(hostMatches(['*', '!secret'], 'secret'));
 });
 
+test('ssh_config: tokens in IdentityFile and UserKnownHostsFile, read left to right', (t) => {
+  const file = nodePath.join(dir, 'config-tokens');
+  writeFileSync(file, ['Host web', '  HostName 10.0.0.7', '  Port 2201', '  User deploy', '  IdentityFile %d/keys/%r@%h:%p-%n-%u-%%h', '  UserKnownHostsFile ~/kh/%n %%%h'].join('\n'));
+  const me = os.userInfo().username;
+  const got = resolveHost('web', file, 'ops', 2299);
+  t.deepEqual(got.identityFiles, [`${os.homedir()}/keys/ops@10.0.0.7:2299-web-${me}-%h`]);
+  t.deepEqual(got.userKnownHostsFiles, [`${os.homedir()}/kh/web`, '%10.0.0.7']);
+  t.deepEqual(resolveHost('web', file).identityFiles, [`${os.homedir()}/keys/deploy@10.0.0.7:2201-web-${me}-%h`]);
+});
+
 test('ssh_config: Include, where it stands (in a Host block too), wildcards expanded, missing files and loops harmless', (t) => {
   const conf = nodePath.join(dir, 'conf.d');
   mkdirSync(conf, { recursive: true });
