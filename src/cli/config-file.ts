@@ -81,7 +81,8 @@ export function loadConfig(file: string): ConfigFile {
   }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    // A byte order mark, as some editors write one, is not JSON's business.
+    data = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     throw new UsageError(`config ${file}: not valid JSON: ${(err as Error).message}`);
   }

@@ -1,4 +1,6 @@
 import test from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { loadConfig, pickJob } from '../../src/cli/config-file.js';
 import { REPO } from '../helpers/tree.js';
@@ -12,4 +14,11 @@ test('the bundled example configs are valid', (t) => {
   const local = nodePath.join(REPO, 'examples/replisync.json');
   const [, job] = pickJob(loadConfig(local), local, undefined);
   t.true(job.remotes.length >= 1);
+});
+
+test('a config saved with a byte order mark loads', (t) => {
+  const dir = mkdtempSync(nodePath.join(os.tmpdir(), 'replisync-bom-'));
+  const file = nodePath.join(dir, 'bom.json');
+  writeFileSync(file, `\uFEFF${JSON.stringify({ jobs: { j: { master: 'm', remotes: ['r'] } } })}`);
+  t.is(pickJob(loadConfig(file), file, undefined)[0], 'j');
 });
