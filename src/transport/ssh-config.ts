@@ -121,7 +121,8 @@ function matchHolds(criteria: Criterion[], state: MatchState): boolean {
     let holds: boolean;
     if (c.name === 'all' || c.name === 'final') holds = true;
     else {
-      const subject = { host: state.hostName, originalhost: state.original, user: state.user, localuser: state.localUser }[c.name];
+      const subjects = new Map([['host', state.hostName], ['originalhost', state.original], ['user', state.user], ['localuser', state.localUser]]);
+      const subject = subjects.get(c.name);
       if (subject === undefined || c.arg === undefined) return false;
       holds = hostMatches(c.arg.split(','), subject);
     }
