@@ -8,8 +8,12 @@ function formatSeconds(s: number): string {
   return whole < 60 ? `${whole}s` : `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
 }
 
-/** Progress bars on stderr (only ever created when stderr is a TTY and the user wants them). */
+/**
+ * Progress bars on stderr: on a terminal by default, or where --progress asks for them, a log
+ * file say, where a line every few seconds takes the place of a bar redrawn in place.
+ */
 export function stderrProgress(): Progress {
+  const tty = process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | undefined;
   let started = 0;
   let done = 0;
@@ -25,7 +29,9 @@ export function stderrProgress(): Progress {
           stream: process.stderr,
           format: all > 0 ? '{phase} [{bar}] {percentage}% {done}/{all} {speed}/s ETA {remaining}' : '{phase} ...',
           hideCursor: true,
-          clearOnComplete: true,
+          clearOnComplete: tty,
+          noTTYOutput: !tty,
+          notTTYSchedule: 5000,
         },
         cliProgress.Presets.shades_classic,
       );

@@ -35,6 +35,12 @@ test('progress bars go to stderr on a terminal (one transfer bar a pass, with ra
   const piped = await runCli(['sync', master, nodePath.join(dir, 'r2')]);
   t.is(piped.code, 0);
   t.is(piped.stderr, '', 'stderr is no terminal: no bars');
+  // Asked for where stderr is no terminal (a log file): lines instead of a bar redrawn in place.
+  const logged = await runCli(['sync', '--progress', master, nodePath.join(dir, 'r4')]);
+  t.is(logged.code, 0);
+  t.regex(logged.stderr, /^listing/m);
+  t.regex(logged.stderr, /^pass 1: transfer.* 100% /m);
+  t.notRegex(logged.stderr, /\r|\u001b/, 'no cursor movement');
 
   const off = await onTerminal(['sync', '--no-progress', master, nodePath.join(dir, 'r3')], out);
   t.notRegex(off.terminal, /transfer|listing/);
