@@ -74,7 +74,7 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
   const startedAt = new Date();
   const runId = randomBytes(8).toString('hex');
   const verbose = settings.verbose ? (m: string) => say(m) : undefined;
-  const jobLock = settings.dryRun ? undefined : await acquireJobLock(settings.job, runId, settings.wait);
+  const jobLock = settings.dryRun ? undefined : await acquireJobLock(settings.job, runId, settings.wait, settings.quiet ? undefined : say);
   let endpoints: OpenedEndpoints | undefined;
   const closeAll = async (): Promise<void> => {
     if (endpoints) {

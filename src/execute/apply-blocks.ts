@@ -72,7 +72,16 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
           relabels.push(r.endpoint.lock(owner, ctx.lockTimeoutMs).catch((err) => r.fail(err)));
           return;
         }
-        await r.endpoint.lock(owner, ctx.lockTimeoutMs);
+        // Another run holds it: say so after a moment, rather than sit silent up to --lock-timeout.
+        const waiting = setTimeout(() => {
+          ctx.verbose?.(`${r.label}: waiting for its lock, held by another run (up to ${ctx.lockTimeoutMs / 1000}s)`);
+          ctx.progress?.relabel(`waiting for the lock on ${r.label}`);
+        }, 1000);
+        try {
+          await r.endpoint.lock(owner, ctx.lockTimeoutMs);
+        } finally {
+          clearTimeout(waiting);
+        }
         locked.add(r);
         if (!r.leftoversRemoved) {
           await r.endpoint.removeLeftovers(r.listing?.leftovers ?? []);

@@ -32,10 +32,10 @@ function fileFor(job: string): string {
 
 /**
  * One run per job at a time on this machine, so that overlapping cron runs do not collide: the
- * second one fails at once naming the first, or with `wait` waits for it. A lock whose process
- * is gone is taken over.
+ * second one fails at once naming the first, or with `wait` waits for it (`waiting` hears of it
+ * once). A lock whose process is gone is taken over.
  */
-export async function acquireJobLock(job: string, runId: string, wait: boolean): Promise<JobLock> {
+export async function acquireJobLock(job: string, runId: string, wait: boolean, waiting?: (message: string) => void): Promise<JobLock> {
   const file = fileFor(job);
   makeDirs(nodePath.dirname(file), 0o700);
   const record: JobLockRecord = { job, runId, host: os.hostname(), pid: process.pid, since: new Date().toISOString() };
@@ -59,10 +59,10 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean):
         await unlink(file).catch(() => undefined);
         continue;
       }
-      if (!wait) {
-        const who = holder ? `pid ${holder.pid} on ${holder.host}, run ${holder.runId}, since ${holder.since}` : 'another run';
-        throw new JobBusy(`job ${job} is already running (${who}); ${file} is its lock. Use --wait to wait for it.`);
-      }
+      const who = holder ? `pid ${holder.pid} on ${holder.host}, run ${holder.runId}, since ${holder.since}` : 'another run';
+      if (!wait) throw new JobBusy(`job ${job} is already running (${who}); ${file} is its lock. Use --wait to wait for it.`);
+      waiting?.(`job ${job} is already running (${who}): waiting for it to end`);
+      waiting = undefined;
       await sleep(500);
     }
   } finally {

@@ -155,7 +155,8 @@ export async function concurrentRunsRespectTheRemoteLock(t: ExecutionContext, w:
   const r = nodePath.join(w.base, 'r');
   await makeTree(master, { 'app/x': 'x', 'app/y': 'y' });
   const config = nodePath.join(w.base, 'c.json');
-  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 3' }] });
+  // Long enough for the patient run below to wait well over the second after which it says so.
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 5' }] });
   const slow = start(['sync', '--config', config], w.env);
   // Another job (plain command line) on the same remote while the first holds the lock.
   for (let i = 0; i < 100 && !existsSync(nodePath.join(r, '.replisync.lock')); i++) await sleep(50);
@@ -165,8 +166,9 @@ export async function concurrentRunsRespectTheRemoteLock(t: ExecutionContext, w:
   const other = await runCli(['sync', master, w.remote(r), '--lock-timeout', '1'], { env: w.env });
   t.is(other.code, 2);
   t.regex(other.stderr, /lock not obtained within 1s: held by .* \(run [0-9a-f]+, job j, block app/);
-  const patient = await runCli(['sync', master, w.remote(r), '--lock-timeout', '30'], { env: w.env });
+  const patient = await runCli(['sync', master, w.remote(r), '--lock-timeout', '30', '-v'], { env: w.env });
   t.is(patient.code, 0, patient.stderr);
+  t.regex(patient.stderr, /r: waiting for its lock, held by another run \(up to 30s\)/);
   t.is((await slow.done).code, 0);
 }
 
@@ -175,7 +177,8 @@ export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Pr
   const r = nodePath.join(w.base, 'r');
   await makeTree(master, { 'app/x': 'x' });
   const config = nodePath.join(w.base, 'c.json');
-  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 2' }] });
+  // Long enough to outlast the two refused runs below, even on a slow machine.
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 4' }] });
   const first = start(['sync', '--config', config], w.env);
   await sleep(700);
   const second = await runCli(['sync', '--config', config], { env: w.env });
@@ -186,6 +189,7 @@ export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Pr
   t.regex(JSON.parse(json.stdout).error, /job j is already running/);
   const waiting = await runCli(['sync', '--config', config, '--wait'], { env: w.env });
   t.is(waiting.code, 0, waiting.stderr);
+  t.regex(waiting.stderr, /job j is already running \(pid \d+.*\): waiting for it to end/);
   t.is((await first.done).code, 0);
 }
 
