@@ -208,3 +208,20 @@ export async function vanishedMasterFilesAreNoError(t: ExecutionContext, w: Wher
   t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)));
   t.false(existsSync(nodePath.join(r, 'b/gone-big')));
 }
+
+/** The master directory moved away mid-run (by a preBlock here): the run fails, and nothing is deleted for it. */
+export async function masterGoneMidRunDeletesNothing(t: ExecutionContext, w: Where): Promise<void> {
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  await makeTree(master, { 'a/new': 'new', 'b/changed': 'new content', 'b/kept': 'kept' });
+  await makeTree(r, { 'b/changed': 'old', 'b/kept': 'kept' });
+  const config = nodePath.join(w.base, 'c.json');
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'a', include: ['a/**'], preBlock: `mv ${master} ${master}-gone` }, { name: 'b', include: ['b/**'] }] });
+  const res = await runCli(['sync', '--config', config], { env: w.env });
+  t.is(res.code, 2, res.stderr);
+  t.regex(res.stderr, /master: the directory is gone/);
+  // The verification must not read a vanished master as an empty one, and delete what it had.
+  t.is(readFileSync(nodePath.join(r, 'b/changed'), 'utf8'), 'old');
+  t.is(readFileSync(nodePath.join(r, 'b/kept'), 'utf8'), 'kept');
+  t.is(readFileSync(nodePath.join(r, 'a/new'), 'utf8'), 'new', 'the block done before stays done');
+}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, openSync, readlinkSync, rmdirSync, unlinkSync } from 'node:fs';
+import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, openSync, readlinkSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
@@ -96,6 +96,8 @@ export class LocalEndpoint implements Endpoint {
 
   async stat(paths: string[]): Promise<Entry[]> {
     await this.loadCache();
+    // Paths below a root that is gone would all look deleted: for a master, that would delete them everywhere.
+    if (!statSync(this.root, { throwIfNoEntry: false })?.isDirectory()) this.fail('the directory is gone');
     const out: Entry[] = [];
     const breather = new Breather();
     for (const p of paths) {
