@@ -28,12 +28,13 @@ export interface MasterState {
 }
 
 /**
- * A master file that is gone by the time it is read (removed, or its directory replaced) is no
- * error: like one that changed while read, it is left for the next pass, whose look at the
- * master sees it gone and plans by that (rsync calls these "vanished").
+ * A master file that is gone by the time it is read (removed, or its directory replaced), or is
+ * no regular file any more (a directory, a symlink or a FIFO now), is no error: like one that
+ * changed while read, it is left for the next pass, whose look at the master sees what is there
+ * now and plans by that (rsync calls the first kind "vanished").
  */
 function vanished(code: string | undefined): boolean {
-  return code === 'ENOENT' || code === 'ENOTDIR';
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP';
 }
 
 function masterProblem(master: Endpoint, path: string, err: unknown, state: MasterState): string {

@@ -197,10 +197,12 @@ export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Pr
 export async function vanishedMasterFilesAreNoError(t: ExecutionContext, w: Where): Promise<void> {
   const master = nodePath.join(w.base, 'master');
   const r = nodePath.join(w.base, 'r');
-  await makeTree(master, { 'a/one': 'one', 'b/keep': 'keep', 'b/gone-small': 'small' });
+  await makeTree(master, { 'a/one': 'one', 'b/keep': 'keep', 'b/gone-small': 'small', 'b/now-a-dir': 'file', 'b/now-a-link': 'file' });
   writeFileSync(nodePath.join(master, 'b/gone-big'), Buffer.alloc(200 * 1024, 1)); // streamed, not batched
   const config = nodePath.join(w.base, 'c.json');
-  const remove = `rm ${nodePath.join(master, 'b/gone-small')} ${nodePath.join(master, 'b/gone-big')}`;
+  const b = (name: string): string => nodePath.join(master, 'b', name);
+  // Gone, or no regular file any more: a directory, a symlink.
+  const remove = `rm ${b('gone-small')} ${b('gone-big')} ${b('now-a-dir')} ${b('now-a-link')} && mkdir ${b('now-a-dir')} && ln -s keep ${b('now-a-link')}`;
   writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'a', include: ['a/**'], preBlock: remove }, { name: 'b', include: ['b/**'] }] });
   const res = await runCli(['sync', '--config', config, '--format', 'json'], { env: w.env });
   t.is(res.code, 0, res.stderr);
