@@ -163,10 +163,15 @@ export async function concurrentRunsRespectTheRemoteLock(t: ExecutionContext, w:
   const lock = JSON.parse(readFileSync(nodePath.join(r, '.replisync.lock'), 'utf8'));
   t.like(lock, { job: 'j', block: 'app' });
   t.truthy(lock.host && lock.pid && lock.runId && lock.since);
-  const other = await runCli(['sync', master, w.remote(r), '--lock-timeout', '1'], { env: w.env });
+  // Started at once, so that it waits for most of the holder's 5 s whatever the load of the machine.
+  const patientRun = start(['sync', master, w.remote(r), '--lock-timeout', '30', '-v'], w.env);
+  // A third job on it, named in a config of its own (the patient run holds the ad-hoc job's lock).
+  const otherConfig = nodePath.join(w.base, 'other.json');
+  writeFileSync(otherConfig, JSON.stringify({ jobs: { other: { master, remotes: [w.remote(r)] } } }));
+  const other = await runCli(['sync', '--config', otherConfig, '--lock-timeout', '1'], { env: w.env });
   t.is(other.code, 2);
   t.regex(other.stderr, /lock not obtained within 1s: held by .* \(run [0-9a-f]+, job j, block app/);
-  const patient = await runCli(['sync', master, w.remote(r), '--lock-timeout', '30', '-v'], { env: w.env });
+  const patient = await patientRun.done;
   t.is(patient.code, 0, patient.stderr);
   t.regex(patient.stderr, /r: waiting for its lock, held by another run \(up to 30s\)/);
   t.is((await slow.done).code, 0);
@@ -180,14 +185,18 @@ export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Pr
   // Long enough to outlast the two refused runs below, even on a slow machine.
   writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 4' }] });
   const first = start(['sync', '--config', config], w.env);
-  await sleep(700);
+  const jobLock = nodePath.join(w.env.REPLISYNC_LOCK_DIR!, 'j.lock');
+  for (let i = 0; i < 200 && !existsSync(jobLock); i++) await sleep(25);
+  t.true(existsSync(jobLock), 'the first run holds the job lock');
+  // Started at once, so that it finds the first one running whatever the load of the machine.
+  const waitingRun = start(['sync', '--config', config, '--wait'], w.env);
   const second = await runCli(['sync', '--config', config], { env: w.env });
   t.is(second.code, 2);
   t.regex(second.stderr, /job j is already running \(pid \d+/);
   const json = await runCli(['sync', '--config', config, '--format', 'json'], { env: w.env });
   t.is(json.code, 2);
   t.regex(JSON.parse(json.stdout).error, /job j is already running/);
-  const waiting = await runCli(['sync', '--config', config, '--wait'], { env: w.env });
+  const waiting = await waitingRun.done;
   t.is(waiting.code, 0, waiting.stderr);
   t.regex(waiting.stderr, /job j is already running \(pid \d+.*\): waiting for it to end/);
   t.is((await first.done).code, 0);
