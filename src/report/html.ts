@@ -1,4 +1,4 @@
-import { type ReportView, detailOf, summaryLine } from './model.js';
+import { type ReportView, detailOf, noActionsText, summaryLine } from './model.js';
 
 function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -18,7 +18,7 @@ export function renderHtml(report: ReportView): string {
   if (report.error) parts.push(`<p class="error">Error: ${esc(report.error)}</p>`);
   for (const r of report.remotes) {
     parts.push(`<h2>${esc(r.endpoint)}</h2>`);
-    if (r.actions.length === 0) parts.push('<p>No differences.</p>');
+    if (r.actions.length === 0) parts.push(`<p>${noActionsText(report, r)}</p>`);
     else {
       parts.push('<table><thead><tr><th>op</th><th>path</th><th>detail</th></tr></thead><tbody>');
       for (const a of r.actions) {

@@ -1,4 +1,4 @@
-import { type ReportView, detailOf, summaryLine } from './model.js';
+import { type ReportView, detailOf, noActionsText, summaryLine } from './model.js';
 
 /**
  * Text as Markdown shows it literally: a file name such as `__init__.py` or `a|b` must not turn
@@ -13,7 +13,7 @@ export function renderMarkdown(report: ReportView): string {
   if (report.error) out.push(`**Error:** ${cell(report.error)}`, '');
   for (const r of report.remotes) {
     out.push(`## ${cell(r.endpoint)}`, '');
-    if (r.actions.length === 0) out.push('No differences.', '');
+    if (r.actions.length === 0) out.push(noActionsText(report, r), '');
     else {
       out.push('| op | path | detail |', '| --- | --- | --- |');
       for (const a of r.actions) out.push(`| ${a.op} | ${cell(a.path)} | ${cell(detailOf(a))} |`);

@@ -127,3 +127,8 @@ export function summaryLine(r: RemoteView): string {
   const s = r.summary;
   return `${s.copied} copied (${formatBytes(s.bytes)}), ${s.deleted} deleted, ${s.attributes} attributes fixed, ${r.inconsistent.length} inconsistent`;
 }
+
+/** What a remote without actions shows: "no differences" only where it was compared to the end. */
+export function noActionsText(report: ReportView, r: RemoteView): string {
+  return report.error || r.error ? 'No actions: see the error.' : 'No differences.';
+}

@@ -33,3 +33,14 @@ test('file names show as they are: no emphasis, no extra column, no HTML, one li
     '| copy | R\\&D | missing on remote |',
   ]);
 });
+
+test('a remote without actions shows "No differences." only when it was compared; after an error, it points to the error', async (t) => {
+  const { renderHtml } = await import('../../src/report/html.js');
+  const clean = report([]);
+  t.regex(renderMarkdown(clean), /^No differences\.$/m);
+  const failed: ReportView = { ...clean, remotes: [{ ...clean.remotes[0]!, error: 'web1:/srv/my_site: cannot connect' }] };
+  t.notRegex(renderMarkdown(failed), /No differences/);
+  t.regex(renderMarkdown(failed), /^No actions: see the error\.$/m);
+  t.regex(renderHtml(failed), /<p>No actions: see the error\.<\/p>/);
+  t.notRegex(renderHtml({ ...clean, error: 'master gone' }), /No differences/);
+});
