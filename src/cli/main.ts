@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, appendFileSync, constants, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, statSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { formatAddress } from '../endpoint/address.js';
 import { ReplisyncError, UsageError, describe, errnoCode, reasonOf } from '../endpoint/errors.js';
@@ -47,8 +47,17 @@ function emit(settings: Settings, run: RunResult, code: number, startedAt: Date)
       say(`${r.endpoint}: ${r.inconsistent.length} path(s) still inconsistent after ${r.passes} pass(es): ${shown}${r.inconsistent.length > 10 ? ', ...' : ''}`);
     }
   }
-  if (settings.report) writeFileSync(settings.report.file, renderFile(view, settings.report.kind));
-  if (settings.log) appendFileSync(settings.log, logLine(view, settings.job, code, startedAt));
+  // Checked before the run; what fails now (a full disk) is said, naming the file.
+  const write = (option: string, file: string, put: () => void): void => {
+    try {
+      put();
+    } catch (err) {
+      throw new UsageError(`${option} ${file}: cannot write: ${reasonOf(err)}`);
+    }
+  };
+  const { report, log } = settings;
+  if (report) write('--report', report.file, () => writeFileSync(report.file, renderFile(view, report.kind)));
+  if (log) write('--log', log, () => appendFileSync(log, logLine(view, settings.job, code, startedAt)));
 }
 
 /**
@@ -62,6 +71,9 @@ function prepareOutputs(settings: Settings): void {
     try {
       makeDirs(dir);
       accessSync(dir, constants.W_OK);
+      const existing = statSync(file, { throwIfNoEntry: false });
+      if (existing?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      if (existing) accessSync(file, constants.W_OK);
     } catch (err) {
       throw new UsageError(`${option} ${file}: cannot write there: ${reasonOf(err)}`);
     }

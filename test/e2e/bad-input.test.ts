@@ -1,5 +1,5 @@
 import test from 'ava';
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { REPO, cleanup, makeTree, runCli, tempDir } from '../helpers/tree.js';
 
@@ -15,6 +15,12 @@ async function setup(t: { teardown(fn: () => void): void }) {
     return file;
   };
   return { dir, master, remote, config };
+}
+
+/** A directory `name` in the test's directory (made as the case's arguments are). */
+function made(s: { dir: string }, name: string): string {
+  mkdirSync(nodePath.join(s.dir, name));
+  return nodePath.join(s.dir, name);
 }
 
 /** A symlink `name` in the test's directory to `target` there (made as the case's arguments are). */
@@ -41,6 +47,8 @@ const cases: [string, (s: Awaited<ReturnType<typeof setup>>) => string[], RegExp
   ['one remote under two names', (s) => ['sync', s.master, s.remote, linked(s, 'to-remote', 'remote')], /remote \S+remote and remote \S+to-remote are the same directory/],
   // /proc answers ENOENT for a directory made in it: node's recursive mkdir loops on that forever.
   ['a --report where nothing can be written', (s) => ['sync', s.master, s.remote, '--report', '/proc/replisync-test/r.json'], /--report \/proc\/replisync-test\/r\.json: cannot write there: no such file or directory/],
+  ['a --report that is a directory', (s) => ['sync', s.master, s.remote, '--report', made(s, 'out.json')], /--report \S+out\.json: cannot write there: is a directory/],
+  ['a --log that is a directory', (s) => ['sync', s.master, s.remote, '--log', made(s, 'logs')], /--log \S+logs: cannot write there: is a directory/],
   ['a --log where nothing can be written', (s) => ['sync', s.master, s.remote, '--log', '/proc/replisync-test/log'], /--log \/proc\/replisync-test\/log: cannot write there/],
   ['a remote inside another', (s) => ['sync', s.master, s.remote, nodePath.join(s.remote, 'deeper')], /remote \S+deeper and remote \S+ must not contain one another/],
   ['an ssh URL without a path', () => ['sync', '/tmp', 'ssh://host'], /no path in ssh:\/\/host/],
