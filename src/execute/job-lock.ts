@@ -4,6 +4,8 @@ import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processAlive } from '../endpoint/local/process-alive.js';
 import { makeDirs } from '../make-dirs.js';
+import { UsageError, reasonOf } from '../endpoint/errors.js';
+import { statSync } from 'node:fs';
 
 /** Another run of the same job holds its run lock (exit 2, unless --wait). */
 export class JobBusy extends Error {}
@@ -20,9 +22,12 @@ export interface JobLock {
   release(): Promise<void>;
 }
 
+/** Where job locks live: REPLISYNC_LOCK_DIR, else the session's runtime directory if it is there (cron may inherit a stale one), else the temp directory. */
 function lockDir(): string {
-  const uid = process.getuid?.() ?? 0;
-  return process.env.REPLISYNC_LOCK_DIR || nodePath.join(process.env.XDG_RUNTIME_DIR || os.tmpdir(), `replisync-${uid}`);
+  if (process.env.REPLISYNC_LOCK_DIR) return process.env.REPLISYNC_LOCK_DIR;
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  const base = runtime && statSync(runtime, { throwIfNoEntry: false })?.isDirectory() ? runtime : os.tmpdir();
+  return nodePath.join(base, `replisync-${process.getuid?.() ?? 0}`);
 }
 
 function fileFor(job: string): string {
@@ -37,7 +42,11 @@ function fileFor(job: string): string {
  */
 export async function acquireJobLock(job: string, runId: string, wait: boolean, waiting?: (message: string) => void): Promise<JobLock> {
   const file = fileFor(job);
-  makeDirs(nodePath.dirname(file), 0o700);
+  try {
+    makeDirs(nodePath.dirname(file), 0o700);
+  } catch (err) {
+    throw new UsageError(`job lock: cannot make ${nodePath.dirname(file)}: ${reasonOf(err)}`);
+  }
   const record: JobLockRecord = { job, runId, host: os.hostname(), pid: process.pid, since: new Date().toISOString() };
   const tmp = `${file}.${runId}.tmp`;
   await writeFile(tmp, `${JSON.stringify(record)}\n`);

@@ -113,3 +113,14 @@ test('messages are English whatever LANG says; --version is the package version'
   t.is(version.code, 0);
   t.is(version.stdout.trim(), (JSON.parse(readFileSync(nodePath.join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
 });
+
+test('the job lock: a lock directory that cannot be made is named (exit 2, nothing changed); a stale XDG_RUNTIME_DIR, as cron may inherit, is passed over', async (t) => {
+  const s = await setup(t);
+  const refused = await runCli(['sync', s.master, s.remote], { env: { REPLISYNC_LOCK_DIR: '/proc/replisync-test/locks' } });
+  t.is(refused.code, 2);
+  t.regex(refused.stderr, /^replisync: job lock: cannot make \/proc\/replisync-test\/locks: no such file or directory/m);
+  t.notRegex(refused.stderr, /unexpected error/);
+  t.false(existsSync(s.remote));
+  const stale = await runCli(['sync', s.master, s.remote], { env: { XDG_RUNTIME_DIR: nodePath.join(s.dir, 'logged-out') } });
+  t.is(stale.code, 0, stale.stderr);
+});
