@@ -49,7 +49,9 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
   }
   const record: JobLockRecord = { job, runId, host: os.hostname(), pid: process.pid, since: new Date().toISOString() };
   const tmp = `${file}.${runId}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(record)}\n`);
+  await writeFile(tmp, `${JSON.stringify(record)}\n`).catch((err: unknown) => {
+    throw new UsageError(`job lock: cannot write in ${nodePath.dirname(file)}: ${reasonOf(err)}`);
+  });
   try {
     for (;;) {
       try {
