@@ -4,7 +4,7 @@ import * as nodePath from 'node:path';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client as SshClient, ConnectConfig } from 'ssh2';
-import { EndpointError } from '../endpoint/errors.js';
+import { EndpointError, reasonOf } from '../endpoint/errors.js';
 import { addHostKey, checkHostKey, defaultKnownHosts, fingerprint, hostToken, preferredAlgorithms } from './known-hosts.js';
 import { resolveHost } from './ssh-config.js';
 
@@ -116,7 +116,13 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
       return false;
     }
     if (opts.acceptNewHostKey) {
-      addHostKey(t.knownHosts[0]!, token, key);
+      try {
+        addHostKey(t.knownHosts[0]!, token, key);
+      } catch (err) {
+        // Inside ssh2's handshake a throw would escape as an uncaught exception: a refusal instead.
+        refusal = new EndpointError(`cannot add the key of ${token} to ${t.knownHosts[0]}: ${reasonOf(err)}`, where);
+        return false;
+      }
       opts.verbose?.(`added ${token} (${fingerprint(key)}) to ${t.knownHosts[0]}`);
       return true;
     }

@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync, linkSync, chmodSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, writeFileSync, linkSync, chmodSync, mkdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
@@ -119,6 +119,15 @@ test.serial('an unknown host is refused with the command to add it, or accepted 
   t.is(res.code, 2);
   t.regex(res.stderr, /is not in .*known_hosts .*ssh-keyscan -p \d+ 127\.0\.0\.1 >> .*--accept-new-host-key/);
   t.false(existsSync(at('r')));
+  // A known_hosts that cannot take the key (a directory here) refuses the host, named, as an error of the run.
+  renameSync(lab.knownHosts, `${lab.knownHosts}.aside`);
+  mkdirSync(lab.knownHosts);
+  const cannotAdd = await runCli(['sync', master, `web3:${at('r')}`, '--accept-new-host-key'], { env: lab.env() });
+  rmdirSync(lab.knownHosts);
+  renameSync(`${lab.knownHosts}.aside`, lab.knownHosts);
+  t.is(cannotAdd.code, 2, cannotAdd.stderr);
+  t.regex(cannotAdd.stderr, /web3:\S+: cannot add the key of \S+ to \S+known_hosts: is a directory/);
+  t.notRegex(cannotAdd.stderr, /unexpected|Uncaught|    at /);
   const accepted = await runCli(['sync', master, `web3:${at('r')}`, '--accept-new-host-key'], { env: lab.env() });
   t.is(accepted.code, 0, accepted.stderr);
   t.true(readFileSync(lab.knownHosts, 'utf8').includes(lab.hosts.get('web3')!.hostKeyLine));
