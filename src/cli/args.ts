@@ -123,6 +123,11 @@ export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
   const afterDashes = ((parsed._ as unknown[] | undefined) ?? []).slice(1).map(String);
   const endpoints = [parsed.master, ...((parsed.remotes as string[] | undefined) ?? []), ...afterDashes].filter((x): x is string => x !== undefined);
   const pick = <T>(k: string): T | undefined => parsed[k] as T | undefined;
+  // An option that takes one value, given twice, is an array to yargs: the last one counts, as with the counts.
+  const last = (k: string): string | undefined => {
+    const v = parsed[k] as string | string[] | undefined;
+    return Array.isArray(v) ? v[v.length - 1] : v;
+  };
   return {
     command,
     endpoints: endpoints.map(String),
@@ -130,25 +135,25 @@ export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
     exclude: pick('exclude'),
     includeRegex: pick('includeRegex'),
     excludeRegex: pick('excludeRegex'),
-    class: pick('class'),
+    class: last('class'),
     delete: pick('delete'),
     maxDelete: pick('maxDelete'),
     attrs: pick('attrs'),
     maxPasses: pick('maxPasses'),
     concurrency: pick('concurrency'),
-    format: pick('format'),
-    report: pick('report'),
-    identity: pick('identity'),
+    format: last('format'),
+    report: last('report'),
+    identity: last('identity'),
     acceptNewHostKey: pick('acceptNewHostKey'),
     lockTimeout: pick('lockTimeout'),
     wait: pick('wait'),
-    log: pick('log'),
+    log: last('log'),
     progress: pick('progress'),
     quiet: pick('quiet'),
     verbose: pick('verbose'),
     dryRun: pick('dryRun'),
-    config: pick('config'),
-    job: pick('job'),
+    config: last('config'),
+    job: last('job'),
     cache: pick('cache'),
   };
 }

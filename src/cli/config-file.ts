@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { BlockSpec } from '../engine/blocks.js';
 import type { ClassSpec } from '../engine/classification.js';
 import { ALL_ATTRS } from '../engine/entry.js';
-import { UsageError } from '../endpoint/errors.js';
+import { UsageError, reasonOf } from '../endpoint/errors.js';
 
 /** A job as the config file declares it; every field optional but master and remotes. */
 export interface JobConfig {
@@ -77,7 +77,7 @@ export function loadConfig(file: string): ConfigFile {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`config ${file}: cannot read: ${(err as Error).message}`);
+    throw new UsageError(`config ${file}: cannot read: ${reasonOf(err)}`);
   }
   let data: unknown;
   try {

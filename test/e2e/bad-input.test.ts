@@ -124,3 +124,12 @@ test('the job lock: a lock directory that cannot be made is named (exit 2, nothi
   const stale = await runCli(['sync', s.master, s.remote], { env: { XDG_RUNTIME_DIR: nodePath.join(s.dir, 'logged-out') } });
   t.is(stale.code, 0, stale.stderr);
 });
+
+test('an option of one value given twice takes the last, as the counts do', async (t) => {
+  const s = await setup(t);
+  const res = await runCli(['diff', s.master, s.remote, '--format', 'json', '--format', 'text', '--report', nodePath.join(s.dir, 'a.json'), '--report', nodePath.join(s.dir, 'b.md')]);
+  t.is(res.code, 1, res.stderr);
+  t.regex(res.stdout, /^remote /);
+  t.false(existsSync(nodePath.join(s.dir, 'a.json')));
+  t.regex(readFileSync(nodePath.join(s.dir, 'b.md'), 'utf8'), /^# replisync diff report/);
+});
