@@ -28,12 +28,18 @@ function start(args: string[], env: NodeJS.ProcessEnv): { done: Promise<CliResul
   return { done: new Promise((resolve) => child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }))) };
 }
 
-export async function hooksRunInOrderAroundEachBlock(t: ExecutionContext, w: Where): Promise<void> {
+/** A scenario's master (made from `spec`), its remote directory (made from `remoteSpec`, if given) and where its config goes. */
+async function setupTrees(w: Where, spec: Record<string, string>, remoteSpec?: Record<string, string>): Promise<{ master: string; r: string; config: string }> {
   const master = nodePath.join(w.base, 'master');
   const r = nodePath.join(w.base, 'r');
+  await makeTree(master, spec);
+  if (remoteSpec) await makeTree(r, remoteSpec);
+  return { master, r, config: nodePath.join(w.base, 'c.json') };
+}
+
+export async function hooksRunInOrderAroundEachBlock(t: ExecutionContext, w: Where): Promise<void> {
+  const { master, r, config } = await setupTrees(w, { 'lib/a.so': 'a', 'bin/app': 'app', 'www/index.html': 'hi' });
   const log = nodePath.join(w.base, 'hooks.log');
-  await makeTree(master, { 'lib/a.so': 'a', 'bin/app': 'app', 'www/index.html': 'hi' });
-  const config = nodePath.join(w.base, 'c.json');
   writeConfig(config, {
     master,
     remotes: [w.remote(r)],
@@ -55,13 +61,9 @@ export async function hooksRunInOrderAroundEachBlock(t: ExecutionContext, w: Whe
 }
 
 export async function failingPreBlockLeavesTheBlockOld(t: ExecutionContext, w: Where): Promise<void> {
-  const master = nodePath.join(w.base, 'master');
-  const r = nodePath.join(w.base, 'r');
   // New directories too: their files were staged in directories made for them.
-  await makeTree(master, { 'app/one': 'new one', 'app/two': 'new two', 'app/new/deeper/three': 'new three' });
-  await makeTree(r, { 'app/one': 'old', 'app/two': 'old' });
+  const { master, r, config } = await setupTrees(w, { 'app/one': 'new one', 'app/two': 'new two', 'app/new/deeper/three': 'new three' }, { 'app/one': 'old', 'app/two': 'old' });
   const before = comparable(snapshot(r, { withRoot: true }));
-  const config = nodePath.join(w.base, 'c.json');
   writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'echo cannot stop the service >&2; exit 3' }] });
   const res = await runCli(['sync', '--config', config], { env: w.env });
   t.is(res.code, 2);
@@ -74,11 +76,7 @@ export async function failingPreBlockLeavesTheBlockOld(t: ExecutionContext, w: W
 }
 
 export async function crashBetweenStagingAndCommit(t: ExecutionContext, w: Where): Promise<void> {
-  const master = nodePath.join(w.base, 'master');
-  const r = nodePath.join(w.base, 'r');
-  await makeTree(master, { 'app/one': 'new one', 'app/two': 'new two', 'app/three': 'new three' });
-  await makeTree(r, { 'app/one': 'old', 'app/two': 'old' });
-  const config = nodePath.join(w.base, 'c.json');
+  const { master, r, config } = await setupTrees(w, { 'app/one': 'new one', 'app/two': 'new two', 'app/three': 'new three' }, { 'app/one': 'old', 'app/two': 'old' });
   // The hook runs after staging, before the commit: it kills the agent (its parent), then replisync.
   const crash = `kill -9 $PPID; pkill -9 -f 'replisync.js sync --config ${config}'`;
   writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: crash }] });
@@ -100,11 +98,7 @@ export async function crashBetweenStagingAndCommit(t: ExecutionContext, w: Where
 }
 
 export async function remoteChangedDuringSyncGetsAnotherPass(t: ExecutionContext, w: Where): Promise<void> {
-  const master = nodePath.join(w.base, 'master');
-  const r = nodePath.join(w.base, 'r');
-  await makeTree(master, { 'app/conf': 'master version' });
-  await makeTree(r, { 'app/conf': 'remote version' });
-  const config = nodePath.join(w.base, 'c.json');
+  const { master, r, config } = await setupTrees(w, { 'app/conf': 'master version' }, { 'app/conf': 'remote version' });
   const marker = nodePath.join(w.base, 'changed-once');
   // Someone writes the file on the remote between the listing and the commit (once).
   const hook = `test -f ${marker} || { echo meddled >> app/conf; touch ${marker}; }`;
@@ -120,10 +114,8 @@ export async function remoteChangedDuringSyncGetsAnotherPass(t: ExecutionContext
 
 /** `size` 8 MiB goes through the streamed path; a small size through the batches of small files. */
 export async function masterWriterNeverCommitsAMix(t: ExecutionContext, w: Where, size = 8 * 1024 * 1024): Promise<void> {
-  const master = nodePath.join(w.base, 'master');
-  const r = nodePath.join(w.base, 'r');
+  const { master, r } = await setupTrees(w, { 'data/other': 'x' });
   const piece = Math.min(1024 * 1024, size / 4);
-  await makeTree(master, { 'data/other': 'x' });
   const file = nodePath.join(master, 'data/busy.bin');
   writeFileSync(file, Buffer.alloc(size, 'a'));
   let stop = false;
@@ -151,10 +143,7 @@ export async function masterWriterNeverCommitsAMix(t: ExecutionContext, w: Where
 }
 
 export async function concurrentRunsRespectTheRemoteLock(t: ExecutionContext, w: Where): Promise<void> {
-  const master = nodePath.join(w.base, 'master');
-  const r = nodePath.join(w.base, 'r');
-  await makeTree(master, { 'app/x': 'x', 'app/y': 'y' });
-  const config = nodePath.join(w.base, 'c.json');
+  const { master, r, config } = await setupTrees(w, { 'app/x': 'x', 'app/y': 'y' });
   // Long enough for the patient run below to wait well over the second after which it says so.
   writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 5' }] });
   const slow = start(['sync', '--config', config], w.env);
@@ -178,10 +167,7 @@ export async function concurrentRunsRespectTheRemoteLock(t: ExecutionContext, w:
 }
 
 export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Promise<void> {
-  const master = nodePath.join(w.base, 'master');
-  const r = nodePath.join(w.base, 'r');
-  await makeTree(master, { 'app/x': 'x' });
-  const config = nodePath.join(w.base, 'c.json');
+  const { master, r, config } = await setupTrees(w, { 'app/x': 'x' });
   // Long enough to outlast the two refused runs below, even on a slow machine.
   writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 4' }] });
   const first = start(['sync', '--config', config], w.env);
@@ -204,11 +190,8 @@ export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Pr
 
 /** Master files removed after the listing, before they are read (a preBlock of an earlier block removes them): no error. */
 export async function vanishedMasterFilesAreNoError(t: ExecutionContext, w: Where): Promise<void> {
-  const master = nodePath.join(w.base, 'master');
-  const r = nodePath.join(w.base, 'r');
-  await makeTree(master, { 'a/one': 'one', 'b/keep': 'keep', 'b/gone-small': 'small', 'b/now-a-dir': 'file', 'b/now-a-link': 'file' });
+  const { master, r, config } = await setupTrees(w, { 'a/one': 'one', 'b/keep': 'keep', 'b/gone-small': 'small', 'b/now-a-dir': 'file', 'b/now-a-link': 'file' });
   writeFileSync(nodePath.join(master, 'b/gone-big'), Buffer.alloc(200 * 1024, 1)); // streamed, not batched
-  const config = nodePath.join(w.base, 'c.json');
   const b = (name: string): string => nodePath.join(master, 'b', name);
   // Gone, or no regular file any more: a directory, a symlink.
   const remove = `rm ${b('gone-small')} ${b('gone-big')} ${b('now-a-dir')} ${b('now-a-link')} && mkdir ${b('now-a-dir')} && ln -s keep ${b('now-a-link')}`;
@@ -222,11 +205,7 @@ export async function vanishedMasterFilesAreNoError(t: ExecutionContext, w: Wher
 
 /** The master directory moved away mid-run (by a preBlock here): the run fails, and nothing is deleted for it. */
 export async function masterGoneMidRunDeletesNothing(t: ExecutionContext, w: Where): Promise<void> {
-  const master = nodePath.join(w.base, 'master');
-  const r = nodePath.join(w.base, 'r');
-  await makeTree(master, { 'a/new': 'new', 'b/changed': 'new content', 'b/kept': 'kept' });
-  await makeTree(r, { 'b/changed': 'old', 'b/kept': 'kept' });
-  const config = nodePath.join(w.base, 'c.json');
+  const { master, r, config } = await setupTrees(w, { 'a/new': 'new', 'b/changed': 'new content', 'b/kept': 'kept' }, { 'b/changed': 'old', 'b/kept': 'kept' });
   writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'a', include: ['a/**'], preBlock: `mv ${master} ${master}-gone` }, { name: 'b', include: ['b/**'] }] });
   const res = await runCli(['sync', '--config', config], { env: w.env });
   t.is(res.code, 2, res.stderr);
