@@ -1,8 +1,14 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { resolveInside } from './safe-path.js';
+
+/** Up to this many files, each is flushed on its own rather than the whole file system. */
+const FSYNC_EACH_UP_TO = 32;
 
 /**
- * `sync -f ROOT` (syncfs: everything written on the root's file system made durable) on demand.
+ * Makes new files under a root durable: an fdatasync each, or for many of them `sync -f ROOT`
+ * (syncfs: everything written on the root's file system made durable) on demand.
  * Node cannot call syncfs, and forking a node process for every block costs milliseconds, so one
  * small shell stays up and runs it for each request. The root is passed as an argument, never
  * inside the script.
@@ -39,6 +45,28 @@ export class FsSync {
       this.waiting.push(resolve);
       shell.stdin.write('\n');
     });
+  }
+
+  /**
+   * Makes the files (paths relative to the root) durable. A few: an fdatasync each. Many: one syncfs of the
+   * whole file system costs far less; without syncfs here, one fdatasync each after all.
+   * `failed` names the file that could not be flushed.
+   */
+  async flushFiles(files: string[], failed: (file: string, err: unknown) => never): Promise<void> {
+    if (files.length === 0) return;
+    if (files.length > FSYNC_EACH_UP_TO && (await this.run())) return;
+    for (const file of files) {
+      try {
+        const fd = openSync(resolveInside(this.root, file), 'r');
+        try {
+          fdatasyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      } catch (err) {
+        failed(file, err);
+      }
+    }
   }
 
   close(): void {

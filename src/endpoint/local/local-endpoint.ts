@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type BigIntStats, closeSync, fdatasyncSync, lstatSync, openSync, readlinkSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { type BigIntStats, lstatSync, readlinkSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
@@ -23,8 +23,6 @@ import { StagingDirs } from './staging-dirs.js';
 import { ParentGuard, resolveInside } from './safe-path.js';
 import { makeDirs } from '../../make-dirs.js';
 
-/** Up to this many staged files, each is flushed on its own rather than the whole file system. */
-const FSYNC_EACH_UP_TO = 32;
 
 export interface LocalEndpointOptions {
   /** How the endpoint is named in messages ("host:/root" when served by an agent). */
@@ -286,23 +284,8 @@ export class LocalEndpoint implements Endpoint {
     await this.flushTemps([...this.staged.keys()]);
   }
 
-  private async flushTemps(temps: string[]): Promise<void> {
-    if (temps.length === 0) return;
-    // A few files: an fdatasync each. Many: one syncfs of the whole file system costs far less.
-    // Without syncfs here, it falls back to one fdatasync per file.
-    if (temps.length > FSYNC_EACH_UP_TO && (await this.fsSync.run())) return;
-    for (const temp of temps) {
-      try {
-        const fd = openSync(resolveInside(this.root, temp), 'r');
-        try {
-          fdatasyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      } catch (err) {
-        this.fail('cannot flush new content to disk', temp, err);
-      }
-    }
+  private flushTemps(temps: string[]): Promise<void> {
+    return this.fsSync.flushFiles(temps, (temp, err) => this.fail('cannot flush new content to disk', temp, err));
   }
 
   async commit(steps: CommitStep[], options: { flush?: boolean } = {}): Promise<StepResult[]> {
