@@ -1,11 +1,11 @@
+import { statSync } from 'node:fs';
 import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { UsageError, reasonOf } from '../endpoint/errors.js';
 import { processAlive } from '../endpoint/local/process-alive.js';
 import { makeDirs } from '../make-dirs.js';
-import { UsageError, reasonOf } from '../endpoint/errors.js';
-import { statSync } from 'node:fs';
 
 /** Another run of the same job holds its run lock (exit 2, unless --wait). */
 export class JobBusy extends Error {}
@@ -52,13 +52,14 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
   await writeFile(tmp, `${JSON.stringify(record)}\n`).catch((err: unknown) => {
     throw new UsageError(`job lock: cannot write in ${nodePath.dirname(file)}: ${reasonOf(err)}`);
   });
+  let told = false;
   try {
     for (;;) {
       try {
         await link(tmp, file);
         break;
       } catch (err) {
-        if ((err as { code?: string }).code !== 'EEXIST') throw err;
+        if ((err as { code?: string }).code !== 'EEXIST') throw new UsageError(`job lock: cannot take ${file}: ${reasonOf(err)}`);
       }
       let holder: JobLockRecord | undefined;
       try {
@@ -72,8 +73,8 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
       }
       const who = holder ? `pid ${holder.pid} on ${holder.host}, run ${holder.runId}, since ${holder.since}` : 'another run';
       if (!wait) throw new JobBusy(`job ${job} is already running (${who}); ${file} is its lock. Use --wait to wait for it.`);
-      waiting?.(`job ${job} is already running (${who}): waiting for it to end`);
-      waiting = undefined;
+      if (!told) waiting?.(`job ${job} is already running (${who}): waiting for it to end`);
+      told = true;
       await sleep(500);
     }
   } finally {
