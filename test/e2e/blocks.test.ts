@@ -17,7 +17,7 @@ test.serial('a crash between staging and commit leaves no mixed block; the next 
 test.serial('a remote file changed during the sync gets another pass', (t) => s.remoteChangedDuringSyncGetsAnotherPass(t, local(t)));
 test.serial('a master file rewritten during the sync is never committed half old, half new', (t) => s.masterWriterNeverCommitsAMix(t, local(t)));
 test.serial('a small master file rewritten during the sync is never committed mixed either (batched path)', (t) =>
-  s.masterWriterNeverCommitsAMix(t, local(t), 16 * 1024),
+  s.masterWriterNeverCommitsAMix(t, local(t), 64 * 1024),
 );
 test.serial('two runs on one remote: the lock makes the second wait or fail naming the holder', (t) => s.concurrentRunsRespectTheRemoteLock(t, local(t)));
 test.serial('overlapping runs of one job: the second exits 2, or waits with --wait', (t) => s.overlappingRunsOfOneJob(t, local(t)));

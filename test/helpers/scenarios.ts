@@ -115,21 +115,21 @@ export async function remoteChangedDuringSyncGetsAnotherPass(t: ExecutionContext
 /** `size` 8 MiB goes through the streamed path; a small size through the batches of small files. */
 export async function masterWriterNeverCommitsAMix(t: ExecutionContext, w: Where, size = 8 * 1024 * 1024): Promise<void> {
   const { master, r } = await setupTrees(w, { 'data/other': 'x' });
-  const piece = Math.min(1024 * 1024, size / 4);
   const file = nodePath.join(master, 'data/busy.bin');
   writeFileSync(file, Buffer.alloc(size, 'a'));
   let stop = false;
   const writer = (async () => {
-    // Rewrites the file in place, chunk by chunk, each version one letter: a torn read shows two letters.
+    // Rewrites the file in place, each version one letter in one write: at rest the file is always
+    // one whole version, so a remote file with two letters can only come from a read that raced a
+    // write. (Writing a version in pieces with pauses between left mixed versions at rest, which a
+    // sync may rightly copy once the pause outlasts the racy window on a loaded machine.)
+    const version = Buffer.alloc(size);
+    const fd = openSync(file, 'r+');
     for (let v = 0; !stop; v++) {
-      const letter = String.fromCharCode(98 + (v % 24));
-      const fd = openSync(file, 'r+');
-      for (let off = 0; off < size && !stop; off += piece) {
-        writeSync(fd, Buffer.alloc(piece, letter), 0, piece, off);
-        await sleep(piece < 1024 * 1024 ? 0 : 2);
-      }
-      closeSync(fd);
+      writeSync(fd, version.fill(98 + (v % 24)), 0, size, 0);
+      await new Promise(setImmediate);
     }
+    closeSync(fd);
   })();
   const run = start(['sync', master, w.remote(r), '--max-passes', '3', '--format', 'json'], w.env);
   const res = await run.done;
