@@ -13,7 +13,7 @@ export class AddressError extends Error {}
 export function parseAddress(text: string): Address {
   if (text === '') throw new AddressError('an endpoint cannot be empty');
   if (text.startsWith('ssh://')) return parseUrl(text);
-  const colon = text.startsWith('[') ? text.indexOf(']:') + 1 : text.indexOf(':');
+  const colon = hostColon(text);
   const slash = text.indexOf('/');
   if (colon <= 0 || (slash >= 0 && slash < colon)) return { kind: 'local', path: text };
   const hostPart = text.slice(0, colon);
@@ -24,6 +24,12 @@ export function parseAddress(text: string): Address {
   checkHost(host, text);
   if (user === '') throw new AddressError(`empty user name in ${text}`);
   return { kind: 'ssh', user, host, path };
+}
+
+/** Where the host part ends: the first ':', or for `[user@][v6]:path` the one after the bracket. */
+function hostColon(text: string): number {
+  const bracketed = /^(?:[^:/[]*@)?\[[^\]/]*\]:/.exec(text);
+  return bracketed ? bracketed[0].length - 1 : text.indexOf(':');
 }
 
 function stripBrackets(host: string): string {

@@ -12,6 +12,8 @@ test('scp form with user, alias, relative and home paths, IPv6', (t) => {
   t.deepEqual(parseAddress('web1:app'), { kind: 'ssh', user: undefined, host: 'web1', path: 'app' });
   t.deepEqual(parseAddress('web1:'), { kind: 'ssh', user: undefined, host: 'web1', path: '.' });
   t.deepEqual(parseAddress('[::1]:/srv'), { kind: 'ssh', user: undefined, host: '::1', path: '/srv' });
+  t.deepEqual(parseAddress('deploy@[fe80::1%eth0]:srv'), { kind: 'ssh', user: 'deploy', host: 'fe80::1%eth0', path: 'srv' });
+  t.deepEqual(parseAddress('./[::1]:/srv'), { kind: 'local', path: './[::1]:/srv' });
 });
 
 test('URL form with user and port', (t) => {
