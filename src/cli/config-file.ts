@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { BlockSpec } from '../engine/blocks.js';
-import type { ClassSpec } from '../engine/classification.js';
+import { type ClassSpec, patternProblem } from '../engine/classification.js';
 import { ALL_ATTRS } from '../engine/entry.js';
 import { UsageError, reasonOf } from '../endpoint/errors.js';
 
@@ -87,8 +87,15 @@ export function loadConfig(file: string): ConfigFile {
     throw new UsageError(`config ${file}: not valid JSON: ${(err as Error).message}`);
   }
   const c = makeChecks(file);
-  const classFields = { include: c.strings!, exclude: c.strings!, includeRegex: c.strings!, excludeRegex: c.strings! };
-  const blockFields = { name: c.string!, include: c.strings!, preBlock: c.string!, postBlock: c.string! };
+  const patterns = (kind: 'glob' | 'regex'): Check => (v, key) => {
+    c.strings!(v, key);
+    (v as string[]).forEach((p, i) => {
+      const problem = patternProblem(kind, p);
+      if (problem) fail(file, `${key}[${i}]`, problem);
+    });
+  };
+  const classFields = { include: patterns('glob'), exclude: patterns('glob'), includeRegex: patterns('regex'), excludeRegex: patterns('regex') };
+  const blockFields = { name: c.string!, include: patterns('glob'), preBlock: c.string!, postBlock: c.string! };
   const blocks: Check = (v, key) => {
     if (!Array.isArray(v)) fail(file, key, `must be an array, not ${typeName(v)}`);
     const names = new Set<string>();

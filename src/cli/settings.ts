@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import type { BlockSpec } from '../engine/blocks.js';
-import { type ClassSpec, ClassificationError, EMPTY_CLASS, compileClassification } from '../engine/classification.js';
+import { type ClassSpec, EMPTY_CLASS, patternProblem } from '../engine/classification.js';
 import { ALL_ATTRS, type AttrName } from '../engine/entry.js';
 import { type Address, AddressError, formatAddress, parseAddress } from '../endpoint/address.js';
 import { UsageError, reasonOf } from '../endpoint/errors.js';
@@ -106,6 +106,15 @@ function adhocJob(master: Address, remotes: Address[]): string {
   return `adhoc-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
 }
 
+/** The patterns of one option, each checked (the config file's were when it was read). */
+function patterns(option: string, kind: 'glob' | 'regex', given: string[] | undefined): string[] | undefined {
+  for (const p of given ?? []) {
+    const problem = patternProblem(kind, p);
+    if (problem) throw new UsageError(`--${option}: ${problem}`);
+  }
+  return given;
+}
+
 export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
   let job: JobConfig | undefined;
   let jobName: string | undefined;
@@ -141,18 +150,12 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
   );
 
   const own: ClassSpec = {
-    include: args.include ?? job?.include ?? [],
-    exclude: args.exclude ?? job?.exclude ?? [],
-    includeRegex: args.includeRegex ?? job?.includeRegex ?? [],
-    excludeRegex: args.excludeRegex ?? job?.excludeRegex ?? [],
+    include: patterns('include', 'glob', args.include) ?? job?.include ?? [],
+    exclude: patterns('exclude', 'glob', args.exclude) ?? job?.exclude ?? [],
+    includeRegex: patterns('include-regex', 'regex', args.includeRegex) ?? job?.includeRegex ?? [],
+    excludeRegex: patterns('exclude-regex', 'regex', args.excludeRegex) ?? job?.excludeRegex ?? [],
   };
   const classes = classSpec ? [classSpec, own] : [own];
-  try {
-    compileClassification(classes);
-  } catch (err) {
-    if (err instanceof ClassificationError) throw new UsageError(`classification: ${err.message}`);
-    throw err;
-  }
 
   const format = args.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, not ${format}`);

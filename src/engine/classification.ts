@@ -40,10 +40,22 @@ export function normalizeGlob(glob: string): string {
   return g.includes('/') ? g : `**/${g}`;
 }
 
+/** Why a pattern cannot be used (undefined: it can), checked where it is given, so the message can name where that was. */
+export function patternProblem(kind: 'glob' | 'regex', pattern: string): string | undefined {
+  if (kind === 'glob') return pattern.trim() === '' ? 'an empty glob matches nothing useful' : undefined;
+  try {
+    new RegExp(pattern, 'u');
+    return undefined;
+  } catch (err) {
+    return `invalid regular expression /${pattern}/: ${(err as Error).message}`;
+  }
+}
+
 function globMatcher(globs: string[]): ((path: string) => boolean) | undefined {
   if (globs.length === 0) return undefined;
   for (const g of globs) {
-    if (g.trim() === '') throw new ClassificationError('an empty glob matches nothing useful', g);
+    const problem = patternProblem('glob', g);
+    if (problem) throw new ClassificationError(problem, g);
   }
   return picomatch(globs.map(normalizeGlob), { dot: true });
 }
@@ -51,11 +63,9 @@ function globMatcher(globs: string[]): ((path: string) => boolean) | undefined {
 function regexMatcher(sources: string[]): ((path: string) => boolean) | undefined {
   if (sources.length === 0) return undefined;
   const res = sources.map((s) => {
-    try {
-      return new RegExp(s, 'u');
-    } catch (err) {
-      throw new ClassificationError(`invalid regular expression /${s}/: ${(err as Error).message}`, s);
-    }
+    const problem = patternProblem('regex', s);
+    if (problem) throw new ClassificationError(problem, s);
+    return new RegExp(s, 'u');
   });
   return (path) => res.some((re) => re.test(path));
 }
