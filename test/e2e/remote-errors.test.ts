@@ -35,15 +35,18 @@ test('a remote directory that cannot be created is an error naming it; the other
   mkdirSync(master);
   writeFileSync(nodePath.join(master, 'f'), 'content');
   symlinkSync('nowhere', nodePath.join(dir, 'dangling'));
+  symlinkSync('nowhere-too', nodePath.join(dir, 'dangling-root'));
   const bad = nodePath.join(dir, 'dangling/remote');
   const good = nodePath.join(dir, 'good');
 
   // Under /proc, mkdir answers ENOENT for a parent that exists: node's recursive mkdir loops there forever.
   const proc = '/proc/replisync-test/remote';
-  const res = await runCli(['sync', master, bad, proc, good], { timeoutMs: 30_000 });
+  const res = await runCli(['sync', master, bad, proc, nodePath.join(dir, 'dangling-root'), good], { timeoutMs: 30_000 });
   t.is(res.code, 2, res.stderr);
   t.regex(res.stderr, /\/proc\/replisync-test\/remote: cannot create the directory: no such file or directory \(ENOENT\)/);
-  t.regex(res.stderr, /dangling\/remote: cannot create the directory: .* \((ENOENT|ENOTDIR)\)/);
+  // A symlink to nowhere, as the root or above it: mkdir does not follow it, and says it exists.
+  t.regex(res.stderr, /dangling\/remote: cannot create the directory: \S+\/dangling is a symlink to nowhere, which is no directory/);
+  t.regex(res.stderr, /dangling-root: cannot create the directory: \S+\/dangling-root is a symlink to nowhere-too, which is no directory/);
   t.notRegex(res.stderr, /agent failed|    at /, 'no stack trace');
   t.true(existsSync(nodePath.join(good, 'f')));
 });
