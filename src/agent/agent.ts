@@ -1,5 +1,8 @@
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
+import { AddressError } from '../endpoint/address.js';
+import { EndpointError } from '../endpoint/errors.js';
+import { expandHome } from '../endpoint/home-path.js';
 import { cacheFileFor } from '../endpoint/local/cache-location.js';
 import { LocalEndpoint } from '../endpoint/local/local-endpoint.js';
 import { PROTOCOL_VERSION } from '../protocol/frames.js';
@@ -19,7 +22,13 @@ export async function runAgent(): Promise<number> {
     process.stdout,
     { version: PROTOCOL_VERSION, agent: AGENT_ID, host: os.hostname(), pid: process.pid, node: process.version },
     (params) => {
-      const root = nodePath.resolve(String(params.root));
+      let root: string;
+      try {
+        root = nodePath.resolve(expandHome(String(params.root)));
+      } catch (err) {
+        if (err instanceof AddressError) throw new EndpointError(err.message, String(params.root));
+        throw err;
+      }
       const cache = params.cache === true;
       return new LocalEndpoint(root, { label: root, cacheFile: cache ? cacheFileFor(root) : undefined, saveCache: params.saveCache === true });
     },

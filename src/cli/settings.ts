@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import type { BlockSpec } from '../engine/blocks.js';
 import { type ClassSpec, EMPTY_CLASS, patternProblem } from '../engine/classification.js';
 import { ALL_ATTRS, type AttrName } from '../engine/entry.js';
 import { type Address, AddressError, formatAddress, parseAddress } from '../endpoint/address.js';
+import { expandHome } from '../endpoint/home-path.js';
 import { UsageError, reasonOf } from '../endpoint/errors.js';
 import type { RawArgs } from './args.js';
 import { type JobConfig, loadConfig, pickJob } from './config-file.js';
@@ -35,10 +35,6 @@ export interface Settings {
   verbose: boolean;
   blocks: BlockSpec[];
   cache: boolean;
-}
-
-function expandHome(p: string): string {
-  return p === '~' ? os.homedir() : p.startsWith('~/') ? nodePath.join(os.homedir(), p.slice(2)) : p;
 }
 
 /** A count from the command line, kept as typed so that the error can quote it; given twice, the last one counts. */
@@ -85,9 +81,19 @@ function address(text: string, what: string): Address {
   }
 }
 
+/** `~/file`; `~name/file` is refused (see expandHome), as bad input. */
+function homed(path: string): string {
+  try {
+    return expandHome(path);
+  } catch (err) {
+    if (err instanceof AddressError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 /** A file named in the config file (a key, a log), taken relative to that file unless absolute or under ~. */
 function fileRelativeTo(configFile: string, file: string): string {
-  return nodePath.isAbsolute(expandHome(file)) ? file : nodePath.join(nodePath.dirname(nodePath.resolve(configFile)), file);
+  return nodePath.isAbsolute(homed(file)) ? file : nodePath.join(nodePath.dirname(nodePath.resolve(configFile)), file);
 }
 
 function relativeTo(configFile: string, endpoint: string): string {
@@ -97,7 +103,7 @@ function relativeTo(configFile: string, endpoint: string): string {
   } catch {
     return endpoint; // reported with its key when parsed for real
   }
-  return a.kind === 'local' && !nodePath.isAbsolute(expandHome(a.path)) ? fileRelativeTo(configFile, a.path) : endpoint;
+  return a.kind === 'local' && !nodePath.isAbsolute(homed(a.path)) ? fileRelativeTo(configFile, a.path) : endpoint;
 }
 
 /** An ad-hoc run's job name: stable for the same endpoints, so overlapping cron runs still meet. */
@@ -175,11 +181,11 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
     concurrency: wholeNumber('concurrency', args.concurrency, 1) ?? job?.concurrency ?? 4,
     format,
     report: args.report !== undefined ? reportTarget(args.report) : undefined,
-    identity: identity !== undefined ? readableKey(expandHome(identity)) : undefined,
+    identity: identity !== undefined ? readableKey(homed(identity)) : undefined,
     acceptNewHostKey: args.acceptNewHostKey ?? false,
     lockTimeoutMs: (wholeNumber('lock-timeout', args.lockTimeout, 0) ?? job?.lockTimeout ?? 60) * 1000,
     wait: args.wait ?? false,
-    log: log !== undefined ? expandHome(log) : undefined,
+    log: log !== undefined ? homed(log) : undefined,
     progress: args.progress ?? (stderrIsTty && format === 'text' && !args.quiet),
     quiet: args.quiet ?? false,
     verbose: args.verbose ?? false,

@@ -50,7 +50,8 @@ function parseUrl(text: string): Address {
   }
   const host = stripBrackets(url.hostname);
   checkHost(host, text);
-  const path = decodeURIComponent(url.pathname);
+  // As in the ssh/sftp URI draft, "/~/dir" is "dir" in the login's home (expanded where it is used).
+  const path = decodeURIComponent(url.pathname).replace(/^\/~(?=\/|$)/, '~');
   if (path === '' || path === '/') {
     if (!text.replace(/^ssh:\/\/[^/]*/, '').startsWith('/')) throw new AddressError(`no path in ${text}`);
   }

@@ -19,6 +19,9 @@ test('scp form with user, alias, relative and home paths, IPv6', (t) => {
 test('URL form with user and port', (t) => {
   t.deepEqual(parseAddress('ssh://deploy@web2:2222/srv/app'), { kind: 'ssh', user: 'deploy', host: 'web2', port: 2222, path: '/srv/app' });
   t.is(formatAddress(parseAddress('ssh://deploy@web2:2222/srv/app')), 'ssh://deploy@web2:2222/srv/app');
+  t.deepEqual(parseAddress('ssh://web2/~/app'), { kind: 'ssh', user: undefined, host: 'web2', port: undefined, path: '~/app' });
+  t.deepEqual(parseAddress('ssh://web2/~'), { kind: 'ssh', user: undefined, host: 'web2', port: undefined, path: '~' });
+  t.deepEqual(parseAddress('ssh://web2/~x'), { kind: 'ssh', user: undefined, host: 'web2', port: undefined, path: '/~x' });
   t.is(formatAddress(parseAddress('root@web1:/srv/app')), 'root@web1:/srv/app');
 });
 

@@ -64,6 +64,22 @@ test.serial('scp form with an alias and the URL form, two remotes in different s
   t.is(again.code, 0, again.stdout + again.stderr);
 });
 
+test.serial("host:~/dir and ssh://host/~/dir are in the login's home, as with scp; ~name is refused naming it", async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master } = await trees(t, SAMPLE);
+  const home = lab.hosts.get('web3')!.home;
+  const url = `ssh://root@127.0.0.1:${lab.hosts.get('web3')!.port}/~/by-url`;
+  const res = await runCli(['sync', master, 'web3:~/by-scp', url], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  t.deepEqual(comparable(snapshot(nodePath.join(home, 'by-scp'))), comparable(snapshot(master)));
+  t.deepEqual(comparable(snapshot(nodePath.join(home, 'by-url'))), comparable(snapshot(master)));
+  const other = await runCli(['sync', master, 'web3:~nobody/x'], { env: lab.env() });
+  t.is(other.code, 2);
+  t.regex(other.stderr, /web3:~nobody\/x: ~nobody: only ~ and ~\/ \(this user's home\) are expanded; give the path in full/);
+  t.notRegex(other.stderr, /agent failed|    at /, 'no stack trace');
+});
+
 test.serial('a master over SSH, replicated to a local directory and another host', async (t) => {
   const { lab } = t.context;
   lab.writeClientFiles();
