@@ -9,6 +9,8 @@ export interface HostConfig {
   port?: number;
   identityFiles: string[];
   proxyJump?: string;
+  /** With its tokens expanded. Only one of proxyJump and proxyCommand: the first one given, as ssh takes it. */
+  proxyCommand?: string;
   userKnownHostsFiles: string[];
   identitiesOnly: boolean;
 }
@@ -182,6 +184,7 @@ export function resolveHost(alias: string, file = defaultConfigFile(), user?: st
   }
   const first = new Map<string, string>();
   const identityFiles: string[] = [];
+  let proxy: [string, string] | undefined;
   const localUser = os.userInfo().username;
   const hostNameOf = (): string => (first.get('hostname') ?? alias).replace(/%h/g, alias);
   for (const s of parse(text)) {
@@ -192,13 +195,14 @@ export function resolveHost(alias: string, file = defaultConfigFile(), user?: st
     if (!applies) continue;
     for (const [k, v] of s.options) {
       if (k === 'identityfile') identityFiles.push(v);
+      else if (k === 'proxyjump' || k === 'proxycommand') proxy ??= [k, v];
       else if (!first.has(k)) first.set(k, v);
     }
   }
   const hostName = hostNameOf();
   const configUser = first.get('user');
   const port = first.has('port') ? Number(first.get('port')) : undefined;
-  const proxyJump = first.get('proxyjump');
+  const [proxyKind, proxyValue] = proxy && proxy[1].toLowerCase() !== 'none' ? proxy : [];
   const known = first.get('userknownhostsfile');
   const tokens = { alias, host: hostName, user: user ?? configUser, port: endpointPort ?? port };
   return {
@@ -206,7 +210,8 @@ export function resolveHost(alias: string, file = defaultConfigFile(), user?: st
     user: configUser,
     port: port !== undefined && Number.isInteger(port) && port > 0 ? port : undefined,
     identityFiles: identityFiles.map((f) => expand(f, tokens)),
-    proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : undefined,
+    proxyJump: proxyKind === 'proxyjump' ? proxyValue : undefined,
+    proxyCommand: proxyKind === 'proxycommand' ? expand(proxyValue!, tokens) : undefined,
     userKnownHostsFiles: known ? known.split(/\s+/).map((f) => expand(f, tokens)) : [],
     identitiesOnly: (first.get('identitiesonly') ?? 'no').toLowerCase() === 'yes',
   };

@@ -6,6 +6,7 @@ import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client as SshClient, ConnectConfig } from 'ssh2';
 import { EndpointError, reasonOf } from '../endpoint/errors.js';
 import { addHostKey, checkHostKey, defaultKnownHosts, fingerprint, hostToken, preferredAlgorithms } from './known-hosts.js';
+import { startProxyCommand } from './proxy-command.js';
 import { resolveHost } from './ssh-config.js';
 
 export interface SshOptions {
@@ -70,7 +71,11 @@ function parseJump(spec: string): { user?: string; host: string; port?: number }
 }
 
 /** Resolves an address through ~/.ssh/config. */
-export function targetOf(alias: string, user: string | undefined, port: number | undefined): SshTarget & { identityFiles: string[]; proxyJump?: string; knownHosts: string[]; identitiesOnly: boolean } {
+export function targetOf(
+  alias: string,
+  user: string | undefined,
+  port: number | undefined,
+): SshTarget & { identityFiles: string[]; proxyJump?: string; proxyCommand?: string; knownHosts: string[]; identitiesOnly: boolean } {
   const cfg = resolveHost(alias, undefined, user, port);
   return {
     alias,
@@ -79,30 +84,50 @@ export function targetOf(alias: string, user: string | undefined, port: number |
     user: user ?? cfg.user ?? os.userInfo().username,
     identityFiles: cfg.identityFiles,
     proxyJump: cfg.proxyJump,
+    proxyCommand: cfg.proxyCommand,
     knownHosts: cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles : [defaultKnownHosts()],
     identitiesOnly: cfg.identitiesOnly,
   };
 }
 
+/** A connection's way to its host other than TCP: a ProxyJump hop's channel or a ProxyCommand's pipes. */
+interface Via {
+  sock: Duplex;
+  /** What the way itself says when the connection fails. */
+  explain?: () => Promise<string>;
+}
+
 /**
- * Opens one SSH connection, through ProxyJump hops if the config names them, checking the host
- * key against known_hosts the way OpenSSH does (a changed key is always refused).
+ * Opens one SSH connection, through ProxyJump hops or a ProxyCommand if the config names them,
+ * checking the host key against known_hosts the way OpenSSH does (a changed key is always refused).
  */
-export async function connectSsh(alias: string, user: string | undefined, port: number | undefined, opts: SshOptions, sock?: Duplex): Promise<SshClient> {
+export async function connectSsh(alias: string, user: string | undefined, port: number | undefined, opts: SshOptions, via?: Via): Promise<SshClient> {
   const t = targetOf(alias, user, port);
   const where = `${t.user}@${alias}`;
-  if (t.proxyJump && !sock) {
+  if (t.proxyJump && !via) {
     let hopClient: SshClient | undefined;
     for (const hop of parseJump(t.proxyJump)) {
-      const next = hopClient ? await forward(hopClient, hop.host, hop.port ?? targetOf(hop.host, hop.user, hop.port).port) : undefined;
+      const next = hopClient ? { sock: await forward(hopClient, hop.host, hop.port ?? targetOf(hop.host, hop.user, hop.port).port) } : undefined;
       hopClient = await connectSsh(hop.host, hop.user, hop.port, opts, next);
     }
-    const stream = await forward(hopClient!, t.hostName, t.port);
-    return connectSsh(alias, user, port, { ...opts }, stream).then((c) => {
+    const sock = await forward(hopClient!, t.hostName, t.port);
+    return connectSsh(alias, user, port, opts, { sock }).then((c) => {
       c.on('close', () => hopClient!.end());
       return c;
     });
   }
+  if (t.proxyCommand && !via) {
+    const proxy = startProxyCommand(t.proxyCommand);
+    try {
+      const c = await connectSsh(alias, user, port, opts, proxy);
+      c.on('close', () => proxy.stop());
+      return c;
+    } catch (err) {
+      proxy.stop();
+      throw err;
+    }
+  }
+  const sock = via?.sock;
   const token = hostToken(t.hostName, t.port);
   let refusal: EndpointError | undefined;
   const verify = (key: Buffer): boolean => {
@@ -153,11 +178,15 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
       client.setNoDelay(true);
       resolve(client);
     });
-    client.once('error', (err: Error & { level?: string }) => {
+    let failed = false;
+    // `on`, not `once`: a connection that breaks may report it twice (a proxy's pipe, then its close).
+    client.on('error', async (err: Error & { level?: string }) => {
+      if (failed) return;
+      failed = true;
       if (refusal) reject(refusal);
       else if (err.level === 'client-authentication') {
         reject(new EndpointError(`authentication failed for ${t.user}@${t.hostName}:${t.port} (tried ${describeAuth(config)}): give a key with -i, load one into ssh-agent, or check authorized_keys`, where));
-      } else reject(new EndpointError(`cannot connect to ${t.hostName} port ${t.port}: ${err.message}`, where, undefined, (err as { code?: string }).code));
+      } else reject(new EndpointError(`cannot connect to ${t.hostName} port ${t.port}: ${err.message}${(await via?.explain?.()) ?? ''}`, where, undefined, (err as { code?: string }).code));
     });
     client.connect(config);
   });

@@ -238,6 +238,38 @@ test.serial('ProxyJump through a bastion', async (t) => {
   t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
 });
 
+test.serial('ProxyCommand: the connection goes through the command; one that fails is quoted in the error', async (t) => {
+  const { lab, dir } = t.context;
+  const web3 = lab.hosts.get('web3')!;
+  // A netcat in node that notes each use, so that the test sees the proxy was taken.
+  const proxy = nodePath.join(dir, 'proxy.cjs');
+  const used = nodePath.join(dir, 'proxy-used');
+  writeFileSync(
+    proxy,
+    `const s = require('net').connect(Number(process.argv[3]), process.argv[2]);
+require('fs').appendFileSync(${JSON.stringify(used)}, process.argv[2] + ':' + process.argv[3] + '\\n');
+s.on('error', (e) => { process.stderr.write('proxy: ' + e.message + '\\n'); process.exit(3); });
+process.stdin.pipe(s); s.pipe(process.stdout);`,
+  );
+  const closed = await freePort();
+  lab.writeClientFiles({
+    extraConfig: [
+      `Host proxied\n  HostName 127.0.0.1\n  Port ${web3.port}\n  User root\n  ProxyCommand ${process.execPath} ${proxy} %h %p`,
+      `Host broken\n  HostName 127.0.0.1\n  Port ${closed}\n  User root\n  ProxyCommand ${process.execPath} ${proxy} %h %p`,
+      '',
+    ].join('\n'),
+  });
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `proxied:${at('r')}`], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
+  t.is(readFileSync(used, 'utf8'), `127.0.0.1:${web3.port}\n`, 'one connection, through the proxy');
+  const failed = await runCli(['sync', master, `broken:${at('r2')}`], { env: lab.env() });
+  t.is(failed.code, 2, failed.stderr + failed.stdout);
+  t.regex(failed.stderr, new RegExp(`broken:\\S+: cannot connect to 127\\.0\\.0\\.1 port ${closed}: .*ProxyCommand ".*proxy\\.cjs 127\\.0\\.0\\.1 ${closed}" exited with code 3: proxy: connect ECONNREFUSED`));
+  t.false(existsSync(at('r2')));
+});
+
 test.serial('keys from ssh-agent (SSH_AUTH_SOCK) and -i/--identity', async (t) => {
   const { lab, dir } = t.context;
   lab.writeClientFiles({ extraConfig: '' });

@@ -44,6 +44,31 @@ test('ssh_config: tokens in IdentityFile and UserKnownHostsFile, read left to ri
   t.deepEqual(resolveHost('web', file).identityFiles, [`${os.homedir()}/keys/deploy@10.0.0.7:2201-web-${me}-%h`]);
 });
 
+test('ssh_config: ProxyCommand with its tokens; of ProxyCommand and ProxyJump the first one given wins, none included', (t) => {
+  const file = nodePath.join(dir, 'config-proxy');
+  writeFileSync(
+    file,
+    [
+      'Host direct',
+      '  ProxyCommand none',
+      'Host cmd',
+      '  HostName 10.0.0.8',
+      '  ProxyCommand ssh -W %h:%p -l %r gateway  # 100%%',
+      'Host jump-first',
+      '  ProxyJump bastion',
+      'Host *',
+      '  ProxyCommand nc %h %p',
+      '  ProxyJump other',
+    ].join('\n'),
+  );
+  const cmd = resolveHost('cmd', file, 'ops', 2222);
+  t.is(cmd.proxyCommand, 'ssh -W 10.0.0.8:2222 -l ops gateway  # 100%');
+  t.is(cmd.proxyJump, undefined);
+  t.like(resolveHost('jump-first', file), { proxyJump: 'bastion', proxyCommand: undefined });
+  t.like(resolveHost('direct', file), { proxyJump: undefined, proxyCommand: undefined });
+  t.like(resolveHost('elsewhere', file), { proxyJump: undefined, proxyCommand: 'nc elsewhere 22' });
+});
+
 test('ssh_config: Include, where it stands (in a Host block too), wildcards expanded, missing files and loops harmless', (t) => {
   const conf = nodePath.join(dir, 'conf.d');
   mkdirSync(conf, { recursive: true });
