@@ -10,8 +10,9 @@ export function hostToken(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
-export function defaultKnownHosts(): string {
-  return nodePath.join(os.homedir(), '.ssh', 'known_hosts');
+/** OpenSSH's default UserKnownHostsFile: new keys go to the first. */
+export function defaultKnownHosts(): string[] {
+  return [nodePath.join(os.homedir(), '.ssh', 'known_hosts'), nodePath.join(os.homedir(), '.ssh', 'known_hosts2')];
 }
 
 /** The key type named inside an SSH public key blob (its first string). */

@@ -12,6 +12,14 @@ export interface HostConfig {
   /** With its tokens expanded. Only one of proxyJump and proxyCommand: the first one given, as ssh takes it. */
   proxyCommand?: string;
   userKnownHostsFiles: string[];
+  globalKnownHostsFiles: string[];
+  /** StrictHostKeyChecking accept-new (or no/off): an unknown host's key is added, as --accept-new-host-key does. */
+  acceptNewHostKey: boolean;
+  /** ConnectTimeout, in seconds. */
+  connectTimeout?: number;
+  /** ServerAliveInterval (seconds) and ServerAliveCountMax. */
+  serverAliveInterval?: number;
+  serverAliveCountMax?: number;
   identitiesOnly: boolean;
 }
 
@@ -204,6 +212,12 @@ export function resolveHost(alias: string, file = defaultConfigFile(), user?: st
   const port = first.has('port') ? Number(first.get('port')) : undefined;
   const [proxyKind, proxyValue] = proxy && proxy[1].toLowerCase() !== 'none' ? proxy : [];
   const known = first.get('userknownhostsfile');
+  const globalKnown = first.get('globalknownhostsfile');
+  const strict = (first.get('stricthostkeychecking') ?? 'ask').toLowerCase();
+  const count = (key: string, min: number): number | undefined => {
+    const v = first.has(key) ? Number(first.get(key)) : Number.NaN;
+    return Number.isInteger(v) && v >= min ? v : undefined;
+  };
   const tokens = { alias, host: hostName, user: user ?? configUser, port: endpointPort ?? port };
   return {
     hostName,
@@ -213,6 +227,11 @@ export function resolveHost(alias: string, file = defaultConfigFile(), user?: st
     proxyJump: proxyKind === 'proxyjump' ? proxyValue : undefined,
     proxyCommand: proxyKind === 'proxycommand' ? expand(proxyValue!, tokens) : undefined,
     userKnownHostsFiles: known ? known.split(/\s+/).map((f) => expand(f, tokens)) : [],
+    globalKnownHostsFiles: globalKnown ? globalKnown.split(/\s+/).map((f) => expand(f, tokens)) : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+    acceptNewHostKey: ['accept-new', 'no', 'off'].includes(strict),
+    connectTimeout: count('connecttimeout', 1),
+    serverAliveInterval: count('serveraliveinterval', 0),
+    serverAliveCountMax: count('serveralivecountmax', 1),
     identitiesOnly: (first.get('identitiesonly') ?? 'no').toLowerCase() === 'yes',
   };
 }

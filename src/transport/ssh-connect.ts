@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -7,7 +7,7 @@ import type { AnyAuthMethod, Client as SshClient, ConnectConfig } from 'ssh2';
 import { EndpointError, reasonOf } from '../endpoint/errors.js';
 import { addHostKey, checkHostKey, defaultKnownHosts, fingerprint, hostToken, preferredAlgorithms } from './known-hosts.js';
 import { startProxyCommand } from './proxy-command.js';
-import { resolveHost } from './ssh-config.js';
+import { type HostConfig, resolveHost } from './ssh-config.js';
 
 export interface SshOptions {
   /** -i/--identity: tried before anything else. */
@@ -71,22 +71,14 @@ function parseJump(spec: string): { user?: string; host: string; port?: number }
 }
 
 /** Resolves an address through ~/.ssh/config. */
-export function targetOf(
-  alias: string,
-  user: string | undefined,
-  port: number | undefined,
-): SshTarget & { identityFiles: string[]; proxyJump?: string; proxyCommand?: string; knownHosts: string[]; identitiesOnly: boolean } {
+export function targetOf(alias: string, user: string | undefined, port: number | undefined): SshTarget & HostConfig {
   const cfg = resolveHost(alias, undefined, user, port);
   return {
+    ...cfg,
     alias,
-    hostName: cfg.hostName,
     port: port ?? cfg.port ?? 22,
     user: user ?? cfg.user ?? os.userInfo().username,
-    identityFiles: cfg.identityFiles,
-    proxyJump: cfg.proxyJump,
-    proxyCommand: cfg.proxyCommand,
-    knownHosts: cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles : [defaultKnownHosts()],
-    identitiesOnly: cfg.identitiesOnly,
+    userKnownHostsFiles: cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles : defaultKnownHosts(),
   };
 }
 
@@ -130,8 +122,11 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
   const sock = via?.sock;
   const token = hostToken(t.hostName, t.port);
   let refusal: EndpointError | undefined;
+  // Keys are looked up in the user's files and the system's; a new one is added to the user's first.
+  const knownHosts = [...t.userKnownHostsFiles, ...t.globalKnownHostsFiles];
+  const addTo = t.userKnownHostsFiles[0]!;
   const verify = (key: Buffer): boolean => {
-    const verdict = checkHostKey(t.knownHosts, token, key);
+    const verdict = checkHostKey(knownHosts, token, key);
     if (verdict.kind === 'known') return true;
     if (verdict.kind === 'mismatch' || verdict.kind === 'revoked') {
       refusal = new EndpointError(
@@ -140,20 +135,20 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
       );
       return false;
     }
-    if (opts.acceptNewHostKey) {
+    if (opts.acceptNewHostKey || t.acceptNewHostKey) {
       try {
-        addHostKey(t.knownHosts[0]!, token, key);
+        addHostKey(addTo, token, key);
       } catch (err) {
         // Inside ssh2's handshake a throw would escape as an uncaught exception: a refusal instead.
-        refusal = new EndpointError(`cannot add the key of ${token} to ${t.knownHosts[0]}: ${reasonOf(err)}`, where);
+        refusal = new EndpointError(`cannot add the key of ${token} to ${addTo}: ${reasonOf(err)}`, where);
         return false;
       }
-      opts.verbose?.(`added ${token} (${fingerprint(key)}) to ${t.knownHosts[0]}`);
+      opts.verbose?.(`added ${token} (${fingerprint(key)}) to ${addTo}`);
       return true;
     }
     const portArg = t.port === 22 ? '' : `-p ${t.port} `;
     refusal = new EndpointError(
-      `host ${token} is not in ${t.knownHosts.join(' or ')} (its key is ${fingerprint(key)}); check the fingerprint, then add it with: ssh-keyscan ${portArg}${t.hostName} >> ${t.knownHosts[0]}, or run with --accept-new-host-key`,
+      `host ${token} is not in ${knownHosts.filter((f) => f === addTo || existsSync(f)).join(' or ')} (its key is ${fingerprint(key)}); check the fingerprint, then add it with: ssh-keyscan ${portArg}${t.hostName} >> ${addTo}, or run with --accept-new-host-key`,
       where,
     );
     return false;
@@ -165,10 +160,11 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
     username: t.user,
     hostVerifier: verify,
     authHandler: authMethods(t.user, t.identityFiles, t.identitiesOnly, opts),
-    algorithms: { serverHostKey: preferredAlgorithms(t.knownHosts, token) as never },
-    readyTimeout: 20_000,
-    keepaliveInterval: 15_000,
-    keepaliveCountMax: 4,
+    algorithms: { serverHostKey: preferredAlgorithms(knownHosts, token) as never },
+    readyTimeout: (t.connectTimeout ?? 20) * 1000,
+    // ssh's ServerAlive options where given; else a dead host is noticed within a minute or so.
+    keepaliveInterval: (t.serverAliveInterval ?? 15) * 1000,
+    keepaliveCountMax: t.serverAliveCountMax ?? 4,
   };
   const client = new ssh2.Client();
   return new Promise((resolve, reject) => {

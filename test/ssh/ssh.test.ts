@@ -151,6 +151,24 @@ test.serial('an unknown host is refused with the command to add it, or accepted 
   t.is(again.code, 0, again.stderr);
 });
 
+test.serial("ssh_config: keys in a GlobalKnownHostsFile are trusted; StrictHostKeyChecking accept-new adds an unknown host's key", async (t) => {
+  const { lab, dir } = t.context;
+  const web3 = lab.hosts.get('web3')!;
+  const global = nodePath.join(dir, 'ssh_known_hosts');
+  writeFileSync(global, `${web3.hostKeyLine}\n`);
+  lab.writeClientFiles({ knownHostsExcept: ['web3'], extraConfig: `Host web3\n  GlobalKnownHostsFile ${global}\n` });
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `web3:${at('r')}`], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  t.false(readFileSync(lab.knownHosts, 'utf8').includes(web3.hostKeyLine), 'nothing added: the system file knew the host');
+
+  lab.writeClientFiles({ knownHostsExcept: ['web3'], extraConfig: 'Host web3\n  StrictHostKeyChecking accept-new\n' });
+  const added = await runCli(['sync', master, `web3:${at('r2')}`], { env: lab.env() });
+  t.is(added.code, 0, added.stderr);
+  t.true(readFileSync(lab.knownHosts, 'utf8').includes(web3.hostKeyLine));
+  t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+});
+
 test.serial('hashed known_hosts entries are understood', async (t) => {
   const { lab } = t.context;
   lab.writeClientFiles();

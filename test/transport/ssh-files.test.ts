@@ -69,6 +69,22 @@ test('ssh_config: ProxyCommand with its tokens; of ProxyCommand and ProxyJump th
   t.like(resolveHost('elsewhere', file), { proxyJump: undefined, proxyCommand: 'nc elsewhere 22' });
 });
 
+test('ssh_config: known hosts files (the system ones by default), StrictHostKeyChecking, ConnectTimeout, ServerAlive*', (t) => {
+  const file = nodePath.join(dir, 'config-hostkeys');
+  writeFileSync(
+    file,
+    ['Host lax', '  StrictHostKeyChecking accept-new', '  GlobalKnownHostsFile /etc/keys/%h /etc/more', '  ConnectTimeout 5', '  ServerAliveInterval 30', '  ServerAliveCountMax 2', 'Host off', '  StrictHostKeyChecking no', 'Host *', '  StrictHostKeyChecking yes', '  ConnectTimeout soon'].join('\n'),
+  );
+  t.like(resolveHost('lax', file), { acceptNewHostKey: true, globalKnownHostsFiles: ['/etc/keys/lax', '/etc/more'], connectTimeout: 5, serverAliveInterval: 30, serverAliveCountMax: 2 });
+  t.like(resolveHost('off', file), { acceptNewHostKey: true });
+  t.like(resolveHost('strict', file), {
+    acceptNewHostKey: false,
+    globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+    connectTimeout: undefined,
+    serverAliveInterval: undefined,
+  });
+});
+
 test('ssh_config: Include, where it stands (in a Host block too), wildcards expanded, missing files and loops harmless', (t) => {
   const conf = nodePath.join(dir, 'conf.d');
   mkdirSync(conf, { recursive: true });
