@@ -15,6 +15,8 @@ export interface HostConfig {
   globalKnownHostsFiles: string[];
   /** StrictHostKeyChecking accept-new (or no/off): an unknown host's key is added, as --accept-new-host-key does. */
   acceptNewHostKey: boolean;
+  /** IdentityAgent: the ssh-agent socket to use instead of SSH_AUTH_SOCK's; 'none' for no agent. */
+  identityAgent?: string;
   /** ConnectTimeout, in seconds. */
   connectTimeout?: number;
   /** ServerAliveInterval (seconds) and ServerAliveCountMax. */
@@ -175,6 +177,14 @@ function expand(path: string, t: { alias: string; host: string; user: string | u
   return path.replace(/^~(?=\/|$)/, home).replace(/%(.)/g, (whole, c: string) => tokens[c] ?? whole);
 }
 
+/** IdentityAgent's value: `SSH_AUTH_SOCK` is the environment's socket, `$NAME` another variable's, else a path. */
+function agentSocket(value: string | undefined, tokens: Parameters<typeof expand>[1]): string | undefined {
+  if (value === undefined || value === 'SSH_AUTH_SOCK') return undefined;
+  if (value.toLowerCase() === 'none') return 'none';
+  if (value.startsWith('$')) return process.env[value.slice(1)] || 'none';
+  return expand(value, tokens);
+}
+
 export function defaultConfigFile(): string {
   return nodePath.join(os.homedir(), '.ssh', 'config');
 }
@@ -229,6 +239,7 @@ export function resolveHost(alias: string, file = defaultConfigFile(), user?: st
     userKnownHostsFiles: known ? known.split(/\s+/).map((f) => expand(f, tokens)) : [],
     globalKnownHostsFiles: globalKnown ? globalKnown.split(/\s+/).map((f) => expand(f, tokens)) : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
     acceptNewHostKey: ['accept-new', 'no', 'off'].includes(strict),
+    identityAgent: agentSocket(first.get('identityagent'), tokens),
     connectTimeout: count('connecttimeout', 1),
     serverAliveInterval: count('serveraliveinterval', 0),
     serverAliveCountMax: count('serveralivecountmax', 1),

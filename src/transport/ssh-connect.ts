@@ -40,7 +40,8 @@ function readKey(file: string, verbose?: (m: string) => void): Buffer | undefine
   }
 }
 
-function authMethods(user: string, identityFiles: string[], identitiesOnly: boolean, opts: SshOptions): AnyAuthMethod[] {
+function authMethods(user: string, t: HostConfig, opts: SshOptions): AnyAuthMethod[] {
+  const { identityFiles, identitiesOnly } = t;
   const methods: AnyAuthMethod[] = [];
   const keyFiles = [
     ...(opts.identity ? [opts.identity] : []),
@@ -57,7 +58,8 @@ function authMethods(user: string, identityFiles: string[], identitiesOnly: bool
   }
   // ssh's own order: the identity named on the command line, the agent's keys, then key files.
   if (opts.identity && keys.length > 0 && keyFiles[0] === opts.identity) methods.push(keys.shift()!);
-  if (process.env.SSH_AUTH_SOCK && !identitiesOnly) methods.push({ type: 'agent', username: user, agent: process.env.SSH_AUTH_SOCK });
+  const agent = t.identityAgent ?? process.env.SSH_AUTH_SOCK;
+  if (agent && agent !== 'none' && !identitiesOnly) methods.push({ type: 'agent', username: user, agent });
   methods.push(...keys);
   return methods;
 }
@@ -159,7 +161,7 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
     sock: sock as ConnectConfig['sock'],
     username: t.user,
     hostVerifier: verify,
-    authHandler: authMethods(t.user, t.identityFiles, t.identitiesOnly, opts),
+    authHandler: authMethods(t.user, t, opts),
     algorithms: { serverHostKey: preferredAlgorithms(knownHosts, token) as never },
     readyTimeout: (t.connectTimeout ?? 20) * 1000,
     // ssh's ServerAlive options where given; else a dead host is noticed within a minute or so.

@@ -288,7 +288,7 @@ process.stdin.pipe(s); s.pipe(process.stdout);`,
   t.false(existsSync(at('r2')));
 });
 
-test.serial('keys from ssh-agent (SSH_AUTH_SOCK) and -i/--identity', async (t) => {
+test.serial('keys from ssh-agent (SSH_AUTH_SOCK, or IdentityAgent) and -i/--identity', async (t) => {
   const { lab, dir } = t.context;
   lab.writeClientFiles({ extraConfig: '' });
   // An alias without IdentityFile, and no default key under ~/.ssh: only the agent can log in.
@@ -318,6 +318,14 @@ test.serial('keys from ssh-agent (SSH_AUTH_SOCK) and -i/--identity', async (t) =
     execFileSync('ssh-add', [lab.key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
     const viaAgent = await runCli(['sync', master, `w:${at('r2')}`], { env: { ...lab.env(), HOME: home, SSH_AUTH_SOCK: sock } });
     t.is(viaAgent.code, 0, viaAgent.stderr);
+    // IdentityAgent in ssh_config names the socket instead of SSH_AUTH_SOCK, or turns the agent off.
+    writeFileSync(nodePath.join(home, '.ssh/config'), `Host w\n  HostName 127.0.0.1\n  Port ${web1.port}\n  User root\n  IdentityAgent ${sock}\n`);
+    const named = await runCli(['sync', master, `w:${at('r4')}`], { env: { ...lab.env(), HOME: home } });
+    t.is(named.code, 0, named.stderr);
+    writeFileSync(nodePath.join(home, '.ssh/config'), `Host w\n  HostName 127.0.0.1\n  Port ${web1.port}\n  User root\n  IdentityAgent none\n`);
+    const none = await runCli(['diff', master, `w:${at('r4')}`], { env: { ...lab.env(), HOME: home, SSH_AUTH_SOCK: sock } });
+    t.is(none.code, 2);
+    t.regex(none.stderr, /authentication failed/);
   } finally {
     agent.kill();
   }
