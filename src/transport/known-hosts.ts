@@ -1,6 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { hostMatches } from './ssh-config.js';
 import { makeDirs } from '../make-dirs.js';
@@ -10,10 +9,6 @@ export function hostToken(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
-/** OpenSSH's default UserKnownHostsFile: new keys go to the first. */
-export function defaultKnownHosts(): string[] {
-  return [nodePath.join(os.homedir(), '.ssh', 'known_hosts'), nodePath.join(os.homedir(), '.ssh', 'known_hosts2')];
-}
 
 /** The key type named inside an SSH public key blob (its first string). */
 export function keyTypeOf(blob: Buffer): string {

@@ -11,6 +11,7 @@ export interface HostConfig {
   proxyJump?: string;
   /** With its tokens expanded. Only one of proxyJump and proxyCommand: the first one given, as ssh takes it. */
   proxyCommand?: string;
+  /** Where host keys are looked up: the user's files (new keys go to the first; none: not kept) and the system's. */
   userKnownHostsFiles: string[];
   globalKnownHostsFiles: string[];
   /** StrictHostKeyChecking accept-new (or no/off): an unknown host's key is added, as --accept-new-host-key does. */
@@ -177,12 +178,25 @@ function expand(path: string, t: { alias: string; host: string; user: string | u
   return path.replace(/^~(?=\/|$)/, home).replace(/%(.)/g, (whole, c: string) => tokens[c] ?? whole);
 }
 
+/** A list of files as UserKnownHostsFile gives them; `none` is no file. */
+function files(value: string, tokens: Parameters<typeof expand>[1]): string[] {
+  return value
+    .split(/\s+/)
+    .filter((f) => f.toLowerCase() !== 'none')
+    .map((f) => expand(f, tokens));
+}
+
 /** IdentityAgent's value: `SSH_AUTH_SOCK` is the environment's socket, `$NAME` another variable's, else a path. */
 function agentSocket(value: string | undefined, tokens: Parameters<typeof expand>[1]): string | undefined {
   if (value === undefined || value === 'SSH_AUTH_SOCK') return undefined;
   if (value.toLowerCase() === 'none') return 'none';
   if (value.startsWith('$')) return process.env[value.slice(1)] || 'none';
   return expand(value, tokens);
+}
+
+/** OpenSSH's default UserKnownHostsFile. */
+function defaultKnownHosts(): string[] {
+  return [nodePath.join(os.homedir(), '.ssh', 'known_hosts'), nodePath.join(os.homedir(), '.ssh', 'known_hosts2')];
 }
 
 export function defaultConfigFile(): string {
@@ -236,8 +250,8 @@ export function resolveHost(alias: string, file = defaultConfigFile(), user?: st
     identityFiles: identityFiles.map((f) => expand(f, tokens)),
     proxyJump: proxyKind === 'proxyjump' ? proxyValue : undefined,
     proxyCommand: proxyKind === 'proxycommand' ? expand(proxyValue!, tokens) : undefined,
-    userKnownHostsFiles: known ? known.split(/\s+/).map((f) => expand(f, tokens)) : [],
-    globalKnownHostsFiles: globalKnown ? globalKnown.split(/\s+/).map((f) => expand(f, tokens)) : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+    userKnownHostsFiles: known ? files(known, tokens) : defaultKnownHosts(),
+    globalKnownHostsFiles: globalKnown ? files(globalKnown, tokens) : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
     acceptNewHostKey: ['accept-new', 'no', 'off'].includes(strict),
     identityAgent: agentSocket(first.get('identityagent'), tokens),
     connectTimeout: count('connecttimeout', 1),

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client as SshClient, ConnectConfig } from 'ssh2';
 import { EndpointError, reasonOf } from '../endpoint/errors.js';
-import { addHostKey, checkHostKey, defaultKnownHosts, fingerprint, hostToken, preferredAlgorithms } from './known-hosts.js';
+import { addHostKey, checkHostKey, fingerprint, hostToken, preferredAlgorithms } from './known-hosts.js';
 import { startProxyCommand } from './proxy-command.js';
 import { type HostConfig, resolveHost } from './ssh-config.js';
 
@@ -80,7 +80,6 @@ export function targetOf(alias: string, user: string | undefined, port: number |
     alias,
     port: port ?? cfg.port ?? 22,
     user: user ?? cfg.user ?? os.userInfo().username,
-    userKnownHostsFiles: cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles : defaultKnownHosts(),
   };
 }
 
@@ -126,7 +125,7 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
   let refusal: EndpointError | undefined;
   // Keys are looked up in the user's files and the system's; a new one is added to the user's first.
   const knownHosts = [...t.userKnownHostsFiles, ...t.globalKnownHostsFiles];
-  const addTo = t.userKnownHostsFiles[0]!;
+  const addTo = t.userKnownHostsFiles[0];
   const verify = (key: Buffer): boolean => {
     const verdict = checkHostKey(knownHosts, token, key);
     if (verdict.kind === 'known') return true;
@@ -139,18 +138,19 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
     }
     if (opts.acceptNewHostKey || t.acceptNewHostKey) {
       try {
-        addHostKey(addTo, token, key);
+        // UserKnownHostsFile none: accepted for this connection, kept nowhere.
+        if (addTo) addHostKey(addTo, token, key);
       } catch (err) {
         // Inside ssh2's handshake a throw would escape as an uncaught exception: a refusal instead.
         refusal = new EndpointError(`cannot add the key of ${token} to ${addTo}: ${reasonOf(err)}`, where);
         return false;
       }
-      opts.verbose?.(`added ${token} (${fingerprint(key)}) to ${addTo}`);
+      opts.verbose?.(`accepted ${token} (${fingerprint(key)})${addTo ? `, added to ${addTo}` : ''}`);
       return true;
     }
     const portArg = t.port === 22 ? '' : `-p ${t.port} `;
     refusal = new EndpointError(
-      `host ${token} is not in ${knownHosts.filter((f) => f === addTo || existsSync(f)).join(' or ')} (its key is ${fingerprint(key)}); check the fingerprint, then add it with: ssh-keyscan ${portArg}${t.hostName} >> ${addTo}, or run with --accept-new-host-key`,
+      `host ${token} is not in ${knownHosts.filter((f) => f === addTo || existsSync(f)).join(' or ') || 'any known hosts file'} (its key is ${fingerprint(key)}); check the fingerprint, then ${addTo ? `add it with: ssh-keyscan ${portArg}${t.hostName} >> ${addTo}, or ` : ''}run with --accept-new-host-key`,
       where,
     );
     return false;

@@ -167,6 +167,15 @@ test.serial("ssh_config: keys in a GlobalKnownHostsFile are trusted; StrictHostK
   t.is(added.code, 0, added.stderr);
   t.true(readFileSync(lab.knownHosts, 'utf8').includes(web3.hostKeyLine));
   t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+
+  // The usual setting for throwaway hosts: nothing checked, nothing kept ("none" or /dev/null).
+  for (const file of ['none', '/dev/null']) {
+    lab.writeClientFiles({ knownHostsExcept: ['web3'], extraConfig: `Host web3\n  StrictHostKeyChecking no\n  UserKnownHostsFile ${file}\n` });
+    const kept = readFileSync(lab.knownHosts, 'utf8');
+    const throwaway = await runCli(['sync', master, `web3:${at(`r-${file.length}`)}`], { env: lab.env() });
+    t.is(throwaway.code, 0, throwaway.stderr);
+    t.is(readFileSync(lab.knownHosts, 'utf8'), kept);
+  }
 });
 
 test.serial('hashed known_hosts entries are understood', async (t) => {

@@ -73,12 +73,13 @@ test('ssh_config: known hosts files (the system ones by default), StrictHostKeyC
   const file = nodePath.join(dir, 'config-hostkeys');
   writeFileSync(
     file,
-    ['Host lax', '  StrictHostKeyChecking accept-new', '  GlobalKnownHostsFile /etc/keys/%h /etc/more', '  ConnectTimeout 5', '  ServerAliveInterval 30', '  ServerAliveCountMax 2', 'Host off', '  StrictHostKeyChecking no', 'Host *', '  StrictHostKeyChecking yes', '  ConnectTimeout soon'].join('\n'),
+    ['Host lax', '  StrictHostKeyChecking accept-new', '  GlobalKnownHostsFile /etc/keys/%h /etc/more', '  ConnectTimeout 5', '  ServerAliveInterval 30', '  ServerAliveCountMax 2', 'Host off', '  StrictHostKeyChecking no', '  UserKnownHostsFile none', '  GlobalKnownHostsFile none', 'Host *', '  StrictHostKeyChecking yes', '  ConnectTimeout soon'].join('\n'),
   );
   t.like(resolveHost('lax', file), { acceptNewHostKey: true, globalKnownHostsFiles: ['/etc/keys/lax', '/etc/more'], connectTimeout: 5, serverAliveInterval: 30, serverAliveCountMax: 2 });
-  t.like(resolveHost('off', file), { acceptNewHostKey: true });
+  t.like(resolveHost('off', file), { acceptNewHostKey: true, userKnownHostsFiles: [], globalKnownHostsFiles: [] });
   t.like(resolveHost('strict', file), {
     acceptNewHostKey: false,
+    userKnownHostsFiles: [nodePath.join(os.homedir(), '.ssh/known_hosts'), nodePath.join(os.homedir(), '.ssh/known_hosts2')],
     globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
     connectTimeout: undefined,
     serverAliveInterval: undefined,
