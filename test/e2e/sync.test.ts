@@ -93,6 +93,7 @@ test('every action kind, in text and JSON', async (t) => {
   t.is(diff.code, 1, diff.stderr);
   const report = JSON.parse(diff.stdout);
   t.true(report.dryRun);
+  t.is(report.remotes[0].passes, 1, 'the pass it would take, as in the contract example');
   const ops = report.remotes[0].actions.map((a: { op: string; path: string }) => `${a.op} ${a.path}`).sort();
   t.deepEqual(ops, [
     'chmod bin/run.sh',
