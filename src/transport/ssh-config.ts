@@ -72,10 +72,11 @@ const MAX_INCLUDE_DEPTH = 16;
 
 /**
  * The sections of a config file. `Include` (OpenSSH 7.3) is followed where it stands: relative
- * names are under ~/.ssh, `*` and `?` in the file name are expanded (sorted), and the lines after
- * it belong to the section it stood in again, whatever Host lines the included files had.
+ * names are under `base` (~/.ssh, or /etc/ssh for the system's file), `*` and `?` in the file name
+ * are expanded (sorted), and the lines after it belong to the section it stood in again,
+ * whatever Host lines the included files had.
  */
-function parse(text: string, depth = 0, context: Condition = { host: ['*'] }): Section[] {
+function parse(text: string, base: string, depth = 0, context: Condition = { host: ['*'] }): Section[] {
   const sections: Section[] = [{ when: context, options: [] }];
   for (const rawLine of text.split(/\r?\n/)) {
     const line = rawLine.trim();
@@ -89,14 +90,14 @@ function parse(text: string, depth = 0, context: Condition = { host: ['*'] }): S
     else if (key === 'match') sections.push({ when: { match: parseCriteria(m[2]!.trim()) }, options: [] });
     else if (key === 'include') {
       if (depth >= MAX_INCLUDE_DEPTH) continue;
-      for (const file of value.split(/\s+/).flatMap(includedFiles)) {
+      for (const file of value.split(/\s+/).flatMap((spec) => includedFiles(spec, base))) {
         let included = '';
         try {
           included = readFileSync(file, 'utf8');
         } catch {
           continue; // as ssh: a missing file is no error
         }
-        sections.push(...parse(included, depth + 1, current.when));
+        sections.push(...parse(included, base, depth + 1, current.when));
       }
       sections.push({ when: current.when, options: [] });
     } else current.options.push([key, value]);
@@ -144,11 +145,10 @@ function matchHolds(criteria: Criterion[], state: MatchState): boolean {
   return true;
 }
 
-/** The files an Include names: ~ expanded, relative to ~/.ssh, wildcards in the last part expanded. */
-function includedFiles(spec: string): string[] {
-  const home = os.homedir();
-  const path = spec.replace(/^~(?=\/|$)/, home);
-  const abs = nodePath.isAbsolute(path) ? path : nodePath.join(home, '.ssh', path);
+/** The files an Include names: ~ expanded, relative to `base`, wildcards in the last part expanded. */
+function includedFiles(spec: string, base: string): string[] {
+  const path = spec.replace(/^~(?=\/|$)/, os.homedir());
+  const abs = nodePath.isAbsolute(path) ? path : nodePath.join(base, path);
   const name = nodePath.basename(abs);
   if (!/[*?]/.test(name)) return [abs];
   const dir = nodePath.dirname(abs);
@@ -179,7 +179,7 @@ function expand(path: string, t: { alias: string; host: string; user: string | u
 }
 
 /** A list of files as UserKnownHostsFile gives them; `none` is no file. */
-function files(value: string, tokens: Parameters<typeof expand>[1]): string[] {
+function fileList(value: string, tokens: Parameters<typeof expand>[1]): string[] {
   return value
     .split(/\s+/)
     .filter((f) => f.toLowerCase() !== 'none')
@@ -199,27 +199,35 @@ function defaultKnownHosts(): string[] {
   return [nodePath.join(os.homedir(), '.ssh', 'known_hosts'), nodePath.join(os.homedir(), '.ssh', 'known_hosts2')];
 }
 
-export function defaultConfigFile(): string {
-  return nodePath.join(os.homedir(), '.ssh', 'config');
+export const SYSTEM_CONFIG = '/etc/ssh/ssh_config';
+
+/** The files ssh reads, in its order: the user's, then the system's. */
+export function defaultConfigFiles(): string[] {
+  return [nodePath.join(os.homedir(), '.ssh', 'config'), SYSTEM_CONFIG];
 }
 
-/**
- * Resolves a host the way ssh does: for each option the first value found in a matching section
- * wins. `user` is the one the endpoint names, which ssh sets before it reads the config.
- */
-export function resolveHost(alias: string, file = defaultConfigFile(), user?: string, endpointPort?: number): HostConfig {
+function sectionsOf(file: string): Section[] {
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    // no config: defaults
+    return []; // no config: defaults
   }
+  return parse(text, file === SYSTEM_CONFIG ? nodePath.dirname(SYSTEM_CONFIG) : nodePath.join(os.homedir(), '.ssh'));
+}
+
+/**
+ * Resolves a host the way ssh does: the files in order, and for each option the first value found
+ * in a matching section wins. `user` is the one the endpoint names, which ssh sets before it
+ * reads the config.
+ */
+export function resolveHost(alias: string, files: string | string[] = defaultConfigFiles(), user?: string, endpointPort?: number): HostConfig {
   const first = new Map<string, string>();
   const identityFiles: string[] = [];
   let proxy: [string, string] | undefined;
   const localUser = os.userInfo().username;
   const hostNameOf = (): string => (first.get('hostname') ?? alias).replace(/%h/g, alias);
-  for (const s of parse(text)) {
+  for (const s of [files].flat().flatMap(sectionsOf)) {
     const applies =
       'host' in s.when
         ? hostMatches(s.when.host, alias)
@@ -250,8 +258,8 @@ export function resolveHost(alias: string, file = defaultConfigFile(), user?: st
     identityFiles: identityFiles.map((f) => expand(f, tokens)),
     proxyJump: proxyKind === 'proxyjump' ? proxyValue : undefined,
     proxyCommand: proxyKind === 'proxycommand' ? expand(proxyValue!, tokens) : undefined,
-    userKnownHostsFiles: known ? files(known, tokens) : defaultKnownHosts(),
-    globalKnownHostsFiles: globalKnown ? files(globalKnown, tokens) : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+    userKnownHostsFiles: known ? fileList(known, tokens) : defaultKnownHosts(),
+    globalKnownHostsFiles: globalKnown ? fileList(globalKnown, tokens) : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
     acceptNewHostKey: ['accept-new', 'no', 'off'].includes(strict),
     identityAgent: agentSocket(first.get('identityagent'), tokens),
     connectTimeout: count('connecttimeout', 1),

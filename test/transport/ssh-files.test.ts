@@ -86,6 +86,15 @@ test('ssh_config: known hosts files (the system ones by default), StrictHostKeyC
   });
 });
 
+test("ssh_config: the user's file, then the system's: a value from the first wins, the second fills in", (t) => {
+  const mine = nodePath.join(dir, 'config-mine');
+  const system = nodePath.join(dir, 'config-system');
+  writeFileSync(mine, ['Host web', '  Port 2222'].join('\n'));
+  writeFileSync(system, ['Host *', '  Port 22', '  User sysuser', '  ProxyJump gateway'].join('\n'));
+  t.like(resolveHost('web', [mine, system]), { port: 2222, user: 'sysuser', proxyJump: 'gateway' });
+  t.like(resolveHost('web', [mine, nodePath.join(dir, 'no-such-file')]), { port: 2222, user: undefined, proxyJump: undefined });
+});
+
 test('ssh_config: Include, where it stands (in a Host block too), wildcards expanded, missing files and loops harmless', (t) => {
   const conf = nodePath.join(dir, 'conf.d');
   mkdirSync(conf, { recursive: true });
