@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { hostMatches } from './ssh-config.js';
@@ -87,9 +87,16 @@ export function preferredAlgorithms(files: readonly string[], token: string): st
   return [...known, ...all.filter((a) => !known.includes(a))];
 }
 
+/** The host field of a known_hosts line, hashed as HashKnownHosts writes it (`|1|salt|HMAC-SHA1`) when asked. */
+function hostField(token: string, hashed: boolean): string {
+  if (!hashed) return token;
+  const salt = randomBytes(20);
+  return `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(token).digest('base64')}`;
+}
+
 /** Appends a newly accepted key (OpenSSH's accept-new), creating ~/.ssh with mode 0700 if needed. */
-export function addHostKey(file: string, token: string, blob: Buffer): void {
+export function addHostKey(file: string, token: string, blob: Buffer, hashed = false): void {
   makeDirs(nodePath.dirname(file), 0o700);
   const needsNewline = existsSync(file) && !readFileSync(file, 'utf8').endsWith('\n') && readFileSync(file).length > 0;
-  appendFileSync(file, `${needsNewline ? '\n' : ''}${token} ${keyTypeOf(blob)} ${blob.toString('base64')}\n`, { mode: 0o600 });
+  appendFileSync(file, `${needsNewline ? '\n' : ''}${hostField(token, hashed)} ${keyTypeOf(blob)} ${blob.toString('base64')}\n`, { mode: 0o600 });
 }

@@ -16,6 +16,8 @@ export interface HostConfig {
   globalKnownHostsFiles: string[];
   /** StrictHostKeyChecking accept-new (or no/off): an unknown host's key is added, as --accept-new-host-key does. */
   acceptNewHostKey: boolean;
+  /** HashKnownHosts: keys added to known_hosts get a hashed host name. */
+  hashKnownHosts: boolean;
   /** IdentityAgent: the ssh-agent socket to use instead of SSH_AUTH_SOCK's; 'none' for no agent. */
   identityAgent?: string;
   /** ConnectTimeout, in seconds. */
@@ -261,6 +263,7 @@ export function resolveHost(alias: string, files: string | string[] = defaultCon
     userKnownHostsFiles: known ? fileList(known, tokens) : defaultKnownHosts(),
     globalKnownHostsFiles: globalKnown ? fileList(globalKnown, tokens) : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
     acceptNewHostKey: ['accept-new', 'no', 'off'].includes(strict),
+    hashKnownHosts: (first.get('hashknownhosts') ?? 'no').toLowerCase() === 'yes',
     identityAgent: agentSocket(first.get('identityagent'), tokens),
     connectTimeout: count('connecttimeout', 1),
     serverAliveInterval: count('serveraliveinterval', 0),

@@ -139,7 +139,7 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
     if (opts.acceptNewHostKey || t.acceptNewHostKey) {
       try {
         // UserKnownHostsFile none: accepted for this connection, kept nowhere.
-        if (addTo) addHostKey(addTo, token, key);
+        if (addTo) addHostKey(addTo, token, key, t.hashKnownHosts);
       } catch (err) {
         // Inside ssh2's handshake a throw would escape as an uncaught exception: a refusal instead.
         refusal = new EndpointError(`cannot add the key of ${token} to ${addTo}: ${reasonOf(err)}`, where);

@@ -129,7 +129,8 @@ test.serial('a changed host key is refused, naming the file and line; nothing ch
 
 test.serial('an unknown host is refused with the command to add it, or accepted with --accept-new-host-key', async (t) => {
   const { lab } = t.context;
-  lab.writeClientFiles({ knownHostsExcept: ['web3'] });
+  // Plain lines, whatever the system's ssh_config says (Debian's asks for hashed ones).
+  lab.writeClientFiles({ knownHostsExcept: ['web3'], extraConfig: 'Host *\n  HashKnownHosts no\n' });
   const { master, at } = await trees(t, SAMPLE);
   const res = await runCli(['sync', master, `web3:${at('r')}`], { env: lab.env() });
   t.is(res.code, 2);
@@ -162,11 +163,17 @@ test.serial("ssh_config: keys in a GlobalKnownHostsFile are trusted; StrictHostK
   t.is(res.code, 0, res.stderr);
   t.false(readFileSync(lab.knownHosts, 'utf8').includes(web3.hostKeyLine), 'nothing added: the system file knew the host');
 
-  lab.writeClientFiles({ knownHostsExcept: ['web3'], extraConfig: 'Host web3\n  StrictHostKeyChecking accept-new\n' });
+  lab.writeClientFiles({ knownHostsExcept: ['web3'], extraConfig: 'Host web3\n  StrictHostKeyChecking accept-new\n  HashKnownHosts yes\n' });
   const added = await runCli(['sync', master, `web3:${at('r2')}`], { env: lab.env() });
   t.is(added.code, 0, added.stderr);
-  t.true(readFileSync(lab.knownHosts, 'utf8').includes(web3.hostKeyLine));
   t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+  // Added hashed, as HashKnownHosts asks: no host name in the file, and ssh itself finds the entry.
+  const [token, type, key] = web3.hostKeyLine.split(' ');
+  const line = readFileSync(lab.knownHosts, 'utf8').split('\n').find((l) => l.endsWith(`${type} ${key}`));
+  t.regex(line ?? '', /^\|1\|[^|]+\|[^ ]+ /);
+  t.notThrows(() => execFileSync('ssh-keygen', ['-F', token!, '-f', lab.knownHosts], { stdio: 'ignore' }));
+  const again = await runCli(['diff', master, `web3:${at('r2')}`], { env: lab.env() });
+  t.is(again.code, 0, again.stderr);
 
   // The usual setting for throwaway hosts: nothing checked, nothing kept ("none" or /dev/null).
   for (const file of ['none', '/dev/null']) {
