@@ -16,6 +16,10 @@ export interface HostConfig {
   globalKnownHostsFiles: string[];
   /** StrictHostKeyChecking accept-new (or no/off): an unknown host's key is added, as --accept-new-host-key does. */
   acceptNewHostKey: boolean;
+  /** HostKeyAlias: the name the host's key is looked up and kept under, instead of host and port. */
+  hostKeyAlias?: string;
+  /** Compression yes: the connection is compressed (zlib), worth it on slow links. */
+  compression: boolean;
   /** HashKnownHosts: keys added to known_hosts get a hashed host name. */
   hashKnownHosts: boolean;
   /** IdentityAgent: the ssh-agent socket to use instead of SSH_AUTH_SOCK's; 'none' for no agent. */
@@ -264,6 +268,8 @@ export function resolveHost(alias: string, files: string | string[] = defaultCon
     globalKnownHostsFiles: globalKnown ? fileList(globalKnown, tokens) : ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
     acceptNewHostKey: ['accept-new', 'no', 'off'].includes(strict),
     hashKnownHosts: (first.get('hashknownhosts') ?? 'no').toLowerCase() === 'yes',
+    hostKeyAlias: first.get('hostkeyalias'),
+    compression: (first.get('compression') ?? 'no').toLowerCase() === 'yes',
     identityAgent: agentSocket(first.get('identityagent'), tokens),
     connectTimeout: count('connecttimeout', 1),
     serverAliveInterval: count('serveraliveinterval', 0),

@@ -121,7 +121,7 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
     }
   }
   const sock = via?.sock;
-  const token = hostToken(t.hostName, t.port);
+  const token = t.hostKeyAlias ?? hostToken(t.hostName, t.port);
   let refusal: EndpointError | undefined;
   // Keys are looked up in the user's files and the system's; a new one is added to the user's first.
   const knownHosts = [...t.userKnownHostsFiles, ...t.globalKnownHostsFiles];
@@ -162,7 +162,10 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
     username: t.user,
     hostVerifier: verify,
     authHandler: authMethods(t.user, t, opts),
-    algorithms: { serverHostKey: preferredAlgorithms(knownHosts, token) as never },
+    algorithms: {
+      serverHostKey: preferredAlgorithms(knownHosts, token) as never,
+      ...(t.compression ? { compress: ['zlib@openssh.com', 'zlib', 'none'] as never } : {}),
+    },
     readyTimeout: (t.connectTimeout ?? 20) * 1000,
     // ssh's ServerAlive options where given; else a dead host is noticed within a minute or so.
     keepaliveInterval: (t.serverAliveInterval ?? 15) * 1000,

@@ -185,6 +185,23 @@ test.serial("ssh_config: keys in a GlobalKnownHostsFile are trusted; StrictHostK
   }
 });
 
+test.serial('ssh_config: HostKeyAlias names the key in known_hosts; Compression yes still syncs', async (t) => {
+  const { lab } = t.context;
+  const web2 = lab.hosts.get('web2')!;
+  lab.writeClientFiles({ knownHostsExcept: ['web2'], extraConfig: `Host packed\n  HostName 127.0.0.1\n  Port ${web2.port}\n  User root\n  HostKeyAlias web2-key\n  Compression yes\n` });
+  const [, type, key] = web2.hostKeyLine.split(' ');
+  writeFileSync(lab.knownHosts, `web2-key ${type} ${key}\n`);
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `packed:${at('r')}`], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
+  // Another key under the alias is a changed key: refused.
+  writeFileSync(lab.knownHosts, `web2-key ${lab.hosts.get('web1')!.hostKeyLine.split(' ').slice(1).join(' ')}\n`);
+  const changed = await runCli(['diff', master, `packed:${at('r')}`], { env: lab.env() });
+  t.is(changed.code, 2);
+  t.regex(changed.stderr, /host key verification failed: the key of web2-key /);
+});
+
 test.serial('hashed known_hosts entries are understood', async (t) => {
   const { lab } = t.context;
   lab.writeClientFiles();

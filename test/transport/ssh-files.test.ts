@@ -69,20 +69,23 @@ test('ssh_config: ProxyCommand with its tokens; of ProxyCommand and ProxyJump th
   t.like(resolveHost('elsewhere', file), { proxyJump: undefined, proxyCommand: 'nc elsewhere 22' });
 });
 
-test('ssh_config: known hosts files (the system ones by default), StrictHostKeyChecking, ConnectTimeout, ServerAlive*', (t) => {
+test('ssh_config: known hosts files (the system ones by default), StrictHostKeyChecking, HostKeyAlias, HashKnownHosts, Compression, ConnectTimeout, ServerAlive*', (t) => {
   const file = nodePath.join(dir, 'config-hostkeys');
   writeFileSync(
     file,
-    ['Host lax', '  StrictHostKeyChecking accept-new', '  GlobalKnownHostsFile /etc/keys/%h /etc/more', '  ConnectTimeout 5', '  ServerAliveInterval 30', '  ServerAliveCountMax 2', 'Host off', '  StrictHostKeyChecking no', '  UserKnownHostsFile none', '  GlobalKnownHostsFile none', 'Host *', '  StrictHostKeyChecking yes', '  ConnectTimeout soon'].join('\n'),
+    ['Host lax', '  StrictHostKeyChecking accept-new', '  GlobalKnownHostsFile /etc/keys/%h /etc/more', '  ConnectTimeout 5', '  ServerAliveInterval 30', '  ServerAliveCountMax 2', 'Host off', '  StrictHostKeyChecking no', '  UserKnownHostsFile none', '  GlobalKnownHostsFile none', '  HostKeyAlias off-key', '  Compression yes', '  HashKnownHosts yes', 'Host *', '  StrictHostKeyChecking yes', '  ConnectTimeout soon'].join('\n'),
   );
   t.like(resolveHost('lax', file), { acceptNewHostKey: true, globalKnownHostsFiles: ['/etc/keys/lax', '/etc/more'], connectTimeout: 5, serverAliveInterval: 30, serverAliveCountMax: 2 });
-  t.like(resolveHost('off', file), { acceptNewHostKey: true, userKnownHostsFiles: [], globalKnownHostsFiles: [] });
+  t.like(resolveHost('off', file), { acceptNewHostKey: true, userKnownHostsFiles: [], globalKnownHostsFiles: [], hostKeyAlias: 'off-key', compression: true, hashKnownHosts: true });
   t.like(resolveHost('strict', file), {
     acceptNewHostKey: false,
     userKnownHostsFiles: [nodePath.join(os.homedir(), '.ssh/known_hosts'), nodePath.join(os.homedir(), '.ssh/known_hosts2')],
     globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
     connectTimeout: undefined,
     serverAliveInterval: undefined,
+    hostKeyAlias: undefined,
+    compression: false,
+    hashKnownHosts: false,
   });
 });
 
