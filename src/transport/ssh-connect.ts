@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -26,42 +27,63 @@ export interface SshTarget {
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
-function readKey(file: string, verbose?: (m: string) => void): Buffer | undefined {
+/** What a key file gives: the key, or why it cannot be used (undefined: no such file). */
+function readKey(file: string): { key: Buffer } | { problem: string } | undefined {
+  let data: Buffer;
   try {
-    const data = readFileSync(file);
-    const parsed = ssh2.utils.parseKey(data);
-    if (parsed instanceof Error) {
-      verbose?.(`skipping key ${file}: ${parsed.message}`);
-      return undefined;
-    }
-    return data;
+    data = readFileSync(file);
   } catch {
     return undefined;
   }
+  const parsed = ssh2.utils.parseKey(data);
+  if (!(parsed instanceof Error)) return { key: data };
+  // ssh would ask for the passphrase; a run from cron cannot answer, so the agent holds such keys.
+  if (/passphrase|encrypted/i.test(parsed.message)) return { problem: `${file} has a passphrase: load it into ssh-agent (ssh-add ${file})` };
+  return { problem: `${file} cannot be used: ${parsed.message}` };
 }
 
-function authMethods(user: string, t: HostConfig, opts: SshOptions): AnyAuthMethod[] {
-  const { identityFiles, identitiesOnly } = t;
-  const methods: AnyAuthMethod[] = [];
+/**
+ * The ssh-agent socket to ask, if one answers: a stale SSH_AUTH_SOCK (an old tmux session, a
+ * cron job's inherited environment) made ssh2 fail the whole connection, where ssh passes over it.
+ */
+async function reachableAgent(t: HostConfig, verbose?: (m: string) => void): Promise<string | undefined> {
+  const socket = t.identityAgent ?? process.env.SSH_AUTH_SOCK;
+  if (!socket || socket === 'none' || t.identitiesOnly) return undefined;
+  const reached = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socket);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (!reached) verbose?.(`ssh-agent at ${socket} does not answer: passed over`);
+  return reached ? socket : undefined;
+}
+
+/** The ways to log in, in ssh's order, and the key files found but not usable (said when all fail). */
+function authMethods(user: string, t: HostConfig, agent: string | undefined, opts: SshOptions): { methods: AnyAuthMethod[]; tried: string[]; unusable: string[] } {
   const keyFiles = [
     ...(opts.identity ? [opts.identity] : []),
-    ...identityFiles,
+    ...t.identityFiles,
     ...DEFAULT_KEYS.map((k) => nodePath.join(os.homedir(), '.ssh', k)),
   ];
-  const seen = new Set<string>();
-  const keys: AnyAuthMethod[] = [];
-  for (const f of keyFiles) {
-    if (seen.has(f)) continue;
-    seen.add(f);
-    const key = readKey(f, opts.verbose);
-    if (key) keys.push({ type: 'publickey', username: user, key });
+  const keys: { file: string; method: AnyAuthMethod }[] = [];
+  const unusable: string[] = [];
+  for (const file of new Set(keyFiles)) {
+    const read = readKey(file);
+    if (read && 'key' in read) keys.push({ file, method: { type: 'publickey', username: user, key: read.key } });
+    else if (read) {
+      unusable.push(read.problem);
+      opts.verbose?.(`skipping key ${read.problem}`);
+    }
   }
+  const ordered: { file: string; method: AnyAuthMethod }[] = [];
   // ssh's own order: the identity named on the command line, the agent's keys, then key files.
-  if (opts.identity && keys.length > 0 && keyFiles[0] === opts.identity) methods.push(keys.shift()!);
-  const agent = t.identityAgent ?? process.env.SSH_AUTH_SOCK;
-  if (agent && agent !== 'none' && !identitiesOnly) methods.push({ type: 'agent', username: user, agent });
-  methods.push(...keys);
-  return methods;
+  if (opts.identity && keys[0]?.file === opts.identity) ordered.push(keys.shift()!);
+  if (agent) ordered.push({ file: `ssh-agent (${agent})`, method: { type: 'agent', username: user, agent } });
+  ordered.push(...keys);
+  return { methods: ordered.map((o) => o.method), tried: ordered.map((o) => o.file), unusable };
 }
 
 function parseJump(spec: string): { user?: string; host: string; port?: number }[] {
@@ -155,13 +177,14 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
     );
     return false;
   };
+  const auth = authMethods(t.user, t, await reachableAgent(t, opts.verbose), opts);
   const config: ConnectConfig = {
     host: sock ? undefined : t.hostName,
     port: sock ? undefined : t.port,
     sock: sock as ConnectConfig['sock'],
     username: t.user,
     hostVerifier: verify,
-    authHandler: authMethods(t.user, t, opts),
+    authHandler: auth.methods,
     algorithms: {
       serverHostKey: preferredAlgorithms(knownHosts, token) as never,
       ...(t.compression ? { compress: ['zlib@openssh.com', 'zlib', 'none'] as never } : {}),
@@ -186,17 +209,16 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
       failed = true;
       if (refusal) reject(refusal);
       else if (err.level === 'client-authentication') {
-        reject(new EndpointError(`authentication failed for ${t.user}@${t.hostName}:${t.port} (tried ${describeAuth(config)}): give a key with -i, load one into ssh-agent, or check authorized_keys`, where));
+        reject(new EndpointError(`authentication failed for ${t.user}@${t.hostName}:${t.port} (${describeAuth(auth)}): give a key with -i, load one into ssh-agent, or check authorized_keys`, where));
       } else reject(new EndpointError(`cannot connect to ${t.hostName} port ${t.port}: ${err.message}${(await via?.explain?.()) ?? ''}`, where, undefined, (err as { code?: string }).code));
     });
     client.connect(config);
   });
 }
 
-function describeAuth(config: ConnectConfig): string {
-  const methods = config.authHandler as AnyAuthMethod[];
-  if (methods.length === 0) return 'no keys found';
-  return methods.map((m) => m.type).join(', ');
+function describeAuth(auth: { tried: string[]; unusable: string[] }): string {
+  const tried = auth.tried.length > 0 ? `tried ${auth.tried.join(', ')}` : 'no keys found';
+  return [tried, ...auth.unusable].join('; ');
 }
 
 function forward(client: SshClient, host: string, port: number): Promise<Duplex> {
