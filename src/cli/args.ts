@@ -19,6 +19,7 @@ export interface RawArgs {
   format?: string;
   report?: string;
   identity?: string;
+  remoteNode?: string;
   acceptNewHostKey?: boolean;
   lockTimeout?: string | string[];
   wait?: boolean;
@@ -49,6 +50,7 @@ function syncOptions(y: Argv): Argv {
     .option('format', { type: 'string', describe: 'stdout format: text or json' })
     .option('report', { type: 'string', describe: 'also write the report to a .json, .md or .html file' })
     .option('identity', { alias: 'i', type: 'string', describe: 'private key for SSH' })
+    .option('remote-node', { type: 'string', describe: 'node on the remote hosts, where it is not on their PATH (as rsync --rsync-path)' })
     .option('accept-new-host-key', { type: 'boolean', describe: "add an unknown host's key to ~/.ssh/known_hosts" })
     .option('lock-timeout', { type: 'string', describe: "seconds to wait for another run's lock (default 60)" })
     .option('wait', { type: 'boolean', describe: 'wait for an overlapping run of the same job instead of exiting 2' })
@@ -144,6 +146,7 @@ export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
     format: last('format'),
     report: last('report'),
     identity: last('identity'),
+    remoteNode: last('remoteNode'),
     acceptNewHostKey: pick('acceptNewHostKey'),
     lockTimeout: pick('lockTimeout'),
     wait: pick('wait'),

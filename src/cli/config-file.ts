@@ -19,6 +19,7 @@ export interface JobConfig {
   maxPasses?: number;
   concurrency?: number;
   identity?: string;
+  remoteNode?: string;
   lockTimeout?: number;
   log?: string;
   blocks?: BlockSpec[];
@@ -126,6 +127,7 @@ export function loadConfig(file: string): ConfigFile {
     maxPasses: c.count!,
     concurrency: c.count!,
     identity: c.string!,
+    remoteNode: c.string!,
     lockTimeout: c.natural!,
     log: c.string!,
     blocks,

@@ -26,6 +26,8 @@ export interface Settings {
   format: 'text' | 'json';
   report?: { file: string; kind: 'json' | 'md' | 'html' };
   identity?: string;
+  /** node's path on the SSH hosts, where it is not on their PATH. */
+  remoteNode?: string;
   acceptNewHostKey: boolean;
   lockTimeoutMs: number;
   wait: boolean;
@@ -182,6 +184,7 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
     format,
     report: args.report !== undefined ? reportTarget(args.report) : undefined,
     identity: identity !== undefined ? readableKey(homed(identity)) : undefined,
+    remoteNode: args.remoteNode ?? job?.remoteNode,
     acceptNewHostKey: args.acceptNewHostKey ?? false,
     lockTimeoutMs: (wholeNumber('lock-timeout', args.lockTimeout, 0) ?? job?.lockTimeout ?? 60) * 1000,
     wait: args.wait ?? false,

@@ -41,7 +41,7 @@ export async function openEndpoints(settings: Settings, verbose?: (m: string) =>
     const label = formatAddress(a);
     try {
       const client = await ssh!.pool.get(a.host, a.user, a.port);
-      return await ssh!.openSshAgent(client, label, options(a.path), verbose);
+      return await ssh!.openSshAgent(client, label, options(a.path), { node: settings.remoteNode, verbose });
     } catch (err) {
       const e = err instanceof EndpointError ? new EndpointError(err.message, label, err.path, err.code) : new EndpointError((err as Error).message, label);
       return new UnreachableEndpoint(label, e);

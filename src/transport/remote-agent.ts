@@ -12,13 +12,21 @@ const COMMAND_NOT_FOUND = 127;
 const MIN_NODE_MAJOR = 18;
 const HELLO_TIMEOUT_MS = 30_000;
 
+/** A word for sh, single-quoted so that nothing in it is expanded; a leading ~/ is the host's $HOME. */
+function shellWord(s: string): string {
+  const quoted = (t: string): string => `'${t.replace(/'/g, `'\\''`)}'`;
+  return s.startsWith('~/') ? `"$HOME"/${quoted(s.slice(2))}` : quoted(s);
+}
+
 /**
- * The commands run on the host hold no user input: only the agent's content id (hex). Paths travel
- * inside the protocol. `sh -c` gives the same syntax whatever the login shell.
+ * The commands run on the host hold no user input but --remote-node, quoted: the agent's content
+ * id is hex, and paths travel inside the protocol. `sh -c` gives the same syntax whatever the
+ * login shell.
  */
-function startCommand(id: string): string {
+function startCommand(id: string, node: string | undefined): string {
   const file = `"$HOME/.cache/replisync/agent-${id}.cjs"`;
-  return `sh -c 'command -v node >/dev/null 2>&1 || exit ${NO_NODE}; [ -f ${file} ] || exit ${NO_AGENT}; exec node ${file}'`;
+  const found = node ? `[ -x ${shellWord(node)} ]` : 'command -v node >/dev/null 2>&1';
+  return `sh -c ${shellWord(`${found} || exit ${NO_NODE}; [ -f ${file} ] || exit ${NO_AGENT}; exec ${node ? shellWord(node) : 'node'} ${file}`)}`;
 }
 
 function uploadCommand(id: string): string {
@@ -58,8 +66,8 @@ async function upload(client: SshClient, where: string): Promise<void> {
   if (code !== 0) throw new EndpointError(`cannot install the agent under ~/.cache/replisync: ${stderr.trim() || `exit ${code}`}`, where);
 }
 
-async function tryStart(client: SshClient, label: string): Promise<{ agent: AgentClient; channel: ClientChannel } | number> {
-  const { channel, exit } = await exec(client, startCommand(agentFile().id));
+async function tryStart(client: SshClient, label: string, node: string | undefined): Promise<{ agent: AgentClient; channel: ClientChannel } | number> {
+  const { channel, exit } = await exec(client, startCommand(agentFile().id, node));
   const agent = new AgentClient(channel, channel, label, channel.stderr);
   const exitCode = exit.then((c) => c ?? -1);
   let timer: NodeJS.Timeout | undefined;
@@ -82,15 +90,21 @@ async function tryStart(client: SshClient, label: string): Promise<{ agent: Agen
  * Starts the agent on a host over an exec channel; when it is missing (or of another version, which
  * has another name), uploads it and starts it again. A host without node is a clear error.
  */
-export async function openSshAgent(client: SshClient, label: string, options: RemoteOpenOptions, verbose?: (m: string) => void): Promise<Endpoint> {
-  let started = await tryStart(client, label);
+export async function openSshAgent(
+  client: SshClient,
+  label: string,
+  options: RemoteOpenOptions,
+  how: { node?: string; verbose?: (m: string) => void } = {},
+): Promise<Endpoint> {
+  let started = await tryStart(client, label, how.node);
   if (started === NO_AGENT) {
-    verbose?.(`${label}: installing the agent (${agentFile().id})`);
+    how.verbose?.(`${label}: installing the agent (${agentFile().id})`);
     await upload(client, label);
-    started = await tryStart(client, label);
+    started = await tryStart(client, label, how.node);
   }
+  if (how.node && started === NO_NODE) throw new EndpointError(`--remote-node ${how.node}: no executable file there on the host`, label);
   if (started === NO_NODE || started === COMMAND_NOT_FOUND) {
-    throw new EndpointError(`node is not on the PATH of the host: install Node.js ${MIN_NODE_MAJOR} or later there (exit ${started})`, label);
+    throw new EndpointError(`node is not on the PATH of the host: install Node.js ${MIN_NODE_MAJOR} or later there, or name it with --remote-node (exit ${started})`, label);
   }
   if (typeof started === 'number') throw new EndpointError(`the agent did not start (exit ${started})`, label);
   const { agent, channel } = started;

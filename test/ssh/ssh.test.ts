@@ -21,10 +21,10 @@ test.before(async (t) => {
   await lab.start('web2');
   await lab.start('web3');
   await lab.start('bastion');
-  // A PATH with a shell but no node.
+  // A PATH with a shell and the tools the agent's upload uses, but no node.
   const bin = nodePath.join(dir, 'nonode-bin');
   mkdirSync(bin);
-  execFileSync('ln', ['-s', '/bin/sh', nodePath.join(bin, 'sh')]);
+  for (const tool of ['sh', 'mkdir', 'cat', 'mv']) execFileSync('ln', ['-s', execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), nodePath.join(bin, tool)]);
   await lab.start('nonode', { path: bin });
   t.context = { lab, dir };
 });
@@ -232,14 +232,25 @@ test.serial('the agent is uploaded on first contact and reused after', async (t)
   t.is(statSync(nodePath.join(cacheDir, agents[0]!)).mtimeMs, before);
 });
 
-test.serial('a host without node gets a clear error; the other remotes complete', async (t) => {
+test.serial('a host without node gets a clear error; the other remotes complete; --remote-node names node', async (t) => {
   const { lab } = t.context;
   lab.writeClientFiles();
   const { master, at } = await trees(t, SAMPLE);
   const res = await runCli(['sync', master, `nonode:${at('r1')}`, `web1:${at('r2')}`], { env: lab.env() });
   t.is(res.code, 2);
-  t.regex(res.stderr, /nonode:.*: node is not on the PATH of the host: install Node\.js 18 or later/);
+  t.regex(res.stderr, /nonode:.*: node is not on the PATH of the host: install Node\.js 18 or later there, or name it with --remote-node/);
   t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+  // Named, as rsync's --rsync-path names rsync: a node outside the PATH (nvm's, say), in a
+  // directory whose name a shell would split and expand.
+  const odd = nodePath.join(t.context.dir, "node's $HOME dir");
+  mkdirSync(odd);
+  execFileSync('ln', ['-s', process.execPath, nodePath.join(odd, 'node')]);
+  const named = await runCli(['sync', master, `nonode:${at('r1')}`, '--remote-node', nodePath.join(odd, 'node')], { env: lab.env() });
+  t.is(named.code, 0, named.stderr);
+  t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
+  const wrong = await runCli(['diff', master, `nonode:${at('r1')}`, '--remote-node', '/opt/node/bin/node'], { env: lab.env() });
+  t.is(wrong.code, 2);
+  t.regex(wrong.stderr, /nonode:.*: --remote-node \/opt\/node\/bin\/node: no executable file there on the host/);
 });
 
 test.serial('a remote that is down is reported with its host; the others complete', async (t) => {
