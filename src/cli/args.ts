@@ -20,6 +20,7 @@ export interface RawArgs {
   report?: string;
   identity?: string;
   remoteNode?: string;
+  rsh?: string;
   acceptNewHostKey?: boolean;
   lockTimeout?: string | string[];
   wait?: boolean;
@@ -50,6 +51,7 @@ function syncOptions(y: Argv): Argv {
     .option('format', { type: 'string', describe: 'stdout format: text or json' })
     .option('report', { type: 'string', describe: 'also write the report to a .json, .md or .html file' })
     .option('identity', { alias: 'i', type: 'string', describe: 'private key for SSH' })
+    .option('rsh', { alias: 'e', type: 'string', describe: 'reach SSH hosts with this ssh command instead of the built-in client (as rsync -e)' })
     .option('remote-node', { type: 'string', describe: 'node on the remote hosts, where it is not on their PATH (as rsync --rsync-path)' })
     .option('accept-new-host-key', { type: 'boolean', describe: "add an unknown host's key to ~/.ssh/known_hosts" })
     .option('lock-timeout', { type: 'string', describe: "seconds to wait for another run's lock (default 60)" })
@@ -147,6 +149,7 @@ export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
     report: last('report'),
     identity: last('identity'),
     remoteNode: last('remoteNode'),
+    rsh: last('rsh'),
     acceptNewHostKey: pick('acceptNewHostKey'),
     lockTimeout: pick('lockTimeout'),
     wait: pick('wait'),

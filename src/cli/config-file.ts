@@ -20,6 +20,7 @@ export interface JobConfig {
   concurrency?: number;
   identity?: string;
   remoteNode?: string;
+  rsh?: string;
   lockTimeout?: number;
   log?: string;
   blocks?: BlockSpec[];
@@ -128,6 +129,7 @@ export function loadConfig(file: string): ConfigFile {
     concurrency: c.count!,
     identity: c.string!,
     remoteNode: c.string!,
+    rsh: c.string!,
     lockTimeout: c.natural!,
     log: c.string!,
     blocks,

@@ -10,6 +10,7 @@ import { UsageError, reasonOf } from '../endpoint/errors.js';
 import type { RawArgs } from './args.js';
 import { type JobConfig, loadConfig, pickJob } from './config-file.js';
 import { checkLocalOverlap } from './overlap.js';
+import { splitCommand } from '../transport/host-shell.js';
 
 /** Everything a run needs, validated: nothing is connected or changed before this exists. */
 export interface Settings {
@@ -28,6 +29,8 @@ export interface Settings {
   identity?: string;
   /** node's path on the SSH hosts, where it is not on their PATH. */
   remoteNode?: string;
+  /** --rsh: the ssh command, split into words, that reaches hosts instead of the built-in client. */
+  rsh?: string[];
   acceptNewHostKey: boolean;
   lockTimeoutMs: number;
   wait: boolean;
@@ -114,6 +117,19 @@ function adhocJob(master: Address, remotes: Address[]): string {
   return `adhoc-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
 }
 
+/** --rsh split as rsync splits -e; an empty or unbalanced one is refused. */
+function rshWords(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  let words: string[];
+  try {
+    words = splitCommand(text);
+  } catch (err) {
+    throw new UsageError(`--rsh: ${(err as Error).message}`);
+  }
+  if (words.length === 0) throw new UsageError('--rsh: no command given');
+  return words;
+}
+
 /** The patterns of one option, each checked (the config file's were when it was read). */
 function patterns(option: string, kind: 'glob' | 'regex', given: string[] | undefined): string[] | undefined {
   for (const p of given ?? []) {
@@ -185,6 +201,7 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
     report: args.report !== undefined ? reportTarget(args.report) : undefined,
     identity: identity !== undefined ? readableKey(homed(identity)) : undefined,
     remoteNode: args.remoteNode ?? job?.remoteNode,
+    rsh: rshWords(args.rsh ?? job?.rsh),
     acceptNewHostKey: args.acceptNewHostKey ?? false,
     lockTimeoutMs: (wholeNumber('lock-timeout', args.lockTimeout, 0) ?? job?.lockTimeout ?? 60) * 1000,
     wait: args.wait ?? false,

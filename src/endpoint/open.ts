@@ -40,8 +40,8 @@ export async function openEndpoints(settings: Settings, verbose?: (m: string) =>
     if (a.kind === 'local') return openLocalRemote(a, settings);
     const label = formatAddress(a);
     try {
-      const client = await ssh!.pool.get(a.host, a.user, a.port);
-      return await ssh!.openSshAgent(client, label, options(a.path), { node: settings.remoteNode, verbose });
+      const shell = settings.rsh ? ssh!.rshShell(rshCommand(settings), a.host, a.user, a.port) : ssh!.connectionShell(await ssh!.pool.get(a.host, a.user, a.port));
+      return await ssh!.openHostAgent(shell, label, options(a.path), { node: settings.remoteNode, verbose });
     } catch (err) {
       const e = err instanceof EndpointError ? new EndpointError(err.message, label, err.path, err.code) : new EndpointError((err as Error).message, label);
       return new UnreachableEndpoint(label, e);
@@ -53,6 +53,19 @@ export async function openEndpoints(settings: Settings, verbose?: (m: string) =>
 }
 
 async function loadSsh(settings: Settings, verbose?: (m: string) => void) {
-  const [{ ConnectionPool }, { openSshAgent }] = await Promise.all([import('../transport/ssh-connect.js'), import('../transport/remote-agent.js')]);
-  return { pool: new ConnectionPool({ identity: settings.identity, acceptNewHostKey: settings.acceptNewHostKey, verbose }), openSshAgent };
+  const [{ ConnectionPool }, { openHostAgent }, { connectionShell, rshShell }] = await Promise.all([
+    import('../transport/ssh-connect.js'),
+    import('../transport/remote-agent.js'),
+    import('../transport/host-shell.js'),
+  ]);
+  return { pool: new ConnectionPool({ identity: settings.identity, acceptNewHostKey: settings.acceptNewHostKey, verbose }), openHostAgent, connectionShell, rshShell };
+}
+
+/** The --rsh command with what -i and --accept-new-host-key ask of ssh. */
+function rshCommand(settings: Settings): string[] {
+  return [
+    ...settings.rsh!,
+    ...(settings.identity ? ['-i', settings.identity] : []),
+    ...(settings.acceptNewHostKey ? ['-o', 'StrictHostKeyChecking=accept-new'] : []),
+  ];
 }

@@ -1,9 +1,9 @@
-import type { Client as SshClient, ClientChannel } from 'ssh2';
 import type { Endpoint } from '../endpoint/endpoint.js';
 import { EndpointError } from '../endpoint/errors.js';
 import { RemoteEndpoint, type RemoteOpenOptions } from '../endpoint/remote-endpoint.js';
 import { AgentClient } from '../protocol/client.js';
 import { agentFile } from './agent-file.js';
+import type { HostCommand, HostShell } from './host-shell.js';
 
 const NO_NODE = 126;
 const NO_AGENT = 125;
@@ -34,52 +34,41 @@ function uploadCommand(id: string): string {
   return `sh -c 'umask 077 && mkdir -p ${dir} && t=${dir}/.agent-${id}.$$.tmp && cat > "$t" && mv -f "$t" ${dir}/agent-${id}.cjs'`;
 }
 
-interface Exec {
-  channel: ClientChannel;
-  /** The command's exit code (null when the channel closed without one). */
-  exit: Promise<number | null>;
-}
-
-/** Runs a command; the exit listener is attached at once, since a quick command's exit can arrive with the channel. */
-function exec(client: SshClient, command: string): Promise<Exec> {
-  return new Promise((resolve, reject) => {
-    client.exec(command, (err, channel) => {
-      if (err) return reject(err);
-      const exit = new Promise<number | null>((done) => {
-        channel.once('exit', (code: number | null) => done(typeof code === 'number' ? code : null));
-        channel.once('close', () => done(null));
-      });
-      resolve({ channel, exit });
-    });
-  });
+/** Keeps the end of what a command says on stderr, for the error when it fails. */
+function stderrTail(cmd: HostCommand): () => string {
+  let said = '';
+  cmd.stderr.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
+  return () => said.trim();
 }
 
 /** Writes the agent file under ~/.cache/replisync on the host, atomically (temp name, then rename). */
-async function upload(client: SshClient, where: string): Promise<void> {
+async function upload(shell: HostShell, where: string): Promise<void> {
   const { id, content } = agentFile();
-  const { channel, exit } = await exec(client, uploadCommand(id));
-  let stderr = '';
-  channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  channel.resume();
-  channel.end(content());
-  const code = await exit;
-  if (code !== 0) throw new EndpointError(`cannot install the agent under ~/.cache/replisync: ${stderr.trim() || `exit ${code}`}`, where);
+  const cmd = await shell.run(uploadCommand(id));
+  const said = stderrTail(cmd);
+  cmd.stdout.resume();
+  cmd.stdin.end(content());
+  const code = await cmd.exit;
+  if (code !== 0) throw new EndpointError(`cannot install the agent under ~/.cache/replisync: ${said() || `exit ${code}`}`, where);
 }
 
-async function tryStart(client: SshClient, label: string, node: string | undefined): Promise<{ agent: AgentClient; channel: ClientChannel } | number> {
-  const { channel, exit } = await exec(client, startCommand(agentFile().id, node));
-  const agent = new AgentClient(channel, channel, label, channel.stderr);
-  const exitCode = exit.then((c) => c ?? -1);
+type Started = { agent: AgentClient; cmd: HostCommand } | { code: number; said: string };
+
+async function tryStart(shell: HostShell, label: string, node: string | undefined): Promise<Started> {
+  const cmd = await shell.run(startCommand(agentFile().id, node));
+  const said = stderrTail(cmd);
+  const agent = new AgentClient(cmd.stdout, cmd.stdin, label, cmd.stderr);
+  const exitCode = cmd.exit.then((c) => c ?? -1);
   let timer: NodeJS.Timeout | undefined;
   const tooLong = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new EndpointError(`the agent did not greet within ${HELLO_TIMEOUT_MS / 1000}s${agent.banner ? `; the host said: ${agent.banner.slice(0, 300)}` : ''}`, label)), HELLO_TIMEOUT_MS);
   });
   try {
     const outcome = await Promise.race([agent.hello.then(() => 'ready' as const).catch(async () => exitCode), exitCode, tooLong]);
-    if (outcome === 'ready') return { agent, channel };
-    return outcome;
+    if (outcome === 'ready') return { agent, cmd };
+    return { code: outcome, said: said() };
   } catch (err) {
-    channel.close();
+    cmd.kill();
     throw err;
   } finally {
     clearTimeout(timer);
@@ -87,38 +76,39 @@ async function tryStart(client: SshClient, label: string, node: string | undefin
 }
 
 /**
- * Starts the agent on a host over an exec channel; when it is missing (or of another version, which
- * has another name), uploads it and starts it again. A host without node is a clear error.
+ * Starts the agent on a host; when it is missing (or of another version, which has another name),
+ * uploads it and starts it again. A host without node is a clear error.
  */
-export async function openSshAgent(
-  client: SshClient,
+export async function openHostAgent(
+  shell: HostShell,
   label: string,
   options: RemoteOpenOptions,
   how: { node?: string; verbose?: (m: string) => void } = {},
 ): Promise<Endpoint> {
-  let started = await tryStart(client, label, how.node);
-  if (started === NO_AGENT) {
+  let started = await tryStart(shell, label, how.node);
+  if ('code' in started && started.code === NO_AGENT) {
     how.verbose?.(`${label}: installing the agent (${agentFile().id})`);
-    await upload(client, label);
-    started = await tryStart(client, label, how.node);
+    await upload(shell, label);
+    started = await tryStart(shell, label, how.node);
   }
-  if (how.node && started === NO_NODE) throw new EndpointError(`--remote-node ${how.node}: no executable file there on the host`, label);
-  if (started === NO_NODE || started === COMMAND_NOT_FOUND) {
-    throw new EndpointError(`node is not on the PATH of the host: install Node.js ${MIN_NODE_MAJOR} or later there, or name it with --remote-node (exit ${started})`, label);
+  if ('code' in started) {
+    const { code, said } = started;
+    if (how.node && code === NO_NODE) throw new EndpointError(`--remote-node ${how.node}: no executable file there on the host`, label);
+    if (code === NO_NODE || code === COMMAND_NOT_FOUND) {
+      throw new EndpointError(`node is not on the PATH of the host: install Node.js ${MIN_NODE_MAJOR} or later there, or name it with --remote-node (exit ${code})`, label);
+    }
+    // Through --rsh, ssh's own failures (exit 255: connection, login, host key) are told here.
+    throw new EndpointError(`the agent did not start (exit ${code})${said ? `: ${said.split('\n').slice(-3).join(' / ')}` : ''}`, label);
   }
-  if (typeof started === 'number') throw new EndpointError(`the agent did not start (exit ${started})`, label);
-  const { agent, channel } = started;
+  const { agent, cmd } = started;
   const hello = await agent.hello;
   const major = Number(/^v(\d+)/.exec(hello.node)?.[1] ?? 0);
   if (major < MIN_NODE_MAJOR) {
-    channel.close();
+    cmd.kill();
     throw new EndpointError(`the host runs node ${hello.node}; replisync needs ${MIN_NODE_MAJOR} or later`, label);
   }
   return RemoteEndpoint.open(agent, label, options, async () => {
-    channel.end();
-    await new Promise<void>((resolve) => {
-      channel.once('close', () => resolve());
-      setTimeout(resolve, 2000).unref();
-    });
+    cmd.stdin.end();
+    await Promise.race([cmd.exit, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
   });
 }

@@ -9,7 +9,8 @@ import * as scenarios from '../helpers/scenarios.js';
 import type { Where } from '../helpers/scenarios.js';
 import { endpointContract } from '../helpers/endpoint-contract.js';
 import { ConnectionPool } from '../../src/transport/ssh-connect.js';
-import { openSshAgent } from '../../src/transport/remote-agent.js';
+import { openHostAgent } from '../../src/transport/remote-agent.js';
+import { connectionShell } from '../../src/transport/host-shell.js';
 
 const test = anyTest as TestFn<{ lab: SshLab; dir: string }>;
 
@@ -200,6 +201,27 @@ test.serial('ssh_config: HostKeyAlias names the key in known_hosts; Compression 
   const changed = await runCli(['diff', master, `packed:${at('r')}`], { env: lab.env() });
   t.is(changed.code, 2);
   t.regex(changed.stderr, /host key verification failed: the key of web2-key /);
+});
+
+test.serial('--rsh: hosts reached through the ssh program, as with rsync -e; what ssh refuses is told', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles({ knownHostsExcept: ['web3'] });
+  // The ssh program reads the passwd home's files, not $HOME's: the lab's are named.
+  const rsh = `ssh -F '${nodePath.join(lab.clientHome, '.ssh', 'config')}' -o UserKnownHostsFile='${lab.knownHosts}' -o BatchMode=yes`;
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `web1:${at('r1')}`, `ssh://web2${at('r2')}`, '--rsh', rsh], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
+  t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+  const again = await runCli(['diff', master, `web1:${at('r1')}`, '-e', rsh], { env: lab.env() });
+  t.is(again.code, 0, again.stderr);
+  const unknown = await runCli(['sync', master, `web3:${at('r3')}`, '-e', rsh], { env: lab.env() });
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /web3:\S+: the agent did not start \(exit 255\): .*Host key verification failed/);
+  t.false(existsSync(at('r3')));
+  const accepted = await runCli(['sync', master, `web3:${at('r3')}`, '-e', rsh, '--accept-new-host-key'], { env: lab.env() });
+  t.is(accepted.code, 0, accepted.stderr);
+  t.deepEqual(comparable(snapshot(at('r3'))), comparable(snapshot(master)));
 });
 
 test.serial('hashed known_hosts entries are understood', async (t) => {
@@ -461,7 +483,7 @@ test.serial('the endpoint contract holds over SSH', async (t) => {
   try {
     const base = nodePath.join(t.context.dir, `contract${n++}`);
     mkdirSync(base, { recursive: true });
-    await endpointContract(t, base, async (root) => openSshAgent(await pool.get('web2', undefined, undefined), `web2:${root}`, { root, cache: false, saveCache: false }));
+    await endpointContract(t, base, async (root) => openHostAgent(connectionShell(await pool.get('web2', undefined, undefined)), `web2:${root}`, { root, cache: false, saveCache: false }));
   } finally {
     await pool.closeAll();
     process.env.HOME = home;

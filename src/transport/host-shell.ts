@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { Client as SshClient } from 'ssh2';
+
+/** A command under way on a host: its stdio, and how it ends. */
+export interface HostCommand {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** The exit code (null when it ended without one). */
+  exit: Promise<number | null>;
+  /** Ends it at once. */
+  kill(): void;
+}
+
+/** What runs commands on a host: one SSH connection (ssh2), or the ssh program itself (--rsh). */
+export interface HostShell {
+  run(command: string): Promise<HostCommand>;
+}
+
+/** Commands as channels of one ssh2 connection; the exit listener is attached at once, since a quick command's exit can arrive with the channel. */
+export function connectionShell(client: SshClient): HostShell {
+  return {
+    run: (command) =>
+      new Promise((resolve, reject) => {
+        client.exec(command, (err, channel) => {
+          if (err) return reject(err);
+          const exit = new Promise<number | null>((done) => {
+            channel.once('exit', (code: number | null) => done(typeof code === 'number' ? code : null));
+            channel.once('close', () => done(null));
+          });
+          resolve({ stdin: channel, stdout: channel, stderr: channel.stderr, exit, kill: () => channel.close() });
+        });
+      }),
+  };
+}
+
+/**
+ * Commands through the ssh program, as rsync's -e runs it: `rsh... [-p port] [-l user] host command`.
+ * Everything ssh supports then works (certificates, FIDO keys, ControlMaster, Kerberos), at the
+ * cost of one ssh process, and so one connection, per command.
+ */
+export function rshShell(rsh: string[], host: string, user: string | undefined, port: number | undefined): HostShell {
+  const args = [...rsh.slice(1), ...(port !== undefined ? ['-p', String(port)] : []), ...(user ? ['-l', user] : []), '--', host];
+  return {
+    run: async (command) => {
+      const child = spawn(rsh[0]!, [...args, command], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const exit = new Promise<number | null>((done) => {
+        child.once('close', (code) => done(code));
+        child.once('error', () => done(null));
+      });
+      // Writing to an ssh that has gone ends as its exit, not as an uncaught EPIPE.
+      child.stdin.on('error', () => undefined);
+      return { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exit, kill: () => child.kill() };
+    },
+  };
+}
+
+/** Splits an --rsh command as rsync splits -e: on blanks, with '...' and "..." quoting. */
+export function splitCommand(text: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: string | undefined;
+  for (const c of text) {
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else word += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      word ??= '';
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else word = (word ?? '') + c;
+  }
+  if (quote) throw new Error(`unbalanced ${quote} in "${text}"`);
+  if (word !== undefined) words.push(word);
+  return words;
+}
