@@ -8,6 +8,8 @@ export interface RawArgs {
   endpoints: string[];
   include?: string[];
   exclude?: string[];
+  includeFrom?: string[];
+  excludeFrom?: string[];
   includeRegex?: string[];
   excludeRegex?: string[];
   class?: string;
@@ -40,6 +42,8 @@ function syncOptions(y: Argv): Argv {
     .positional('remotes', { type: 'string', array: true, describe: 'remote directories, same forms' })
     .option('include', { type: 'string', array: true, describe: 'only paths matching one of these globs' })
     .option('exclude', { type: 'string', array: true, describe: 'drop paths matching any of these globs' })
+    .option('include-from', { type: 'string', array: true, describe: 'read --include globs from a file, one a line (# comments)' })
+    .option('exclude-from', { type: 'string', array: true, describe: 'read --exclude globs from a file, one a line (# comments)' })
     .option('include-regex', { type: 'string', array: true, describe: 'only paths matching one of these regular expressions' })
     .option('exclude-regex', { type: 'string', array: true, describe: 'drop paths matching any of these regular expressions' })
     .option('class', { type: 'string', describe: 'a named file classification from the config file' })
@@ -137,6 +141,8 @@ export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
     endpoints: endpoints.map(String),
     include: pick('include'),
     exclude: pick('exclude'),
+    includeFrom: pick('includeFrom'),
+    excludeFrom: pick('excludeFrom'),
     includeRegex: pick('includeRegex'),
     excludeRegex: pick('excludeRegex'),
     class: last('class'),

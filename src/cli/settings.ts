@@ -130,6 +130,27 @@ function rshWords(text: string | undefined): string[] | undefined {
   return words;
 }
 
+/** Globs of --include or --exclude and of their -from files (one a line, blank and # lines skipped), each checked. */
+function globsGiven(option: 'include' | 'exclude', given: string[] | undefined, files: string[] | undefined): string[] | undefined {
+  if (given === undefined && files === undefined) return undefined;
+  const globs = patterns(option, 'glob', given) ?? [];
+  for (const file of files ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(homed(file), 'utf8');
+    } catch (err) {
+      throw new UsageError(`--${option}-from ${file}: cannot read: ${reasonOf(err)}`);
+    }
+    text.split(/\r?\n/).forEach((line, i) => {
+      if (line.trim() === '' || line.trimStart().startsWith('#')) return;
+      const problem = patternProblem('glob', line);
+      if (problem) throw new UsageError(`--${option}-from ${file} line ${i + 1}: ${problem}`);
+      globs.push(line.trim());
+    });
+  }
+  return globs;
+}
+
 /** The patterns of one option, each checked (the config file's were when it was read). */
 function patterns(option: string, kind: 'glob' | 'regex', given: string[] | undefined): string[] | undefined {
   for (const p of given ?? []) {
@@ -174,8 +195,8 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
   );
 
   const own: ClassSpec = {
-    include: patterns('include', 'glob', args.include) ?? job?.include ?? [],
-    exclude: patterns('exclude', 'glob', args.exclude) ?? job?.exclude ?? [],
+    include: globsGiven('include', args.include, args.includeFrom) ?? job?.include ?? [],
+    exclude: globsGiven('exclude', args.exclude, args.excludeFrom) ?? job?.exclude ?? [],
     includeRegex: patterns('include-regex', 'regex', args.includeRegex) ?? job?.includeRegex ?? [],
     excludeRegex: patterns('exclude-regex', 'regex', args.excludeRegex) ?? job?.excludeRegex ?? [],
   };

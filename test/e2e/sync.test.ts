@@ -200,6 +200,21 @@ test('classification: paths outside it are never copied, changed or deleted', as
   const inc = await runCli(['sync', master, remote(2), '--include', 'bin/**', '--include-regex', '^keep$']);
   t.is(inc.code, 0, inc.stderr);
   t.deepEqual([...snapshot(remote(2)).keys()].sort(), ['bin', 'bin/app', 'bin/app.debug', 'keep']);
+
+  // Lists kept in files, as rsync's --exclude-from: one glob a line, blank and # lines skipped; added to --exclude.
+  const list = nodePath.join(nodePath.dirname(master), 'ignore');
+  writeFileSync(list, '# build output\n*.debug\n\n  logs/  \n');
+  const from = await runCli(['sync', master, remote(3), '--exclude-from', list, '--exclude', '*.tmp']);
+  t.is(from.code, 0, from.stderr);
+  t.deepEqual([...snapshot(remote(3)).keys()].sort(), ['bin', 'bin/app', 'keep']);
+  const only = nodePath.join(nodePath.dirname(master), 'only');
+  writeFileSync(only, 'keep\r\n');
+  const incFrom = await runCli(['sync', master, remote(4), '--include-from', only]);
+  t.is(incFrom.code, 0, incFrom.stderr);
+  t.deepEqual([...snapshot(remote(4)).keys()].sort(), ['keep']);
+  const missing = await runCli(['sync', master, remote(5), '--exclude-from', nodePath.join(list, 'nope')]);
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /--exclude-from \S+nope: cannot read: not a directory/);
 });
 
 test('--no-delete keeps remote-only files and exits 0', async (t) => {
