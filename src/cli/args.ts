@@ -23,6 +23,7 @@ export interface RawArgs {
   identity?: string;
   remoteNode?: string;
   rsh?: string;
+  bwlimit?: string;
   acceptNewHostKey?: boolean;
   lockTimeout?: string | string[];
   wait?: boolean;
@@ -55,6 +56,7 @@ function syncOptions(y: Argv): Argv {
     .option('format', { type: 'string', describe: 'stdout format: text or json' })
     .option('report', { type: 'string', describe: 'also write the report to a .json, .md or .html file' })
     .option('identity', { alias: 'i', type: 'string', describe: 'private key for SSH' })
+    .option('bwlimit', { type: 'string', describe: 'limit what is sent to each remote: KiB/s, or with a suffix B, K, M, G (as rsync)' })
     .option('rsh', { alias: 'e', type: 'string', describe: 'reach SSH hosts with this ssh command instead of the built-in client (as rsync -e)' })
     .option('remote-node', { type: 'string', describe: 'node on the remote hosts, where it is not on their PATH (as rsync --rsync-path)' })
     .option('accept-new-host-key', { type: 'boolean', describe: "add an unknown host's key to ~/.ssh/known_hosts" })
@@ -156,6 +158,7 @@ export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
     identity: last('identity'),
     remoteNode: last('remoteNode'),
     rsh: last('rsh'),
+    bwlimit: last('bwlimit'),
     acceptNewHostKey: pick('acceptNewHostKey'),
     lockTimeout: pick('lockTimeout'),
     wait: pick('wait'),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { BlockSpec } from '../engine/blocks.js';
 import { type ClassSpec, patternProblem } from '../engine/classification.js';
+import { parseRate } from '../protocol/rate-limit.js';
 import { ALL_ATTRS } from '../engine/entry.js';
 import { UsageError, reasonOf } from '../endpoint/errors.js';
 
@@ -21,6 +22,7 @@ export interface JobConfig {
   identity?: string;
   remoteNode?: string;
   rsh?: string;
+  bwlimit?: string | number;
   lockTimeout?: number;
   log?: string;
   blocks?: BlockSpec[];
@@ -130,6 +132,9 @@ export function loadConfig(file: string): ConfigFile {
     identity: c.string!,
     remoteNode: c.string!,
     rsh: c.string!,
+    bwlimit: (v, key) => {
+      if (parseRate(String(v)) === undefined || (typeof v !== 'string' && typeof v !== 'number')) fail(file, key, `must be a rate (KiB/s, or with a suffix B, K, M, G), not ${shown(v)}`);
+    },
     lockTimeout: c.natural!,
     log: c.string!,
     blocks,

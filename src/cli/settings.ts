@@ -11,6 +11,7 @@ import type { RawArgs } from './args.js';
 import { type JobConfig, loadConfig, pickJob } from './config-file.js';
 import { checkLocalOverlap } from './overlap.js';
 import { splitCommand } from '../transport/host-shell.js';
+import { parseRate } from '../protocol/rate-limit.js';
 
 /** Everything a run needs, validated: nothing is connected or changed before this exists. */
 export interface Settings {
@@ -31,6 +32,8 @@ export interface Settings {
   remoteNode?: string;
   /** --rsh: the ssh command, split into words, that reaches hosts instead of the built-in client. */
   rsh?: string[];
+  /** --bwlimit: bytes a second sent to each remote. */
+  bwlimit?: number;
   acceptNewHostKey: boolean;
   lockTimeoutMs: number;
   wait: boolean;
@@ -115,6 +118,14 @@ function relativeTo(configFile: string, endpoint: string): string {
 function adhocJob(master: Address, remotes: Address[]): string {
   const key = [master, ...remotes].map(formatAddress).join('\n');
   return `adhoc-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
+/** --bwlimit as rsync takes it (the config's was checked when read). */
+function rateOf(given: string | number | undefined): number | undefined {
+  if (given === undefined) return undefined;
+  const rate = parseRate(String(given));
+  if (rate === undefined) throw new UsageError(`--bwlimit must be a rate (KiB/s, or with a suffix B, K, M, G), not ${JSON.stringify(String(given))}`);
+  return rate;
 }
 
 /** --rsh split as rsync splits -e; an empty or unbalanced one is refused. */
@@ -223,6 +234,7 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
     identity: identity !== undefined ? readableKey(homed(identity)) : undefined,
     remoteNode: args.remoteNode ?? job?.remoteNode,
     rsh: rshWords(args.rsh ?? job?.rsh),
+    bwlimit: rateOf(args.bwlimit ?? job?.bwlimit),
     acceptNewHostKey: args.acceptNewHostKey ?? false,
     lockTimeoutMs: (wholeNumber('lock-timeout', args.lockTimeout, 0) ?? job?.lockTimeout ?? 60) * 1000,
     wait: args.wait ?? false,

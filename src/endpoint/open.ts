@@ -24,7 +24,7 @@ function openLocal(address: Extract<Address, { kind: 'local' }>, settings: Setti
 /** Remotes on this machine get an agent process each, so that they are written in parallel. */
 async function openLocalRemote(address: Extract<Address, { kind: 'local' }>, settings: Settings): Promise<Endpoint> {
   try {
-    return await openLocalAgent(address.path, { root: address.path, cache: settings.cache, saveCache: !settings.dryRun });
+    return await openLocalAgent(address.path, { root: address.path, cache: settings.cache, saveCache: !settings.dryRun, bwlimit: settings.bwlimit });
   } catch (err) {
     const why = err instanceof EndpointError ? err.message : (err as Error).message;
     return new UnreachableEndpoint(address.path, new EndpointError(`cannot start the local agent: ${why}`, address.path));
@@ -35,7 +35,7 @@ async function openLocalRemote(address: Extract<Address, { kind: 'local' }>, set
 export async function openEndpoints(settings: Settings, verbose?: (m: string) => void): Promise<OpenedEndpoints> {
   // The SSH modules are loaded only when a host is named: a run on local directories starts faster.
   const ssh = [settings.master, ...settings.remotes].some((a) => a.kind !== 'local') ? await loadSsh(settings, verbose) : undefined;
-  const options = (root: string) => ({ root, cache: settings.cache, saveCache: !settings.dryRun });
+  const options = (root: string) => ({ root, cache: settings.cache, saveCache: !settings.dryRun, bwlimit: settings.bwlimit });
   const openRemote = async (a: Address): Promise<Endpoint> => {
     if (a.kind === 'local') return openLocalRemote(a, settings);
     const label = formatAddress(a);

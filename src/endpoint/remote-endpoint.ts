@@ -1,6 +1,7 @@
 import type { ClassSpec } from '../engine/classification.js';
 import type { Entry, Listing, RootAttrs } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
+import { RateLimit } from '../protocol/rate-limit.js';
 import { EndpointError } from './errors.js';
 import { type Location, locationFrom } from './location.js';
 import { packStep, unpackChecksums, unpackEntries, unpackOutcomes, unpackReads, unpackRootAttrs, unpackStepResults } from '../protocol/wire-codec.js';
@@ -11,6 +12,8 @@ export interface RemoteOpenOptions {
   root: string;
   cache: boolean;
   saveCache: boolean;
+  /** --bwlimit: bytes a second of file contents sent to this endpoint (kept here, not sent to the agent). */
+  bwlimit?: number;
 }
 
 /**
@@ -27,7 +30,9 @@ export class RemoteEndpoint implements Endpoint {
 
   static async open(client: AgentClient, label: string, options: RemoteOpenOptions, onClose: () => Promise<void>): Promise<RemoteEndpoint> {
     await client.hello;
-    const opened = (await client.request('open', { ...options })) as { location?: unknown } | null;
+    const { bwlimit, ...params } = options;
+    if (bwlimit !== undefined) client.limitUploads(new RateLimit(bwlimit));
+    const opened = (await client.request('open', params)) as { location?: unknown } | null;
     return new RemoteEndpoint(client, label, onClose, locationFrom(opened?.location));
   }
 

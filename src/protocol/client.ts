@@ -3,6 +3,7 @@ import { EndpointError, PathError } from '../endpoint/errors.js';
 import { type Frame, FrameDecoder, FrameType, ProtocolError, decodeJson, encodeFrame, encodeJson, frameHeader, joinAdjacent } from './frames.js';
 import { FrameWriter } from './frame-writer.js';
 import { InStream } from './in-stream.js';
+import type { RateLimit } from './rate-limit.js';
 import { type HelloMessage, type Method, type WireError, validateHello, validateResponse } from './messages.js';
 
 /** Downloads buffered beyond this pause the channel until the consumers catch up. */
@@ -47,6 +48,8 @@ export class AgentClient {
   private helloWaiter!: { resolve(h: HelloMessage): void; reject(e: Error): void };
   /** The agent's last words on stderr, shown when it fails. */
   private stderrTail = '';
+  /** --bwlimit: what file contents sent to the agent may take. */
+  private uploadLimit: RateLimit | undefined;
 
   constructor(
     private readonly input: Readable,
@@ -194,13 +197,20 @@ export class AgentClient {
     return { started: stream.started, chunks: () => stream.chunks(), result: done, cancel: () => stream.cancel() };
   }
 
+  /** Holds the file contents sent to the agent to a rate (bytes a second). */
+  limitUploads(limit: RateLimit): void {
+    this.uploadLimit = limit;
+  }
+
   upload(method: Method, params: Record<string, unknown>): Upload {
     const { id, done } = this.start(method, params);
     return {
-      write: (chunk) => {
-        if (Buffer.isBuffer(chunk)) return this.send(encodeFrame(FrameType.Data, id, chunk));
-        const parts = joinAdjacent(chunk);
-        return this.send([frameHeader(FrameType.Data, id, parts.reduce((n, p) => n + p.length, 0)), ...parts]);
+      write: async (chunk) => {
+        const parts = Buffer.isBuffer(chunk) ? [chunk] : joinAdjacent(chunk);
+        const size = parts.reduce((n, p) => n + p.length, 0);
+        if (this.uploadLimit) await this.uploadLimit.take(size);
+        if (parts.length === 1) return this.send(encodeFrame(FrameType.Data, id, parts[0]!));
+        return this.send([frameHeader(FrameType.Data, id, size), ...parts]);
       },
       end: async () => {
         await this.send(encodeFrame(FrameType.End, id));

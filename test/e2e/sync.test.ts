@@ -217,6 +217,20 @@ test('classification: paths outside it are never copied, changed or deleted', as
   t.regex(missing.stderr, /--exclude-from \S+nope: cannot read: not a directory/);
 });
 
+test('--bwlimit (or a job bwlimit) holds what is sent, and the copies are whole', async (t) => {
+  // How fast is not asserted here (no timing in tests): the limiter's arithmetic has unit tests.
+  const { master, remote } = await setup(t, { 'big.bin': 'x'.repeat(300_000), 'small/a': 'a', 'small/b': 'b' });
+  const res = await runCli(['sync', master, remote(1), remote(2), '--bwlimit', '100M']);
+  t.is(res.code, 0, res.stderr);
+  t.deepEqual(comparable(snapshot(remote(1))), comparable(snapshot(master)));
+  t.deepEqual(comparable(snapshot(remote(2))), comparable(snapshot(master)));
+  const config = nodePath.join(nodePath.dirname(master), 'bw.json');
+  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [remote(3)], bwlimit: 51200 } } }));
+  const fromJob = await runCli(['sync', '--config', config]);
+  t.is(fromJob.code, 0, fromJob.stderr);
+  t.deepEqual(comparable(snapshot(remote(3))), comparable(snapshot(master)));
+});
+
 test('--no-delete keeps remote-only files and exits 0', async (t) => {
   const { master, remote } = await setup(t);
   const r = remote();
