@@ -125,7 +125,7 @@ function rateOf(given: string | number | undefined): number | undefined {
   if (given === undefined) return undefined;
   const rate = parseRate(String(given));
   if (rate === undefined) throw new UsageError(`--bwlimit must be a rate (KiB/s, or with a suffix B, K, M, G), not ${JSON.stringify(String(given))}`);
-  return rate;
+  return rate > 0 ? rate : undefined;
 }
 
 /** --rsh split as rsync splits -e; an empty or unbalanced one is refused. */

@@ -25,11 +25,13 @@ export class RateLimit {
   }
 }
 
-/** A rate as rsync's --bwlimit takes it: a number of KiB a second, or with a suffix B, K, M or G (powers of 1024). */
+/**
+ * A rate as rsync's --bwlimit takes it: a number of KiB a second, or with a suffix B, K, M or G
+ * (powers of 1024); 0 is no limit, as in rsync.
+ */
 export function parseRate(text: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)i?b?\s*$/i.exec(text);
   if (!m) return undefined;
   const unit = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] || 'k').toLowerCase() as 'b' | 'k' | 'm' | 'g'];
-  const rate = Math.round(Number(m[1]) * unit);
-  return rate > 0 ? rate : undefined;
+  return Math.round(Number(m[1]) * unit);
 }

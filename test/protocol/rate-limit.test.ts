@@ -28,7 +28,7 @@ test('rates are read as rsync reads --bwlimit: KiB by default, or with a suffix'
   t.is(parseRate('2G'), 2 * 1024 ** 3);
   t.is(parseRate('512B'), 512);
   t.is(parseRate('10KiB'), 10 * 1024);
-  t.is(parseRate('0'), undefined);
+  t.is(parseRate('0'), 0, 'no limit, as in rsync');
   t.is(parseRate('fast'), undefined);
   t.is(parseRate('-5'), undefined);
 });
