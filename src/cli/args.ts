@@ -96,8 +96,20 @@ export function askedForJson(argv: string[]): { json: boolean; dryRun: boolean }
   return { json, dryRun };
 }
 
+/** `--exclude-from -` as `--exclude-from=-`: yargs takes a lone "-" after a list option for no value. */
+function joinStdinValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if ((argv[i] === '--include-from' || argv[i] === '--exclude-from') && argv[i + 1] === '-') out.push(`${argv[i++]}=-`);
+    else out.push(argv[i]!);
+    if (argv[i] === '--') return [...out, ...argv.slice(i + 1)];
+  }
+  return out;
+}
+
 /** Parses argv; a usage problem becomes a UsageError (exit 2), --help and --version print and return undefined. */
-export async function parseArgs(argv: string[]): Promise<RawArgs | undefined> {
+export async function parseArgs(given: string[]): Promise<RawArgs | undefined> {
+  const argv = joinStdinValues(given);
   let command: RawArgs['command'] | undefined;
   const parser = yargs(argv)
     .scriptName('replisync')

@@ -141,14 +141,15 @@ function rshWords(text: string | undefined): string[] | undefined {
   return words;
 }
 
-/** Globs of --include or --exclude and of their -from files (one a line, blank and # lines skipped), each checked. */
+/** Globs of --include or --exclude and of their -from files (one a line, blank and # lines skipped; - is stdin), each checked. */
 function globsGiven(option: 'include' | 'exclude', given: string[] | undefined, files: string[] | undefined): string[] | undefined {
   if (given === undefined && files === undefined) return undefined;
   const globs = patterns(option, 'glob', given) ?? [];
   for (const file of files ?? []) {
     let text: string;
     try {
-      text = readFileSync(homed(file), 'utf8');
+      // "-" is standard input, as with rsync.
+      text = readFileSync(file === '-' ? 0 : homed(file), 'utf8');
     } catch (err) {
       throw new UsageError(`--${option}-from ${file}: cannot read: ${reasonOf(err)}`);
     }

@@ -207,9 +207,7 @@ test('classification: paths outside it are never copied, changed or deleted', as
   const from = await runCli(['sync', master, remote(3), '--exclude-from', list, '--exclude', '*.tmp']);
   t.is(from.code, 0, from.stderr);
   t.deepEqual([...snapshot(remote(3)).keys()].sort(), ['bin', 'bin/app', 'keep']);
-  const only = nodePath.join(nodePath.dirname(master), 'only');
-  writeFileSync(only, 'keep\r\n');
-  const incFrom = await runCli(['sync', master, remote(4), '--include-from', only]);
+  const incFrom = await runCli(['sync', master, remote(4), '--include-from', '-'], { input: '# from stdin\r\nkeep\r\n' });
   t.is(incFrom.code, 0, incFrom.stderr);
   t.deepEqual([...snapshot(remote(4)).keys()].sort(), ['keep']);
   const missing = await runCli(['sync', master, remote(5), '--exclude-from', nodePath.join(list, 'nope')]);

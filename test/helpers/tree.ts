@@ -96,9 +96,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+/** Runs the CLI; `input` is written to its stdin, which is then closed. */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [BIN, ...args],
       { cwd: options.cwd, env: { ...process.env, ...options.env }, maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 120_000 },
@@ -107,5 +108,6 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
         resolve({ code, stdout, stderr });
       },
     );
+    if (options.input !== undefined) child.stdin!.end(options.input);
   });
 }
