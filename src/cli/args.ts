@@ -113,6 +113,9 @@ export async function parseArgs(given: string[]): Promise<RawArgs | undefined> {
   let command: RawArgs['command'] | undefined;
   const parser = yargs(argv)
     .scriptName('replisync')
+    // One value per --include (repeat it for more), as rsync: greedy lists took the endpoints
+    // after `--include x` for more globs.
+    .parserConfiguration({ 'greedy-arrays': false })
     // Messages in one language whatever LANG says: scripts match them, and our own texts are English.
     .locale('en')
     .command(

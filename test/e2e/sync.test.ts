@@ -197,7 +197,8 @@ test('classification: paths outside it are never copied, changed or deleted', as
   t.false(after.has('bin/app.debug'));
   t.true(after.has('bin/app'));
 
-  const inc = await runCli(['sync', master, remote(2), '--include', 'bin/**', '--include-regex', '^keep$']);
+  // Options before the endpoints, as rsync users write them: each --include takes one glob.
+  const inc = await runCli(['sync', '--include', 'bin/**', '--include-regex', '^keep$', master, remote(2)]);
   t.is(inc.code, 0, inc.stderr);
   t.deepEqual([...snapshot(remote(2)).keys()].sort(), ['bin', 'bin/app', 'bin/app.debug', 'keep']);
 
