@@ -1,4 +1,4 @@
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type Options } from 'yargs';
 import { UsageError } from '../endpoint/errors.js';
 import { packageRoot } from '../package-root.js';
 
@@ -37,38 +37,66 @@ export interface RawArgs {
   cache?: boolean;
 }
 
+/** The options of sync and diff; those of type string take a value. */
+const SYNC_OPTIONS: Record<string, Options> = {
+  'include': { type: 'string', array: true, describe: 'only paths matching one of these globs' },
+  'exclude': { type: 'string', array: true, describe: 'drop paths matching any of these globs' },
+  'include-from': { type: 'string', array: true, describe: 'read --include globs from a file, one a line (# comments)' },
+  'exclude-from': { type: 'string', array: true, describe: 'read --exclude globs from a file, one a line (# comments)' },
+  'include-regex': { type: 'string', array: true, describe: 'only paths matching one of these regular expressions' },
+  'exclude-regex': { type: 'string', array: true, describe: 'drop paths matching any of these regular expressions' },
+  'class': { type: 'string', describe: 'a named file classification from the config file' },
+  'delete': { type: 'boolean', describe: 'delete files that exist only on a remote (--no-delete keeps them)' },
+  'max-delete': { type: 'string', describe: 'refuse when more than n deletions would be needed' },
+  'attrs': { type: 'string', describe: 'attributes to compare and fix: mode,mtime,owner,group,links' },
+  'max-passes': { type: 'string', describe: 'passes for files found inconsistent (default 3)' },
+  'concurrency': { type: 'string', describe: 'remotes worked on at once (default 4)' },
+  'format': { type: 'string', describe: 'stdout format: text or json' },
+  'report': { type: 'string', describe: 'also write the report to a .json, .md or .html file' },
+  'identity': { alias: 'i', type: 'string', describe: 'private key for SSH' },
+  'bwlimit': { type: 'string', describe: 'limit what is sent to each remote: KiB/s, or with a suffix B, K, M, G (as rsync)' },
+  'rsh': { alias: 'e', type: 'string', describe: 'reach SSH hosts with this ssh command instead of the built-in client (as rsync -e)' },
+  'remote-node': { type: 'string', describe: 'node on the remote hosts, where it is not on their PATH (as rsync --rsync-path)' },
+  'accept-new-host-key': { type: 'boolean', describe: "add an unknown host's key to ~/.ssh/known_hosts" },
+  'lock-timeout': { type: 'string', describe: "seconds to wait for another run's lock (default 60)" },
+  'wait': { type: 'boolean', describe: 'wait for an overlapping run of the same job instead of exiting 2' },
+  'log': { type: 'string', describe: 'append one JSON line per run to this file' },
+  'progress': { type: 'boolean', describe: 'progress bars on stderr (default: when stderr is a TTY)' },
+  'quiet': { alias: 'q', type: 'boolean', describe: 'for cron: no report on success, only errors' },
+  'verbose': { alias: 'v', type: 'boolean', describe: 'more on stderr' },
+  'config': { type: 'string', describe: 'read jobs from this JSON file' },
+  'job': { type: 'string', describe: 'the job of the config file to run' },
+  'cache': { type: 'boolean', describe: 'trust the per-host checksum cache (--no-cache reads every file)' },
+};
+
 function syncOptions(y: Argv): Argv {
   return y
     .positional('master', { type: 'string', describe: 'the master directory: path, [user@]host:/path or ssh://[user@]host[:port]/path' })
     .positional('remotes', { type: 'string', array: true, describe: 'remote directories, same forms' })
-    .option('include', { type: 'string', array: true, describe: 'only paths matching one of these globs' })
-    .option('exclude', { type: 'string', array: true, describe: 'drop paths matching any of these globs' })
-    .option('include-from', { type: 'string', array: true, describe: 'read --include globs from a file, one a line (# comments)' })
-    .option('exclude-from', { type: 'string', array: true, describe: 'read --exclude globs from a file, one a line (# comments)' })
-    .option('include-regex', { type: 'string', array: true, describe: 'only paths matching one of these regular expressions' })
-    .option('exclude-regex', { type: 'string', array: true, describe: 'drop paths matching any of these regular expressions' })
-    .option('class', { type: 'string', describe: 'a named file classification from the config file' })
-    .option('delete', { type: 'boolean', describe: 'delete files that exist only on a remote (--no-delete keeps them)' })
-    .option('max-delete', { type: 'string', describe: 'refuse when more than n deletions would be needed' })
-    .option('attrs', { type: 'string', describe: 'attributes to compare and fix: mode,mtime,owner,group,links' })
-    .option('max-passes', { type: 'string', describe: 'passes for files found inconsistent (default 3)' })
-    .option('concurrency', { type: 'string', describe: 'remotes worked on at once (default 4)' })
-    .option('format', { type: 'string', describe: 'stdout format: text or json' })
-    .option('report', { type: 'string', describe: 'also write the report to a .json, .md or .html file' })
-    .option('identity', { alias: 'i', type: 'string', describe: 'private key for SSH' })
-    .option('bwlimit', { type: 'string', describe: 'limit what is sent to each remote: KiB/s, or with a suffix B, K, M, G (as rsync)' })
-    .option('rsh', { alias: 'e', type: 'string', describe: 'reach SSH hosts with this ssh command instead of the built-in client (as rsync -e)' })
-    .option('remote-node', { type: 'string', describe: 'node on the remote hosts, where it is not on their PATH (as rsync --rsync-path)' })
-    .option('accept-new-host-key', { type: 'boolean', describe: "add an unknown host's key to ~/.ssh/known_hosts" })
-    .option('lock-timeout', { type: 'string', describe: "seconds to wait for another run's lock (default 60)" })
-    .option('wait', { type: 'boolean', describe: 'wait for an overlapping run of the same job instead of exiting 2' })
-    .option('log', { type: 'string', describe: 'append one JSON line per run to this file' })
-    .option('progress', { type: 'boolean', describe: 'progress bars on stderr (default: when stderr is a TTY)' })
-    .option('quiet', { alias: 'q', type: 'boolean', describe: 'for cron: no report on success, only errors' })
-    .option('verbose', { alias: 'v', type: 'boolean', describe: 'more on stderr' })
-    .option('config', { type: 'string', describe: 'read jobs from this JSON file' })
-    .option('job', { type: 'string', describe: 'the job of the config file to run' })
-    .option('cache', { type: 'boolean', describe: 'trust the per-host checksum cache (--no-cache reads every file)' });
+    .options(SYNC_OPTIONS);
+}
+
+/** Option words that take a value, long and short, by the long name they stand for. */
+const TAKES_VALUE = new Map(
+  Object.entries(SYNC_OPTIONS)
+    .filter(([, o]) => o.type === 'string')
+    .flatMap(([name, o]) => [[`--${name}`, name], ...[o.alias ?? []].flat().map((a) => [`-${a}`, name])] as [string, string][]),
+);
+
+/**
+ * An option that takes a value takes the next word even when it starts with a dash, as getopt
+ * and rsync do: yargs read `--exclude -foo` as flags -f -o -o, and `--exclude-from -` as no value.
+ */
+function joinValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return [...out, ...argv.slice(i)];
+    const name = TAKES_VALUE.get(word);
+    if (name !== undefined && argv[i + 1]?.startsWith('-')) out.push(`--${name}=${argv[++i]}`);
+    else out.push(word);
+  }
+  return out;
 }
 
 function ownVersion(): string {
@@ -96,20 +124,9 @@ export function askedForJson(argv: string[]): { json: boolean; dryRun: boolean }
   return { json, dryRun };
 }
 
-/** `--exclude-from -` as `--exclude-from=-`: yargs takes a lone "-" after a list option for no value. */
-function joinStdinValues(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if ((argv[i] === '--include-from' || argv[i] === '--exclude-from') && argv[i + 1] === '-') out.push(`${argv[i++]}=-`);
-    else out.push(argv[i]!);
-    if (argv[i] === '--') return [...out, ...argv.slice(i + 1)];
-  }
-  return out;
-}
-
 /** Parses argv; a usage problem becomes a UsageError (exit 2), --help and --version print and return undefined. */
 export async function parseArgs(given: string[]): Promise<RawArgs | undefined> {
-  const argv = joinStdinValues(given);
+  const argv = joinValues(given);
   let command: RawArgs['command'] | undefined;
   const parser = yargs(argv)
     .scriptName('replisync')

@@ -211,6 +211,12 @@ test('classification: paths outside it are never copied, changed or deleted', as
   const incFrom = await runCli(['sync', master, remote(4), '--include-from', '-'], { input: '# from stdin\r\nkeep\r\n' });
   t.is(incFrom.code, 0, incFrom.stderr);
   t.deepEqual([...snapshot(remote(4)).keys()].sort(), ['keep']);
+  // A value that starts with a dash is still the option's value, as with getopt.
+  writeFileSync(nodePath.join(master, '-dash'), 'named like an option');
+  const dashed = await runCli(['sync', master, remote(6), '--exclude', '-*', '--exclude', '*.tmp']);
+  t.is(dashed.code, 0, dashed.stderr);
+  t.false(existsSync(nodePath.join(remote(6), '-dash')));
+  t.true(existsSync(nodePath.join(remote(6), 'keep')));
   const missing = await runCli(['sync', master, remote(5), '--exclude-from', nodePath.join(list, 'nope')]);
   t.is(missing.code, 2);
   t.regex(missing.stderr, /--exclude-from \S+nope: cannot read: not a directory/);
