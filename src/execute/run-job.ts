@@ -70,7 +70,10 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
   }
 
   for (let pass = 1; pass <= opts.maxPasses; pass++) {
-    const work = remotes.filter((r) => r.alive && (r.plan.length > 0 || (!r.leftoversRemoved && (r.listing?.leftovers.length ?? 0) > 0)));
+    // A missing remote root is made even when the classification selects nothing to put in it.
+    const rootMissing = (r: RemoteRun): boolean => r.listing?.exists === false && r.passes === 0;
+    const leftovers = (r: RemoteRun): boolean => !r.leftoversRemoved && (r.listing?.leftovers.length ?? 0) > 0;
+    const work = remotes.filter((r) => r.alive && (r.plan.length > 0 || rootMissing(r) || leftovers(r)));
     if (work.length === 0) break;
     for (const r of work) {
       r.passes = pass;
@@ -79,7 +82,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     const blocksOf = new Map<RemoteRun, Block[]>(
       work.map((r) => [r, pass === 1 ? assignBlocks(r.plan, opts.blocks) : [{ name: `pass ${pass}`, actions: r.plan }]]),
     );
-    // Leftovers alone still need the lock once, to be removed.
+    // Leftovers alone still need the lock once, to be removed; a missing root, to be made.
     for (const blocks of blocksOf.values()) if (blocks.length === 0) blocks.push({ name: 'cleanup', actions: [] });
     await applyPass(blockOrder([...blocksOf.values()], opts.blocks), blocksOf, {
       master: opts.master,

@@ -43,6 +43,14 @@ test('sync creates missing remotes and makes them identical; a second run change
   t.is(second.code, 0);
   t.deepEqual(snapshot(remote(1), { withRoot: true }), before, 'not even a timestamp moves');
   t.notRegex(second.stdout, /^  . /m, 'no action lines');
+
+  // Made even when the classification selects nothing to put in it, as rsync makes it.
+  const empty = await runCli(['sync', master, remote(3), '--include', 'nothing-matches', '--format', 'json']);
+  t.is(empty.code, 0, empty.stderr);
+  t.like(JSON.parse(empty.stdout).remotes[0], { actions: [], passes: 1 });
+  t.is(snapshot(remote(3), { withRoot: true }).get('.')?.mode, snapshot(master, { withRoot: true }).get('.')?.mode);
+  const emptyAgain = await runCli(['sync', master, remote(3), '--include', 'nothing-matches', '--format', 'json']);
+  t.like(JSON.parse(emptyAgain.stdout).remotes[0], { actions: [], passes: 0 });
 });
 
 test("the remote root takes the master root's mode and mtime when a run changes something there, and only then", async (t) => {
