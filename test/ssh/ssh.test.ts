@@ -222,6 +222,13 @@ test.serial('--rsh: hosts reached through the ssh program, as with rsync -e; wha
   const accepted = await runCli(['sync', master, `web3:${at('r3')}`, '-e', rsh, '--accept-new-host-key'], { env: lab.env() });
   t.is(accepted.code, 0, accepted.stderr);
   t.deepEqual(comparable(snapshot(at('r3'))), comparable(snapshot(master)));
+  // A job names its rsh (and where node is) in the config file.
+  const config = nodePath.join(at('conf'), 'job.json');
+  mkdirSync(at('conf'));
+  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [`web2:${at('r4')}`], rsh, remoteNode: process.execPath } } }));
+  const fromJob = await runCli(['sync', '--config', config], { env: lab.env() });
+  t.is(fromJob.code, 0, fromJob.stderr);
+  t.deepEqual(comparable(snapshot(at('r4'))), comparable(snapshot(master)));
 });
 
 test.serial('hashed known_hosts entries are understood', async (t) => {
