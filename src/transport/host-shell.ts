@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { Client as SshClient } from 'ssh2';
+import { reasonOf } from '../endpoint/errors.js';
 
 /** A command under way on a host: its stdio, and how it ends. */
 export interface HostCommand {
@@ -51,6 +53,11 @@ export function rshShell(rsh: string[], host: string, user: string | undefined, 
       });
       // Writing to an ssh that has gone ends as its exit, not as an uncaught EPIPE.
       child.stdin.on('error', () => undefined);
+      try {
+        await once(child, 'spawn');
+      } catch (err) {
+        throw new Error(`--rsh: cannot run ${rsh[0]}: ${reasonOf(err)}`);
+      }
       return { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exit, kill: () => child.kill() };
     },
   };

@@ -222,6 +222,9 @@ test.serial('--rsh: hosts reached through the ssh program, as with rsync -e; wha
   const accepted = await runCli(['sync', master, `web3:${at('r3')}`, '-e', rsh, '--accept-new-host-key'], { env: lab.env() });
   t.is(accepted.code, 0, accepted.stderr);
   t.deepEqual(comparable(snapshot(at('r3'))), comparable(snapshot(master)));
+  const noProgram = await runCli(['diff', master, `web1:${at('r1')}`, '-e', 'no-such-ssh -p 22'], { env: lab.env() });
+  t.is(noProgram.code, 2);
+  t.regex(noProgram.stderr, /web1:\S+: --rsh: cannot run no-such-ssh: no such file or directory/);
   // A job names its rsh (and where node is) in the config file.
   const config = nodePath.join(at('conf'), 'job.json');
   mkdirSync(at('conf'));
