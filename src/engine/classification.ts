@@ -15,10 +15,12 @@ export const EMPTY_CLASS: ClassSpec = { include: [], exclude: [], includeRegex: 
 
 export interface Classifier {
   /** An excluded path is left out with everything below it (a directory is not descended). */
-  excluded(path: string): boolean;
+  excluded(path: string, isDir: boolean): boolean;
   /** Whether the path itself is selected; a directory that is not may still hold selected entries. */
-  included(path: string): boolean;
+  included(path: string, isDir: boolean): boolean;
 }
+
+type PathTest = (path: string, isDir: boolean) => boolean;
 
 export class ClassificationError extends Error {
   constructor(message: string, readonly pattern: string) {
@@ -29,8 +31,8 @@ export class ClassificationError extends Error {
 
 /**
  * Globs follow gitignore/rsync habits: a pattern without '/' matches a name at any depth
- * ("*.tmp"), a leading '/' anchors it at the root, a trailing '/' is ignored, and "dir/**"
- * also matches "dir" itself.
+ * ("*.tmp"), a leading '/' anchors it at the root, a trailing '/' matches directories only (see
+ * dirOnly; it is dropped here), and "dir/**" also matches "dir" itself.
  */
 export function normalizeGlob(glob: string): string {
   let g = glob.trim();
@@ -51,13 +53,22 @@ export function patternProblem(kind: 'glob' | 'regex', pattern: string): string 
   }
 }
 
-function globMatcher(globs: string[]): ((path: string) => boolean) | undefined {
+/** A glob with a trailing '/' matches directories only, as in rsync and gitignore (`cache/`, not a file named cache). */
+function dirOnly(glob: string): boolean {
+  const g = glob.trim();
+  return g.length > 1 && g.endsWith('/');
+}
+
+function globMatcher(globs: string[]): PathTest | undefined {
   if (globs.length === 0) return undefined;
   for (const g of globs) {
     const problem = patternProblem('glob', g);
     if (problem) throw new ClassificationError(problem, g);
   }
-  return picomatch(globs.map(normalizeGlob), { dot: true });
+  const compile = (list: string[]): ((path: string) => boolean) => (list.length > 0 ? picomatch(list.map(normalizeGlob), { dot: true }) : () => false);
+  const anyType = compile(globs.filter((g) => !dirOnly(g)));
+  const dirs = compile(globs.filter(dirOnly));
+  return (path, isDir) => anyType(path) || (isDir && dirs(path));
 }
 
 function regexMatcher(sources: string[]): ((path: string) => boolean) | undefined {
@@ -77,8 +88,8 @@ function compileOne(spec: ClassSpec): Classifier {
   const excRe = regexMatcher(spec.excludeRegex);
   const hasIncludes = incGlob !== undefined || incRe !== undefined;
   return {
-    excluded: (p) => (excGlob?.(p) ?? false) || (excRe?.(p) ?? false),
-    included: (p) => !hasIncludes || (incGlob?.(p) ?? false) || (incRe?.(p) ?? false),
+    excluded: (p, isDir) => (excGlob?.(p, isDir) ?? false) || (excRe?.(p) ?? false),
+    included: (p, isDir) => !hasIncludes || (incGlob?.(p, isDir) ?? false) || (incRe?.(p) ?? false),
   };
 }
 
@@ -86,8 +97,8 @@ function compileOne(spec: ClassSpec): Classifier {
 export function compileClassification(specs: readonly ClassSpec[]): Classifier {
   const parts = specs.map(compileOne);
   return {
-    excluded: (p) => parts.some((c) => c.excluded(p)),
-    included: (p) => parts.every((c) => c.included(p)),
+    excluded: (p, isDir) => parts.some((c) => c.excluded(p, isDir)),
+    included: (p, isDir) => parts.every((c) => c.included(p, isDir)),
   };
 }
 

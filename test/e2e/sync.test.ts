@@ -219,6 +219,12 @@ test('classification: paths outside it are never copied, changed or deleted', as
   const incFrom = await runCli(['sync', master, remote(4), '--include-from', '-'], { input: '# from stdin\r\nkeep\r\n' });
   t.is(incFrom.code, 0, incFrom.stderr);
   t.deepEqual([...snapshot(remote(4)).keys()].sort(), ['keep']);
+  // A trailing slash matches directories only: the file named like the directory is synced.
+  await makeTree(master, { cache: 'a file', 'deep/cache/x': 'in a directory' });
+  const dirOnly = await runCli(['sync', master, remote(7), '--exclude', 'cache/']);
+  t.is(dirOnly.code, 0, dirOnly.stderr);
+  t.true(existsSync(nodePath.join(remote(7), 'cache')));
+  t.false(existsSync(nodePath.join(remote(7), 'deep/cache')));
   // A value that starts with a dash is still the option's value, as with getopt.
   writeFileSync(nodePath.join(master, '-dash'), 'named like an option');
   const dashed = await runCli(['sync', master, remote(6), '--exclude', '-*', '--exclude', '*.tmp']);

@@ -55,14 +55,14 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
       if (shown !== undefined) {
         // Holds what cannot be listed: never emptied nor removed as if it were all listed.
         partial = true;
-        if (!classifier.excluded(child) && (d.isDirectory() || classifier.included(child))) badNames.push(childOf(rel, shown));
+        if (!classifier.excluded(child, d.isDirectory()) && (d.isDirectory() || classifier.included(child, false))) badNames.push(childOf(rel, shown));
         continue;
       }
       if (isTempName(d.name)) {
         leftovers.push(child);
         continue;
       }
-      if (classifier.excluded(child)) {
+      if (classifier.excluded(child, d.isDirectory())) {
         partial = true;
         continue;
       }
@@ -83,7 +83,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
         subdirs.push(toEntry(child, st, type));
         continue;
       }
-      if (!classifier.included(child)) {
+      if (!classifier.included(child, false)) {
         partial = true;
         continue;
       }
@@ -100,7 +100,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
     }
     for (const s of subdirs) {
       const sub = await visit(s.path);
-      if (sub.listed > 0 || classifier.included(s.path)) {
+      if (sub.listed > 0 || classifier.included(s.path, true)) {
         if (sub.partial) s.partial = true;
         entries.push(s);
         listed += sub.listed + 1;
