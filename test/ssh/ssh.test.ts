@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, writeFileSync, linkSync, chmodSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, linkSync, chmodSync, mkdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
@@ -209,8 +209,11 @@ test.serial('--rsh: hosts reached through the ssh program, as with rsync -e; wha
   // The ssh program reads the passwd home's files, not $HOME's: the lab's are named.
   const rsh = `ssh -F '${nodePath.join(lab.clientHome, '.ssh', 'config')}' -o UserKnownHostsFile='${lab.knownHosts}' -o BatchMode=yes`;
   const { master, at } = await trees(t, SAMPLE);
-  const res = await runCli(['sync', master, `web1:${at('r1')}`, `ssh://web2${at('r2')}`, '--rsh', rsh], { env: lab.env() });
+  // web1 has no agent yet: it is uploaded through ssh too.
+  rmSync(nodePath.join(lab.hosts.get('web1')!.home, '.cache', 'replisync'), { recursive: true, force: true });
+  const res = await runCli(['sync', master, `web1:${at('r1')}`, `ssh://web2${at('r2')}`, '--rsh', rsh, '-v'], { env: lab.env() });
   t.is(res.code, 0, res.stderr);
+  t.regex(res.stderr, /web1:\S+: installing the agent/);
   t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
   t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
   const again = await runCli(['diff', master, `web1:${at('r1')}`, '-e', rsh], { env: lab.env() });
