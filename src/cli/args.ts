@@ -14,10 +14,10 @@ export interface RawArgs {
   excludeRegex?: string[];
   class?: string;
   delete?: boolean;
-  maxDelete?: string | string[];
+  maxDelete?: string;
   attrs?: string;
-  maxPasses?: string | string[];
-  concurrency?: string | string[];
+  maxPasses?: string;
+  concurrency?: string;
   format?: string;
   report?: string;
   identity?: string;
@@ -25,7 +25,7 @@ export interface RawArgs {
   rsh?: string;
   bwlimit?: string;
   acceptNewHostKey?: boolean;
-  lockTimeout?: string | string[];
+  lockTimeout?: string;
   wait?: boolean;
   log?: string;
   progress?: boolean;
@@ -163,44 +163,22 @@ export async function parseArgs(given: string[]): Promise<RawArgs | undefined> {
   if (command === undefined) return undefined; // --help or --version was printed
   // Endpoints after `--` (names that start with a dash) land in `_`, after the command name.
   const afterDashes = ((parsed._ as unknown[] | undefined) ?? []).slice(1).map(String);
-  const endpoints = [parsed.master, ...((parsed.remotes as string[] | undefined) ?? []), ...afterDashes].filter((x): x is string => x !== undefined);
-  const pick = <T>(k: string): T | undefined => parsed[k] as T | undefined;
-  // An option that takes one value, given twice, is an array to yargs: the last one counts, as with the counts.
-  const last = (k: string): string | undefined => {
-    const v = parsed[k] as string | string[] | undefined;
-    return Array.isArray(v) ? v[v.length - 1] : v;
-  };
-  return {
-    command,
-    endpoints: endpoints.map(String),
-    include: pick('include'),
-    exclude: pick('exclude'),
-    includeFrom: pick('includeFrom'),
-    excludeFrom: pick('excludeFrom'),
-    includeRegex: pick('includeRegex'),
-    excludeRegex: pick('excludeRegex'),
-    class: last('class'),
-    delete: pick('delete'),
-    maxDelete: pick('maxDelete'),
-    attrs: pick('attrs'),
-    maxPasses: pick('maxPasses'),
-    concurrency: pick('concurrency'),
-    format: last('format'),
-    report: last('report'),
-    identity: last('identity'),
-    remoteNode: last('remoteNode'),
-    rsh: last('rsh'),
-    bwlimit: last('bwlimit'),
-    acceptNewHostKey: pick('acceptNewHostKey'),
-    lockTimeout: pick('lockTimeout'),
-    wait: pick('wait'),
-    log: last('log'),
-    progress: pick('progress'),
-    quiet: pick('quiet'),
-    verbose: pick('verbose'),
-    dryRun: pick('dryRun'),
-    config: last('config'),
-    job: last('job'),
-    cache: pick('cache'),
-  };
+  const endpoints = [parsed.master, ...((parsed.remotes as string[] | undefined) ?? []), ...afterDashes].filter((x): x is string => x !== undefined).map(String);
+  return { command, endpoints, dryRun: parsed.dryRun as boolean | undefined, ...optionValues(parsed) };
+}
+
+/**
+ * The options' values, by the camel-case names yargs gives them, read off the option table: a
+ * list stays a list; an option of one value given twice is an array to yargs, and the last one
+ * counts, as with rsync.
+ */
+function optionValues(parsed: Record<string, unknown>): Omit<RawArgs, 'command' | 'endpoints' | 'dryRun'> {
+  const values: Record<string, unknown> = {};
+  for (const [name, option] of Object.entries(SYNC_OPTIONS)) {
+    const key = name.replace(/-(.)/g, (_, c: string) => c.toUpperCase());
+    const v = parsed[key];
+    values[key] = !option.array && Array.isArray(v) ? v[v.length - 1] : v;
+  }
+  // RawArgs names the options of the table above, in camel case: keep the two together.
+  return values as Omit<RawArgs, 'command' | 'endpoints' | 'dryRun'>;
 }

@@ -45,9 +45,8 @@ export interface Settings {
   cache: boolean;
 }
 
-/** A count from the command line, kept as typed so that the error can quote it; given twice, the last one counts. */
-function wholeNumber(name: string, given: string | string[] | undefined, min: number): number | undefined {
-  const text = Array.isArray(given) ? given[given.length - 1] : given;
+/** A count from the command line, kept as typed so that the error can quote it. */
+function wholeNumber(name: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
   const v = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!(v >= min)) throw new UsageError(`--${name} must be a whole number of at least ${min}, not ${JSON.stringify(text)}`);

@@ -140,4 +140,7 @@ test('an option of one value given twice takes the last, as the counts do', asyn
   t.regex(res.stdout, /^remote /);
   t.false(existsSync(nodePath.join(s.dir, 'a.json')));
   t.regex(readFileSync(nodePath.join(s.dir, 'b.md'), 'utf8'), /^# replisync diff report/);
+  // --attrs too: the first list is dropped, not read as one attribute named "mode,color".
+  const attrs = await runCli(['diff', s.master, s.remote, '--attrs', 'mode,color', '--attrs', 'mode,mtime']);
+  t.is(attrs.code, 1, attrs.stderr);
 });
