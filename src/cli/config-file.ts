@@ -133,7 +133,7 @@ export function loadConfig(file: string): ConfigFile {
     remoteNode: c.string!,
     rsh: c.string!,
     bwlimit: (v, key) => {
-      if (parseRate(String(v)) === undefined || (typeof v !== 'string' && typeof v !== 'number')) fail(file, key, `must be a rate (KiB/s, or with a suffix B, K, M, G), not ${shown(v)}`);
+      if ((typeof v !== 'string' && typeof v !== 'number') || parseRate(String(v)) === undefined) fail(file, key, `must be a rate (KiB/s, or with a suffix B, K, M, G), not ${shown(v)}`);
     },
     lockTimeout: c.natural!,
     log: c.string!,

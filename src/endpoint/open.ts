@@ -4,6 +4,7 @@ import type { Endpoint } from './endpoint.js';
 import { EndpointError } from './errors.js';
 import { cacheFileFor } from './local/cache-location.js';
 import { LocalEndpoint } from './local/local-endpoint.js';
+import type { RemoteOpenOptions } from './remote-endpoint.js';
 import { UnreachableEndpoint } from './unreachable.js';
 import { openLocalAgent } from '../transport/local-agent.js';
 
@@ -21,10 +22,15 @@ function openLocal(address: Extract<Address, { kind: 'local' }>, settings: Setti
   });
 }
 
+/** What every agent is opened with: its root, and the run's cache and rate settings. */
+function agentOptions(root: string, settings: Settings): RemoteOpenOptions {
+  return { root, cache: settings.cache, saveCache: !settings.dryRun, bwlimit: settings.bwlimit };
+}
+
 /** Remotes on this machine get an agent process each, so that they are written in parallel. */
 async function openLocalRemote(address: Extract<Address, { kind: 'local' }>, settings: Settings): Promise<Endpoint> {
   try {
-    return await openLocalAgent(address.path, { root: address.path, cache: settings.cache, saveCache: !settings.dryRun, bwlimit: settings.bwlimit });
+    return await openLocalAgent(address.path, agentOptions(address.path, settings));
   } catch (err) {
     const why = err instanceof EndpointError ? err.message : (err as Error).message;
     return new UnreachableEndpoint(address.path, new EndpointError(`cannot start the local agent: ${why}`, address.path));
@@ -35,13 +41,12 @@ async function openLocalRemote(address: Extract<Address, { kind: 'local' }>, set
 export async function openEndpoints(settings: Settings, verbose?: (m: string) => void): Promise<OpenedEndpoints> {
   // The SSH modules are loaded only when a host is named: a run on local directories starts faster.
   const ssh = [settings.master, ...settings.remotes].some((a) => a.kind !== 'local') ? await loadSsh(settings, verbose) : undefined;
-  const options = (root: string) => ({ root, cache: settings.cache, saveCache: !settings.dryRun, bwlimit: settings.bwlimit });
   const openRemote = async (a: Address): Promise<Endpoint> => {
     if (a.kind === 'local') return openLocalRemote(a, settings);
     const label = formatAddress(a);
     try {
       const shell = settings.rsh ? ssh!.rshShell(rshCommand(settings), a.host, a.user, a.port) : ssh!.connectionShell(await ssh!.pool.get(a.host, a.user, a.port));
-      return await ssh!.openHostAgent(shell, label, options(a.path), { node: settings.remoteNode, verbose });
+      return await ssh!.openHostAgent(shell, label, agentOptions(a.path, settings), { node: settings.remoteNode, verbose });
     } catch (err) {
       const e = err instanceof EndpointError ? new EndpointError(err.message, label, err.path, err.code) : new EndpointError((err as Error).message, label);
       return new UnreachableEndpoint(label, e);

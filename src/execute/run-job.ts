@@ -69,10 +69,11 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     return result();
   }
 
+  // Besides a plan, what needs a remote's lock: a missing root is made even when the
+  // classification selects nothing to put in it, and leftovers of a killed run are removed.
+  const rootMissing = (r: RemoteRun): boolean => r.listing?.exists === false && r.passes === 0;
+  const leftovers = (r: RemoteRun): boolean => !r.leftoversRemoved && (r.listing?.leftovers.length ?? 0) > 0;
   for (let pass = 1; pass <= opts.maxPasses; pass++) {
-    // A missing remote root is made even when the classification selects nothing to put in it.
-    const rootMissing = (r: RemoteRun): boolean => r.listing?.exists === false && r.passes === 0;
-    const leftovers = (r: RemoteRun): boolean => !r.leftoversRemoved && (r.listing?.leftovers.length ?? 0) > 0;
     const work = remotes.filter((r) => r.alive && (r.plan.length > 0 || rootMissing(r) || leftovers(r)));
     if (work.length === 0) break;
     for (const r of work) {
