@@ -126,6 +126,7 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
       // Loaded only for a terminal: the bars' library costs every cron run its start-up time otherwise.
       progress: settings.progress ? (await import('../report/progress.js')).stderrProgress() : undefined,
       verbose,
+      notice: settings.quiet ? undefined : say,
     });
     const code = exitCodeOf(run);
     out.reported = true;

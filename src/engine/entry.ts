@@ -1,11 +1,15 @@
 /** What one host says about one path of its tree. Plain data: it crosses the agent protocol as JSON. */
-export type EntryType = 'file' | 'dir' | 'symlink';
+/**
+ * `special`: a FIFO, socket or device. Listed so that a remote one can be deleted or replaced;
+ * a master one is not replicated (node cannot make one), and its path is left alone on remotes.
+ */
+export type EntryType = 'file' | 'dir' | 'symlink' | 'special';
 
 export interface Entry {
   /** Relative to the endpoint root, '/'-separated, never empty, never with '.' or '..' parts. */
   path: string;
   type: EntryType;
-  /** Bytes for regular files; 0 for directories and symlinks. */
+  /** Bytes for regular files; 0 for everything else. */
   size: number;
   /** Permission bits only (mode & 0o7777). */
   mode: number;

@@ -1,5 +1,5 @@
 import type { Action, CopyReason } from './action.js';
-import { type AttrName, type Entry, type Listing, comparePaths, depthOf } from './entry.js';
+import { type AttrName, type Entry, type Listing, comparePaths, depthOf, parentOf } from './entry.js';
 import { entriesByPath, pairEntries, perListing } from './pairing.js';
 
 export interface PlanOptions {
@@ -109,6 +109,16 @@ function contentReason(m: Entry, r: Entry | undefined): CopyReason | undefined {
   return undefined;
 }
 
+/** Whether a path lies below a master special (FIFO, socket, device): what a remote has there is left alone. */
+function underUnreplicated(master: readonly Entry[]): (path: string) => boolean {
+  const specials = new Set(master.filter((e) => e.type === 'special').map((e) => e.path));
+  if (specials.size === 0) return () => false;
+  return (path) => {
+    for (let p = parentOf(path); p !== ''; p = parentOf(p)) if (specials.has(p)) return true;
+    return false;
+  };
+}
+
 /** Deepest first, so that a directory is emptied before it is removed. */
 function deepestFirst(a: Action, b: Action): number {
   return depthOf(b.path) - depthOf(a.path) || comparePaths(a.path, b.path);
@@ -146,7 +156,7 @@ export function planRemote(input: PlanInput): Action[] {
   // the directory cannot go (its removal fails, named, rather than deleting what must be kept).
   input.master.entries.forEach((m, i) => {
     const r = remoteOf[i];
-    if (!r || r.type === m.type) return;
+    if (!r || r.type === m.type || m.type === 'special') return;
     if (r.type === 'dir' || m.type === 'dir') {
       makeWay.push(r);
       if (r.type === 'dir' && options.delete) {
@@ -163,6 +173,7 @@ export function planRemote(input: PlanInput): Action[] {
     const paired = remoteOf[i];
     const r = current(m.path, paired);
     const typeChanged = paired !== undefined && paired.type !== m.type;
+    if (m.type === 'special') return; // not replicated: its path is left as it is on the remote
     if (m.type === 'dir') {
       if (!r) mkdirs.push({ op: 'mkdir', path: m.path, master: m });
       else addAttrs(m, r);
@@ -198,8 +209,9 @@ export function planRemote(input: PlanInput): Action[] {
 
   const extras: Entry[] = [];
   if (options.delete) {
+    const leftAlone = underUnreplicated(input.master.entries);
     input.remote.entries.forEach((r, j) => {
-      if (inMaster[j] || cleared.has(r.path)) return;
+      if (inMaster[j] || cleared.has(r.path) || leftAlone(r.path)) return;
       if (r.type === 'dir' && r.partial) return; // holds paths outside the classification
       extras.push(r);
     });

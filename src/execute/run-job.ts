@@ -41,6 +41,9 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
   opts.progress?.stop();
   opts.verbose?.(`compared in ${since()}`);
   if (fatal) return result(fatal);
+  for (const e of masterListing!.entries) {
+    if (e.type === 'special') opts.notice?.(`${opts.master.label}: ${e.path}: not replicated: a FIFO, socket or device file`);
+  }
 
   if (opts.maxDelete !== undefined) {
     const refused = remotes.filter((r) => r.alive && countDeletions(r.plan) > opts.maxDelete!);

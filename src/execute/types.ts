@@ -20,6 +20,8 @@ export interface RunOptions {
   lockTimeoutMs: number;
   progress?: Progress;
   verbose?: (message: string) => void;
+  /** Told what is worth knowing but no error (not shown with --quiet). */
+  notice?: (message: string) => void;
 }
 
 export interface BlockResult {

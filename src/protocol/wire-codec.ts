@@ -10,7 +10,7 @@ import { ProtocolError } from './frames.js';
  * malformed message is a protocol error.
  */
 
-const TYPES: readonly EntryType[] = ['file', 'dir', 'symlink'];
+const TYPES: readonly EntryType[] = ['file', 'dir', 'symlink', 'special'];
 const REASONS: readonly CopyReason[] = ['missing', 'size', 'checksum', 'type', 'links'];
 const OPS: readonly Op[] = ['copy', 'delete', 'mkdir', 'rmdir', 'chmod', 'chown', 'touch', 'symlink', 'hardlink'];
 

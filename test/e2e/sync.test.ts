@@ -1,7 +1,7 @@
 import test from 'ava';
 import { chmodSync, chownSync, existsSync, linkSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
 
 const SAMPLE = {
@@ -166,6 +166,31 @@ test('type changes file <-> directory <-> symlink', async (t) => {
   t.deepEqual(actions.find((a: { path: string; op: string }) => a.path === 'b' && a.op === 'copy'), { op: 'copy', path: 'b', reason: 'type' });
   t.truthy(actions.find((a: { path: string; op: string }) => a.path === 'b' && a.op === 'rmdir'));
   t.truthy(actions.find((a: { path: string; op: string }) => a.path === 'a' && a.op === 'mkdir'));
+});
+
+test('FIFOs: a remote one is deleted or replaced like any entry; a master one is not replicated, told on stderr, and its path left alone', async (t) => {
+  const { master, remote } = await setup(t, { 'd/f': 'content', 'keep/': '' });
+  execFileSync('mkfifo', [nodePath.join(master, 'pipe'), nodePath.join(master, 'keep/pipe')]);
+  const r = remote();
+  await makeTree(r, { 'd/': '', 'extra/': '', 'pipe/inside': 'left alone' });
+  execFileSync('mkfifo', [nodePath.join(r, 'd/f'), nodePath.join(r, 'extra/p'), nodePath.join(r, 'lone')]);
+  const res = await runCli(['sync', master, r, '--format', 'json']);
+  t.is(res.code, 0, res.stderr);
+  const brief = JSON.parse(res.stdout).remotes[0].actions.map((a: { op: string; path: string; reason?: string }) => `${a.op}${a.reason ? `(${a.reason})` : ''} ${a.path}`);
+  t.deepEqual(brief.filter((b: string) => !b.startsWith('touch') && !b.startsWith('chmod')).sort(), ['copy(type) d/f', 'delete extra/p', 'delete lone', 'mkdir keep', 'rmdir extra'].sort());
+  t.regex(res.stderr, new RegExp(`${master}: pipe: not replicated: a FIFO, socket or device file`));
+  t.regex(res.stderr, /keep\/pipe: not replicated/);
+  t.is(readFileSync(nodePath.join(r, 'd/f'), 'utf8'), 'content');
+  t.is(readFileSync(nodePath.join(r, 'pipe/inside'), 'utf8'), 'left alone');
+  t.false(existsSync(nodePath.join(r, 'extra')));
+  t.false(existsSync(nodePath.join(r, 'keep/pipe')));
+
+  const again = await runCli(['sync', master, r, '--format', 'json']);
+  t.is(again.code, 0, again.stderr);
+  t.deepEqual(JSON.parse(again.stdout).remotes[0].actions, []);
+  const quiet = await runCli(['sync', '-q', master, r]);
+  t.is(quiet.code, 0);
+  t.is(quiet.stderr, '');
 });
 
 test('hard-link groups become one inode on the remote', async (t) => {

@@ -12,6 +12,9 @@ function dir(path: string, extra: Partial<Entry> = {}): Entry {
 function link(path: string, target: string, extra: Partial<Entry> = {}): Entry {
   return { path, type: 'symlink', size: 0, mode: 0o777, uid: 0, gid: 0, mtimeMs: 1000, ino: ino++, nlink: 1, target, ...extra };
 }
+function special(path: string, extra: Partial<Entry> = {}): Entry {
+  return { path, type: 'special', size: 0, mode: 0o644, uid: 0, gid: 0, mtimeMs: 1000, ino: ino++, nlink: 1, ...extra };
+}
 function listing(entries: Entry[], canChown = true): Listing {
   return { exists: true, entries: [...entries].sort((a, b) => (a.path < b.path ? -1 : 1)), leftovers: [], canChown };
 }
@@ -144,4 +147,12 @@ test('each action carries what it expects on the remote', (t) => {
   t.is(a!.remote, r);
   const [b] = plan([file('g')], []);
   t.is(b!.remote, undefined);
+});
+
+test('a remote FIFO, socket or device is deleted or replaced; a master one is not replicated and its path is left alone', (t) => {
+  const actions = plan(
+    [dir('d'), file('d/f'), dir('d/sub'), special('p'), special('q'), special('same', { mtimeMs: 5 })],
+    [dir('d'), special('d/f'), special('d/sub'), special('extra'), dir('p'), file('p/inside'), dir('p/deeper'), file('q', { size: 3 }), special('same', { mode: 0o600 })],
+  );
+  t.deepEqual(brief(actions), ['delete d/sub', 'mkdir d/sub', 'copy(type) d/f', 'delete extra']);
 });

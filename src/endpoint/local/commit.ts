@@ -18,7 +18,7 @@ import type { ChecksumCache } from './checksum-cache.js';
 import type { TouchedDirs } from './touched-dirs.js';
 import { type ParentGuard, resolveInside, underRoot } from './safe-path.js';
 import { utimesArg } from './file-time.js';
-import { contentKey, toEntry, wholeMs } from './stat-key.js';
+import { contentKey, entryType, toEntry, wholeMs } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
 
 /** What applying steps needs from its endpoint. */
@@ -56,10 +56,6 @@ function lstatOrNone(abs: string): BigIntStats | undefined {
   return lstatSync(abs, { bigint: true, throwIfNoEntry: false });
 }
 
-function kindOf(st: BigIntStats): Entry['type'] | 'other' {
-  return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-}
-
 /** Refuses to act when the remote path is no longer what the plan was made from. */
 function expectState(abs: string, expect: Entry | undefined, strictContent: boolean): BigIntStats | undefined {
   const st = lstatOrNone(abs);
@@ -69,7 +65,7 @@ function expectState(abs: string, expect: Entry | undefined, strictContent: bool
   }
   if (!st) throw new Changed('vanished from the remote since it was listed');
   const same =
-    kindOf(st) === expect.type &&
+    entryType(st) === expect.type &&
     Number(st.ino) === expect.ino &&
     (!strictContent || expect.type !== 'file' || (Number(st.size) === expect.size && wholeMs(st.mtimeNs) === expect.mtimeMs));
   if (!same) throw new Changed('changed on the remote since it was listed');

@@ -27,7 +27,7 @@ export class WalkError extends Error {
  * Lists everything under `root` (absolute, normalised) that the classification selects, without following symlinks.
  * A directory is listed when it is selected itself or holds selected entries; it is marked
  * `partial` when it also holds entries outside the classification. Excluded directories are not
- * descended. Sockets, FIFOs and devices are not replicated (they make their directory partial).
+ * descended. Sockets, FIFOs and devices are listed as `special`.
  */
 export async function walk(root: string, classifier: Classifier): Promise<WalkResult> {
   const entries: Entry[] = [];
@@ -75,10 +75,6 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
         throw new WalkError(child, err);
       }
       const type = entryType(st);
-      if (type === undefined) {
-        partial = true;
-        continue;
-      }
       if (type === 'dir') {
         subdirs.push(toEntry(child, st, type));
         continue;

@@ -109,13 +109,13 @@ export class LocalEndpoint implements Endpoint {
         if (errnoCode(err) === 'ENOTDIR') continue; // a parent is no directory now: the path is gone
         this.fail('cannot look at', p, err);
       }
-      const type = st && entryType(st);
-      if (!st || !type) continue;
+      if (!st) continue;
+      const type = entryType(st);
       if (type === 'file') {
         const listed = listedFile(st);
         this.files.set(p, listed);
         out.push(this.vouch(toEntry(p, st, type), listed.key));
-      } else if (type === 'dir') out.push(toEntry(p, st, type));
+      } else if (type !== 'symlink') out.push(toEntry(p, st, type));
       else {
         try {
           out.push(toEntry(p, st, type, readlinkSync(abs)));

@@ -1,11 +1,11 @@
 import type { BigIntStats } from 'node:fs';
 import type { Entry, EntryType } from '../../engine/entry.js';
 
-export function entryType(st: BigIntStats): EntryType | undefined {
+export function entryType(st: BigIntStats): EntryType {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';
-  return undefined;
+  return 'special';
 }
 
 export function wholeMs(ns: bigint): number {
