@@ -159,6 +159,14 @@ function bytesToRead(blocksOf: Map<RemoteRun, Block[]>): number {
 }
 
 async function commitBlock(name: string, r: RemoteRun, b: Block, copies: Map<Action, CopyTarget>, hooked: boolean, ctx: BlockContext): Promise<void> {
+  const unstaged = [...copies.values()].filter((t) => t.failed).length;
+  if (unstaged > 0) {
+    // A block changes whole or not at all: what the remote could not take keeps all of it old there.
+    await r.endpoint.commit([]);
+    r.note(`${r.label}: block ${name} left as it was: ${unstaged} of its file(s) could not be staged there`);
+    r.blocks.push({ name, pass: ctx.pass, actions: 0 });
+    return;
+  }
   const steps = toSteps(b.actions, copies, ctx.attrs);
   let results;
   if (hooked) {

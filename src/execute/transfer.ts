@@ -20,6 +20,8 @@ export interface CopyTarget {
   temp?: string;
   /** Set when the master file moved while it was read: not committed this pass. */
   inconsistent?: boolean;
+  /** Set when the remote could not stage it (full, failing): the block is not committed there. */
+  failed?: boolean;
 }
 
 /** What a block's staging met of the master as a whole: once it is lost, nothing more is committed. */
@@ -119,13 +121,17 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], sta
       try {
         outcomes = await remote.endpoint.stageFiles(rb.map((x) => x.file));
       } catch (err) {
+        for (const x of rb) x.target.failed = true;
         remote.fail(err);
         return;
       }
       outcomes.forEach((o, i) => {
         const { target, read } = rb[i]!;
         if (o.ok) accept(target, o.staged, read);
-        else remote.pathError(remote.label, target.action.path, o.error);
+        else {
+          target.failed = true;
+          remote.pathError(remote.label, target.action.path, o.error);
+        }
       });
     }),
   );
@@ -135,6 +141,7 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], sta
 function accept(t: CopyTarget, staged: StagedFile, read: ReadStat): void {
   if (staged.crc !== read.crc || staged.size !== read.size) {
     // Left staged but uncommitted: the commit removes it, and the next pass tries again.
+    t.failed = true;
     t.remote.pathError(t.remote.label, t.action.path, `arrived damaged (CRC ${staged.crc} != ${read.crc})`);
     return;
   }
@@ -163,6 +170,7 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
       try {
         writers.set(t, await t.remote.endpoint.openWrite(path, size));
       } catch (err) {
+        t.failed = true;
         t.remote.fail(err);
       }
     }),
@@ -170,7 +178,10 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
   const drop = async (t: CopyTarget, err?: unknown): Promise<void> => {
     const w = writers.get(t);
     writers.delete(t);
-    if (err !== undefined) t.remote.fail(err);
+    if (err !== undefined) {
+      t.failed = true;
+      t.remote.fail(err);
+    }
     await w?.abort().catch(() => undefined);
   };
 
@@ -205,6 +216,7 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
       try {
         accept(t, await w.finish(), stat);
       } catch (err) {
+        t.failed = true;
         t.remote.fail(err);
       }
     }),

@@ -1,7 +1,9 @@
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import * as s from '../helpers/scenarios.js';
-import { cleanup, tempDir } from '../helpers/tree.js';
+import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
 
 function local(t: { teardown(fn: () => void): void }): s.Where {
   const base = tempDir('replisync-blocks-');
@@ -21,3 +23,24 @@ test.serial('a small master file rewritten during the sync is never committed mi
 );
 test.serial('two runs on one remote: the lock makes the second wait or fail naming the holder', (t) => s.concurrentRunsRespectTheRemoteLock(t, local(t)));
 test.serial('overlapping runs of one job: the second exits 2, or waits with --wait', (t) => s.overlappingRunsOfOneJob(t, local(t)));
+
+test.serial('a file the remote cannot take (too large for it) keeps its whole block old there; the other blocks go on', async (t) => {
+  const w = local(t);
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  await makeTree(master, { 'app/small': 'new small', 'app/big': 'x'.repeat(300 * 1024), 'app/new/deeper': 'new', 'lib/other': 'other block' });
+  await makeTree(r, { 'app/small': 'old small' });
+  const before = comparable(snapshot(nodePath.join(r, 'app'), { withRoot: true }));
+  // The file size limit is inherited by the local agent: a write past 200 KiB fails there (EFBIG).
+  const limited = spawnSync('bash', ['-c', 'ulimit -f 200; exec "$@"', 'bash', process.execPath, BIN, 'sync', master, r], { env: { ...process.env, ...w.env }, encoding: 'utf8' });
+  t.is(limited.status, 2, limited.stderr);
+  t.regex(limited.stderr, new RegExp(`${r}: app/big: cannot stage new content: EFBIG`));
+  t.regex(limited.stderr, new RegExp(`${r}: block app left as it was: 1 of its file\\(s\\) could not be staged there`));
+  t.deepEqual(comparable(snapshot(nodePath.join(r, 'app'), { withRoot: true })), before, 'nothing of the block changed, no temp file left');
+  t.is(readFileSync(nodePath.join(r, 'lib/other'), 'utf8'), 'other block');
+  t.false(existsSync(nodePath.join(r, '.replisync.lock')));
+
+  const next = await runCli(['sync', master, r], { env: w.env });
+  t.is(next.code, 0, next.stderr);
+  t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)));
+});
