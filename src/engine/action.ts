@@ -18,6 +18,11 @@ export interface Action {
   linkTo?: string;
 }
 
+/**
+ * The counts of the contract's example: `copied` the copies (the transfers `bytes` adds up),
+ * `deleted` the deletes (directories removed are not counted, nor those made), `attributes` the
+ * fixes of what --attrs names: mode (chmod), owner and group (chown), mtime (touch), links (hardlink).
+ */
 export interface PlanSummary {
   copied: number;
   bytes: number;
@@ -31,8 +36,8 @@ export function summarize(actions: readonly Action[]): PlanSummary {
     if (a.op === 'copy') {
       s.copied++;
       s.bytes += a.master?.size ?? 0;
-    } else if (a.op === 'delete' || a.op === 'rmdir') s.deleted++;
-    else if (a.op === 'chmod' || a.op === 'chown' || a.op === 'touch') s.attributes++;
+    } else if (a.op === 'delete') s.deleted++;
+    else if (a.op === 'chmod' || a.op === 'chown' || a.op === 'touch' || a.op === 'hardlink') s.attributes++;
   }
   return s;
 }

@@ -123,9 +123,11 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
+/** The summary for people counts, as the contract's example does, the symlinks written among the entries copied. */
 export function summaryLine(r: RemoteView): string {
   const s = r.summary;
-  return `${s.copied} copied (${formatBytes(s.bytes)}), ${s.deleted} deleted, ${s.attributes} attributes fixed, ${r.inconsistent.length} inconsistent`;
+  const copied = s.copied + r.actions.filter((a) => a.op === 'symlink').length;
+  return `${copied} copied (${formatBytes(s.bytes)}), ${s.deleted} deleted, ${s.attributes} attributes fixed, ${r.inconsistent.length} inconsistent`;
 }
 
 /** What a remote without actions shows: "no differences" only where it was compared to the end. */

@@ -7,7 +7,7 @@ import { cleanup, runCli, tempDir } from '../helpers/tree.js';
 // A remote file system that fills up: a 1 MiB tmpfs, which only root may mount.
 const asRoot = process.getuid?.() === 0;
 
-(asRoot ? test : test.skip)('a full remote disk is an error naming the file; the rest is synced, no temp file is left (root: mounts a tmpfs)', async (t) => {
+(asRoot ? test : test.skip)('a full remote disk is an error naming the file; its block stays old, the other blocks are synced, no temp file is left (root: mounts a tmpfs)', async (t) => {
   const dir = tempDir();
   const remote = nodePath.join(dir, 'remote');
   mkdirSync(remote);
@@ -20,12 +20,16 @@ const asRoot = process.getuid?.() === 0;
   mkdirSync(nodePath.join(master, 'a'), { recursive: true });
   writeFileSync(nodePath.join(master, 'a/big'), Buffer.alloc(3 * 1024 * 1024, 7)); // streamed
   writeFileSync(nodePath.join(master, 'a/small'), 'fits');
+  mkdirSync(nodePath.join(master, 'b'));
+  writeFileSync(nodePath.join(master, 'b/other'), 'another block');
 
   const res = await runCli(['sync', '--max-passes', '1', master, remote]);
   t.is(res.code, 2, res.stderr);
   t.regex(res.stderr, /remote: a\/big: cannot stage new content: no space left on device \(ENOSPC\)/);
   t.notRegex(res.stderr, /agent failed|    at /, 'no stack trace');
-  t.deepEqual(readdirSync(nodePath.join(remote, 'a')), ['small']);
+  t.regex(res.stderr, /remote: block a left as it was: 1 of its file\(s\) could not be staged there/);
+  t.deepEqual(readdirSync(remote), ['b'], 'nothing of block a, not even its directory');
+  t.deepEqual(readdirSync(nodePath.join(remote, 'b')), ['other']);
 });
 
 test('a remote directory that cannot be created is an error naming it; the other remotes are synced', async (t) => {

@@ -1,0 +1,31 @@
+import test from 'ava';
+import { type Action, summarize } from '../../src/engine/action.js';
+import type { Entry } from '../../src/engine/entry.js';
+import { type ReportView, viewAction } from '../../src/report/model.js';
+import { renderText } from '../../src/report/text.js';
+
+const entry = (path: string, extra: Partial<Entry> = {}): Entry => ({ path, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtimeMs: 0, ino: 1, nlink: 1, ...extra });
+
+test("the contract's example counts: 2 copies (3 copied for people, with the symlink), 1 deleted, 4 attributes fixed", (t) => {
+  const actions: Action[] = [
+    { op: 'copy', path: 'bin/app', reason: 'missing', master: entry('bin/app', { size: 1_000_000 }) },
+    { op: 'copy', path: 'lib/core.so', reason: 'checksum', master: entry('lib/core.so', { size: 258_291 }) },
+    { op: 'delete', path: 'tmp/old.log', remote: entry('tmp/old.log') },
+    { op: 'chmod', path: 'bin/run.sh', master: entry('bin/run.sh', { mode: 0o755 }), remote: entry('bin/run.sh') },
+    { op: 'chown', path: 'etc/app.conf', master: entry('etc/app.conf'), remote: entry('etc/app.conf', { uid: 1000, gid: 1000 }) },
+    { op: 'touch', path: 'README.md', master: entry('README.md'), remote: entry('README.md') },
+    { op: 'symlink', path: 'current', master: entry('current', { type: 'symlink', target: 'releases/v2' }) },
+    { op: 'hardlink', path: 'bin/app2', linkTo: 'bin/app', master: entry('bin/app2') },
+    { op: 'mkdir', path: 'releases/v2', master: entry('releases/v2', { type: 'dir' }) },
+    { op: 'rmdir', path: 'releases/v1', remote: entry('releases/v1', { type: 'dir' }) },
+  ];
+  const summary = summarize(actions);
+  t.deepEqual(summary, { copied: 2, bytes: 1258291, deleted: 1, attributes: 4 });
+  const report: ReportView = {
+    master: '/srv/app',
+    dryRun: false,
+    error: null,
+    remotes: [{ endpoint: 'root@web1:/srv/app', actions: actions.map(viewAction), passes: 1, inconsistent: [], error: null, blocks: [], summary }],
+  };
+  t.regex(renderText(report), /^summary root@web1:\/srv\/app: 3 copied \(1\.2 MiB\), 1 deleted, 4 attributes fixed, 0 inconsistent$/m);
+});
