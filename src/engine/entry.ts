@@ -15,7 +15,7 @@ export interface Entry {
   mode: number;
   uid: number;
   gid: number;
-  /** Whole milliseconds: what every filesystem we meet can store and give back exactly. */
+  /** Milliseconds with the microseconds as a fraction: what a replica can be given (see sameMtime). */
   mtimeMs: number;
   /** Inode number and link count, for hard-link grouping within one host. */
   ino: number;
@@ -54,6 +54,14 @@ export interface Listing {
 export type AttrName = 'mode' | 'mtime' | 'owner' | 'group' | 'links';
 export const ALL_ATTRS: readonly AttrName[] = ['mode', 'mtime', 'owner', 'group', 'links'];
 
+
+/**
+ * mtimes are compared to the millisecond, what every filesystem we meet stores (a replica is set
+ * to the microsecond where its filesystem can hold that).
+ */
+export function sameMtime(a: Entry, b: Entry): boolean {
+  return Math.floor(a.mtimeMs) === Math.floor(b.mtimeMs);
+}
 
 export function parentOf(path: string): string {
   const i = path.lastIndexOf('/');

@@ -1,5 +1,5 @@
 import type { Action, CopyReason } from './action.js';
-import { type AttrName, type Entry, type Listing, comparePaths, depthOf, parentOf } from './entry.js';
+import { type AttrName, type Entry, type Listing, comparePaths, depthOf, parentOf, sameMtime } from './entry.js';
 import { entriesByPath, pairEntries, perListing } from './pairing.js';
 
 export interface PlanOptions {
@@ -98,7 +98,7 @@ function attributeActions(m: Entry, r: Entry, input: PlanInput, fixes: Action[],
   if (attrs.has('mode') && m.type !== 'symlink' && m.mode !== r.mode) {
     fixes.push({ op: 'chmod', path: m.path, master: m, remote: r });
   }
-  if (attrs.has('mtime') && m.mtimeMs !== r.mtimeMs) touches.push({ op: 'touch', path: m.path, master: m, remote: r });
+  if (attrs.has('mtime') && !sameMtime(m, r)) touches.push({ op: 'touch', path: m.path, master: m, remote: r });
 }
 
 function contentReason(m: Entry, r: Entry | undefined): CopyReason | undefined {

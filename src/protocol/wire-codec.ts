@@ -48,7 +48,9 @@ export function unpackRootAttrs(v: unknown, partial: boolean): Partial<RootAttrs
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('root attributes');
   const out: Partial<RootAttrs> = {};
   for (const [k, value] of Object.entries(v)) {
-    if (!(ROOT_KEYS as readonly string[]).includes(k) || !Number.isInteger(value)) throw bad('root attributes');
+    if (!(ROOT_KEYS as readonly string[]).includes(k) || typeof value !== 'number' || !(k === 'mtimeMs' ? Number.isFinite(value) : Number.isInteger(value))) {
+      throw bad('root attributes');
+    }
     out[k as keyof RootAttrs] = value as number;
   }
   if (!partial && ROOT_KEYS.some((k) => out[k] === undefined)) throw bad('root attributes');

@@ -396,13 +396,18 @@ test('leftover temp files of an interrupted run are removed by the next run; sta
   const r = remote();
   await runCli(['sync', master, r]);
   const before = snapshot(r, { withRoot: true });
-  const binTimes = statSync(nodePath.join(r, 'bin'));
-  const rootTimes = statSync(r);
+  // Times to the nanosecond, which touch can set back (node's utimes cannot).
+  const mtimeOf = (p: string): string => {
+    const ns = statSync(p, { bigint: true }).mtimeNs;
+    return `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
+  };
+  const binTime = mtimeOf(nodePath.join(r, 'bin'));
+  const rootTime = mtimeOf(r);
   writeFileSync(nodePath.join(r, 'bin', '.replisync-deadbeef-1.tmp'), 'half a file');
   writeFileSync(nodePath.join(r, '.replisync.lock'), JSON.stringify({ host: (await import('node:os')).hostname(), pid: 999999, runId: 'x', job: 'j', block: 'b', since: 'then' }));
   // As a crash would leave them: leftovers in directories whose mtime is otherwise right.
-  utimesSync(nodePath.join(r, 'bin'), binTimes.atime, binTimes.mtime);
-  utimesSync(r, rootTimes.atime, rootTimes.mtime);
+  execFileSync('touch', ['-m', '-d', binTime, nodePath.join(r, 'bin')]);
+  execFileSync('touch', ['-m', '-d', rootTime, r]);
   const diff = await runCli(['diff', master, r]);
   t.is(diff.code, 0, 'leftovers are not content');
   t.true(existsSync(nodePath.join(r, 'bin', '.replisync-deadbeef-1.tmp')), 'a dry run removes nothing');

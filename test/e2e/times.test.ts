@@ -1,5 +1,6 @@
 import test from 'ava';
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { cleanup, comparable, runCli, snapshot, tempDir } from '../helpers/tree.js';
 
@@ -19,6 +20,30 @@ test('file and directory times before 1970 and far ahead are replicated; a secon
   const first = await runCli(['sync', master, remote]);
   t.is(first.code, 0, first.stderr + first.stdout);
   t.deepEqual(comparable(snapshot(remote)), comparable(snapshot(master)));
+  const again = await runCli(['sync', master, remote]);
+  t.is(again.code, 0);
+  t.regex(again.stdout, /0 copied \(0 B\), 0 deleted, 0 attributes fixed, 0 inconsistent/);
+});
+
+test('times are replicated to the microsecond (what node can set), before 1970 too; the root as well; a second run changes nothing', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => cleanup(dir));
+  const master = nodePath.join(dir, 'master');
+  const remote = nodePath.join(dir, 'remote');
+  mkdirSync(nodePath.join(master, 'd'), { recursive: true });
+  writeFileSync(nodePath.join(master, 'd/f'), 'a');
+  writeFileSync(nodePath.join(master, 'old'), 'b');
+  symlinkSync('f', nodePath.join(master, 'd/l'));
+  // touch sets nanoseconds, which node cannot: these are the times a replica must come close to.
+  const times: Record<string, string> = { 'd/f': '1764662304.018930356', 'd/l': '1764662304.999999999', old: '-86399.9999985', d: '1.0000005', '': '1764662304.123456789' };
+  for (const [p, time] of Object.entries(times)) execFileSync('touch', ['-h', '-d', `@${time}`, nodePath.join(master, p)]);
+  const first = await runCli(['sync', master, remote]);
+  t.is(first.code, 0, first.stderr + first.stdout);
+  const micros = (root: string, p: string): bigint => {
+    const ns = lstatSync(nodePath.join(root, p), { bigint: true }).mtimeNs;
+    return ns >= 0n ? ns / 1000n : (ns - 999n) / 1000n;
+  };
+  for (const p of Object.keys(times)) t.is(micros(remote, p), micros(master, p), `${p || 'the root'} to the microsecond`);
   const again = await runCli(['sync', master, remote]);
   t.is(again.code, 0);
   t.regex(again.stdout, /0 copied \(0 B\), 0 deleted, 0 attributes fixed, 0 inconsistent/);

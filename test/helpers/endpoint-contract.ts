@@ -175,7 +175,7 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
 
     // The root's own attributes come with the listing; it takes the ones given when a held lock is released.
     const rootStat = statSync(root);
-    t.deepEqual(beforeLock, { mode: rootStat.mode & 0o7777, uid: rootStat.uid, gid: rootStat.gid, mtimeMs: Math.round(rootStat.mtimeMs) });
+    t.deepEqual(beforeLock, { mode: rootStat.mode & 0o7777, uid: rootStat.uid, gid: rootStat.gid, mtimeMs: Number(statSync(root, { bigint: true }).mtimeNs / 1000n) / 1000 });
     await ep.lock({ runId: '0123456789abcdef', job: 'contract', block: 'd' }, 1000);
     await ep.unlock({ mode: 0o750, mtimeMs: 1_600_000_000_123 });
     t.is(statSync(root).mode & 0o7777, 0o750);

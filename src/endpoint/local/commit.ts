@@ -17,8 +17,8 @@ import { errnoCode, reasonOf } from '../errors.js';
 import type { ChecksumCache } from './checksum-cache.js';
 import type { TouchedDirs } from './touched-dirs.js';
 import { type ParentGuard, resolveInside, underRoot } from './safe-path.js';
-import { utimesArg } from './file-time.js';
-import { contentKey, entryType, toEntry, wholeMs } from './stat-key.js';
+import { fileTime, timeMs } from './file-time.js';
+import { contentKey, entryType, toEntry } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
 
 /** What applying steps needs from its endpoint. */
@@ -67,7 +67,7 @@ function expectState(abs: string, expect: Entry | undefined, strictContent: bool
   const same =
     entryType(st) === expect.type &&
     Number(st.ino) === expect.ino &&
-    (!strictContent || expect.type !== 'file' || (Number(st.size) === expect.size && wholeMs(st.mtimeNs) === expect.mtimeMs));
+    (!strictContent || expect.type !== 'file' || (Number(st.size) === expect.size && timeMs(st.mtimeNs) === expect.mtimeMs));
   if (!same) throw new Changed('changed on the remote since it was listed');
   return st;
 }
@@ -153,7 +153,7 @@ export class Committer {
       case 'touch': {
         const st = expectState(abs, a.remote, false)!;
         if (a.master!.type === 'dir') this.ctx.touchedDirs.want(a.path, a.master!.mtimeMs);
-        else lutimes(abs, utimesArg(Number(st.atimeNs) / 1e9), utimesArg(a.master!.mtimeMs / 1000));
+        else lutimes(abs, fileTime(timeMs(st.atimeNs)), fileTime(a.master!.mtimeMs));
         return;
       }
     }
@@ -180,7 +180,7 @@ export class Committer {
       const mode = step.attrs.mode ? m.mode : current && current.type === m.type ? current.mode : m.mode & ~UMASK;
       chmod(tmpAbs, mode);
     }
-    if (step.attrs.mtime) lutimes(tmpAbs, Date.now() / 1000, utimesArg(m.mtimeMs / 1000));
+    if (step.attrs.mtime) lutimes(tmpAbs, Date.now() / 1000, fileTime(m.mtimeMs));
   }
 
   private copy(step: CommitStep, abs: string): Entry {

@@ -1,7 +1,8 @@
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import type { FileReader, FileWriter, ReadStat, StagedFile } from '../endpoint.js';
 import { crc32 } from './crc.js';
-import { type ListedFile, contentKey, wholeMs } from './stat-key.js';
+import { type ListedFile, contentKey } from './stat-key.js';
+import { timeMs } from './file-time.js';
 import { underRoot } from './safe-path.js';
 
 export const CHUNK = 256 * 1024;
@@ -56,7 +57,7 @@ function checkRead(fd: number, before: BigIntStats, started: number, size: numbe
   const after = fstatSync(fd, { bigint: true });
   const consistent = sameContent(before, after) && BigInt(size) === after.size && !racy(before.ctimeNs, started);
   if (consistent) onConsistent?.(contentKey(after), crc);
-  return { size, crc, mtimeMs: wholeMs(after.mtimeNs), mode: Number(after.mode) & 0o7777, uid: Number(after.uid), gid: Number(after.gid), consistent };
+  return { size, crc, mtimeMs: timeMs(after.mtimeNs), mode: Number(after.mode) & 0o7777, uid: Number(after.uid), gid: Number(after.gid), consistent };
 }
 
 function openRegular(abs: string): { fd: number; before: BigIntStats } {

@@ -1,10 +1,9 @@
 import { type BigIntStats, chmodSync, chownSync, statSync, utimesSync } from 'node:fs';
 import type { RootAttrs } from '../../engine/entry.js';
-import { utimesArg } from './file-time.js';
-import { wholeMs } from './stat-key.js';
+import { fileTime, timeMs } from './file-time.js';
 
 export function rootAttrsOf(st: BigIntStats): RootAttrs {
-  return { mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), mtimeMs: wholeMs(st.mtimeNs) };
+  return { mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), mtimeMs: timeMs(st.mtimeNs) };
 }
 
 /**
@@ -19,5 +18,5 @@ export function dressRoot(root: string, attrs: Partial<RootAttrs>): void {
   if (uid !== undefined && uid !== 0 && st.uid !== uid) return;
   if (attrs.uid !== undefined || attrs.gid !== undefined) chownSync(root, attrs.uid ?? -1, attrs.gid ?? -1);
   if (attrs.mode !== undefined) chmodSync(root, attrs.mode);
-  if (attrs.mtimeMs !== undefined) utimesSync(root, st.atime, utimesArg(attrs.mtimeMs / 1000));
+  if (attrs.mtimeMs !== undefined) utimesSync(root, st.atime, fileTime(attrs.mtimeMs));
 }

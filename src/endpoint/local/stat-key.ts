@@ -1,15 +1,12 @@
 import type { BigIntStats } from 'node:fs';
 import type { Entry, EntryType } from '../../engine/entry.js';
+import { timeMs } from './file-time.js';
 
 export function entryType(st: BigIntStats): EntryType {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';
   return 'special';
-}
-
-export function wholeMs(ns: bigint): number {
-  return Math.round(Number(ns / 1000n) / 1000);
 }
 
 export function toEntry(path: string, st: BigIntStats, type: EntryType, target?: string): Entry {
@@ -20,7 +17,7 @@ export function toEntry(path: string, st: BigIntStats, type: EntryType, target?:
     mode: Number(st.mode) & 0o7777,
     uid: Number(st.uid),
     gid: Number(st.gid),
-    mtimeMs: wholeMs(st.mtimeNs),
+    mtimeMs: timeMs(st.mtimeNs),
     ino: Number(st.ino),
     nlink: Number(st.nlink),
   };

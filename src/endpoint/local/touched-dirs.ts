@@ -1,6 +1,6 @@
 import { chmodSync, lstatSync, lutimesSync } from 'node:fs';
 import { depthOf } from '../../engine/entry.js';
-import { utimesArg } from './file-time.js';
+import { fileTime, timeMs } from './file-time.js';
 import { underRoot } from './safe-path.js';
 
 /** Write and search for the owner: what creating, renaming or removing an entry in a directory takes. */
@@ -32,8 +32,7 @@ export class TouchedDirs {
     try {
       const st = lstatSync(this.abs(rel), { bigint: true, throwIfNoEntry: false });
       if (!st?.isDirectory()) return;
-      // Seconds as a double: the closest to the nanosecond value that node's utimes can set.
-      this.saved.set(rel, { atime: Number(st.atimeNs) / 1e9, mtime: Number(st.mtimeNs) / 1e9 });
+      this.saved.set(rel, { atime: timeMs(st.atimeNs), mtime: timeMs(st.mtimeNs) });
       const mode = Number(st.mode) & 0o7777;
       if (this.uid !== 0 && Number(st.uid) === this.uid && (mode & OWNER_WX) !== OWNER_WX) {
         chmodSync(this.abs(rel), mode | OWNER_WX);
@@ -69,8 +68,8 @@ export class TouchedDirs {
       const prev = this.saved.get(rel);
       const mode = this.lent.get(rel);
       try {
-        if (ms !== undefined) lutimesSync(this.abs(rel), utimesArg(prev?.atime ?? Date.now() / 1000), utimesArg(ms / 1000));
-        else if (prev) lutimesSync(this.abs(rel), utimesArg(prev.atime), utimesArg(prev.mtime));
+        if (ms !== undefined) lutimesSync(this.abs(rel), fileTime(prev?.atime ?? Date.now()), fileTime(ms));
+        else if (prev) lutimesSync(this.abs(rel), fileTime(prev.atime), fileTime(prev.mtime));
         if (mode !== undefined) chmodSync(this.abs(rel), mode);
       } catch {
         // Removed by this commit: nothing to restore.
