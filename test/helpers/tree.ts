@@ -60,8 +60,8 @@ export function snapshot(root: string, opts: { withRoot?: boolean } = {}): Map<s
         mode: Number(st.mode) & 0o7777,
         uid: Number(st.uid),
         gid: Number(st.gid),
-        // replisync keeps mtimes to the microsecond (node sets no finer), rounded down.
-        mtimeMs: Number(st.mtimeNs >= 0n ? st.mtimeNs / 1000n : (st.mtimeNs - 999n) / 1000n) / 1000,
+        // replisync compares mtimes to the millisecond (rounded down); times.test checks the microseconds it sets.
+        mtimeMs: Math.floor(Number(st.mtimeNs >= 0n ? st.mtimeNs / 1000n : (st.mtimeNs - 999n) / 1000n) / 1000),
         size: type === 'file' ? Number(st.size) : 0,
         sha: type === 'file' ? createHash('sha1').update(readFileSync(abs)).digest('hex') : undefined,
         target: type === 'symlink' ? readlinkSync(abs) : undefined,
