@@ -90,7 +90,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
         } catch (err) {
           throw new WalkError(child, err);
         }
-      } else files.set(child, listedFile(st));
+      } else if (type === 'file') files.set(child, listedFile(st));
       entries.push(toEntry(child, st, type, target));
       listed++;
     }
