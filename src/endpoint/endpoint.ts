@@ -52,12 +52,11 @@ export interface Endpoint {
   flush(): Promise<void>;
 
   /**
-   * Applies actions in order (with `flush`, after making its staged files durable); per-path
-   * failures are data. It owns the temp files named in `staged` (or, without it, every file staged
-   * before the call): those it does not commit are removed. Files staged for other blocks wait for
-   * their own commit, so that the next block can be staged while this one commits.
+   * Applies actions in order (with `flush`, after making the files staged so far durable); per-path
+   * failures are data. Files staged before the call and not committed are removed; files staged
+   * after it wait for a later commit, so that the next block can be staged while this one commits.
    */
-  commit(steps: CommitStep[], options?: { flush?: boolean; staged?: readonly string[] }): Promise<StepResult[]>;
+  commit(steps: CommitStep[], options?: { flush?: boolean }): Promise<StepResult[]>;
 
   /**
    * Takes the root's lock file for a block, waiting up to timeoutMs for another holder. Called

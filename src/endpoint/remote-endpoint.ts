@@ -104,8 +104,8 @@ export class RemoteEndpoint implements Endpoint {
     await this.client.request('flush');
   }
 
-  async commit(steps: CommitStep[], options: { flush?: boolean; staged?: readonly string[] } = {}): Promise<StepResult[]> {
-    const results = await this.client.request('commit', { steps: steps.map(packStep), flush: options.flush === true, ...(options.staged ? { staged: options.staged } : {}) });
+  async commit(steps: CommitStep[], options: { flush?: boolean } = {}): Promise<StepResult[]> {
+    const results = await this.client.request('commit', { steps: steps.map(packStep), flush: options.flush === true });
     return this.decoded(() => unpackStepResults(results, steps));
   }
 

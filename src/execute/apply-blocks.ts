@@ -23,14 +23,6 @@ export interface BlockContext {
   verbose?: (message: string) => void;
 }
 
-/** A block whose copies are being staged, waiting for its commit. */
-interface StagingBlock {
-  name: string;
-  work: Map<RemoteRun, Block>;
-  hooked: boolean;
-  targets: Promise<Map<RemoteRun, Map<Action, CopyTarget>>>;
-}
-
 /** Result of a step that is not an error but a sign the path moved under us: retried next pass. */
 const CHANGED = 'ECHANGED';
 
@@ -40,9 +32,8 @@ const CHANGED = 'ECHANGED';
  * locked until the pass is done, its lock record naming the block at work. Per block: stage the
  * new contents, make them durable, run preBlock, commit (renames in one sweep, then deletes, links
  * and attributes), run postBlock. A failure before the commit leaves the block entirely old on
- * that remote. A block is staged while the one before it finishes staging and commits, so that
- * neither side waits for the other between blocks (a commit owns the temp files of its block
- * only); a block with hooks is committed before the next one starts.
+ * that remote. Without hooks, a block's commit is sent and the next block staged while it runs
+ * (the commit takes only what was staged before it).
  */
 export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[]>, ctx: BlockContext): Promise<void> {
   const limit = pLimit(ctx.concurrency);
@@ -63,22 +54,6 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
   const master: MasterState = {};
   const relabels: Promise<void>[] = [];
   let committing: Promise<unknown> = Promise.resolve();
-  const stagings: Promise<unknown>[] = [];
-  let waiting: StagingBlock | undefined;
-  /**
-   * Commits a block once it is staged, after the commit before it. False when the master is
-   * gone: this block and the ones after it stay as they are on every remote (what they staged is
-   * removed at unlock), rather than get their deletes without their copies.
-   */
-  const commitWhenStaged = async (b: StagingBlock): Promise<boolean> => {
-    if (waiting === b) waiting = undefined;
-    const targets = await b.targets;
-    if (master.lost) return false;
-    await committing;
-    committing = each(b.work.keys(), (r) => commitBlock(b.name, r, b.work.get(r)!, targets.get(r)!, b.hooked, ctx));
-    if (b.hooked) await committing;
-    return true;
-  };
   // One bar for the pass: its ETA means something, one per block's would not.
   ctx.progress?.start(`pass ${ctx.pass}: transfer`, bytesToRead(blocksOf));
   try {
@@ -115,17 +90,16 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
       });
       for (const r of work.keys()) if (!locked.has(r)) r.failed = true;
 
-      const block: StagingBlock = { name, work, hooked: [...work.values()].some((b) => b.preBlock || b.postBlock), targets: stageBlock(name, work, master, ctx) };
-      stagings.push(block.targets);
-      // The previous block commits once staged, while this one stages; a block with hooks runs alone.
-      const previous = waiting;
-      waiting = block;
-      if (previous && !(await commitWhenStaged(previous))) break;
-      if (block.hooked && !(await commitWhenStaged(block))) break;
+      const targets = await stageBlock(name, work, master, ctx);
+      // The master is gone: this block and the ones after it stay as they are on every remote
+      // (what it staged is removed at unlock), rather than get their deletes without their copies.
+      if (master.lost) break;
+      await committing;
+      const hooked = [...work.values()].some((b) => b.preBlock || b.postBlock);
+      committing = each(work.keys(), (r) => commitBlock(name, r, work.get(r)!, targets.get(r)!, hooked, ctx));
+      if (hooked) await committing;
     }
-    if (waiting && !master.lost) await commitWhenStaged(waiting);
   } finally {
-    await Promise.allSettled(stagings);
     await committing;
     ctx.progress?.stop();
     await Promise.all(relabels);
@@ -186,10 +160,9 @@ function bytesToRead(blocksOf: Map<RemoteRun, Block[]>): number {
 
 async function commitBlock(name: string, r: RemoteRun, b: Block, copies: Map<Action, CopyTarget>, hooked: boolean, ctx: BlockContext): Promise<void> {
   const unstaged = [...copies.values()].filter((t) => t.failed).length;
-  const staged = [...copies.values()].flatMap((t) => (t.staged ? [t.staged] : []));
   if (unstaged > 0) {
     // A block changes whole or not at all: what the remote could not take keeps all of it old there.
-    await r.endpoint.commit([], { staged });
+    await r.endpoint.commit([]);
     r.note(`${r.label}: block ${name} left as it was: ${unstaged} of its file(s) could not be staged there`);
     r.blocks.push({ name, pass: ctx.pass, actions: 0 });
     return;
@@ -199,9 +172,9 @@ async function commitBlock(name: string, r: RemoteRun, b: Block, copies: Map<Act
   if (hooked) {
     await r.endpoint.flush();
     await hook(r, b.preBlock, 'preBlock', ctx.verbose);
-    results = await r.endpoint.commit(steps, { staged });
+    results = await r.endpoint.commit(steps);
   } else {
-    results = await r.endpoint.commit(steps, { flush: true, staged });
+    results = await r.endpoint.commit(steps, { flush: true });
   }
   results.forEach((res, i) => {
     if (res.entry) r.placed.set(res.path, res.entry);

@@ -16,8 +16,6 @@ const BATCHES_IN_FLIGHT = 4;
 export interface CopyTarget {
   remote: RemoteRun;
   action: Action;
-  /** Set when the remote staged the content, checked or not: a temp file the block's commit owns. */
-  staged?: string;
   /** Set when the content is staged and checked: the temp file to commit. */
   temp?: string;
   /** Set when the master file moved while it was read: not committed this pass. */
@@ -141,7 +139,6 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], sta
 
 /** Takes a staged copy for commit if it arrived intact, with the attributes the master file had when read. */
 function accept(t: CopyTarget, staged: StagedFile, read: ReadStat): void {
-  t.staged = staged.temp;
   if (staged.crc !== read.crc || staged.size !== read.size) {
     // Left staged but uncommitted: the commit removes it, and the next pass tries again.
     t.failed = true;

@@ -164,11 +164,8 @@ export class AgentServer {
         return NO_RESPONSE_YET;
       case 'flush':
         return this.ep().flush();
-      case 'commit': {
-        const staged = params.staged === undefined ? undefined : p('staged', 'array');
-        if (staged && !staged.every((t) => typeof t === 'string')) throw this.fail('commit: staged must list temp file names');
-        return packStepResults(await this.ep().commit(unpackSteps(p('steps', 'array')), { flush: params.flush === true, staged: staged as string[] | undefined }));
-      }
+      case 'commit':
+        return packStepResults(await this.ep().commit(unpackSteps(p('steps', 'array')), { flush: params.flush === true }));
       case 'lock':
         return this.ep().lock(p('owner', 'object') as unknown as LockOwner, p('timeoutMs', 'number'));
       case 'unlock':

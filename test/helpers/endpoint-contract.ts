@@ -115,24 +115,6 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     t.like(again, [{ ok: true }, { ok: false }], 'the late file was kept for this commit; the early one was removed by the first');
     t.is(readFileSync(nodePath.join(root, 'sub/late.txt'), 'utf8'), 'late');
 
-    // A commit given its block's temp files owns those only: another block staged before it waits.
-    const [mine, kept, theirs] = await ep.stageFiles(['mine', 'kept', 'theirs'].map((n) => ({ path: `sub/${n}.txt`, content: Buffer.from(n) })));
-    const temp = (o: typeof mine): string => (o!.ok ? o!.staged.temp : '');
-    const owned = await ep.commit([{ action: { op: 'copy', path: 'sub/mine.txt', reason: 'missing', master: { ...master, path: 'sub/mine.txt', size: 4 } }, temp: temp(mine), attrs }], {
-      flush: true,
-      staged: [temp(mine), temp(kept)],
-    });
-    t.like(owned, [{ ok: true }]);
-    t.like(
-      await ep.commit([
-        { action: { op: 'copy', path: 'sub/theirs.txt', reason: 'missing', master: { ...master, path: 'sub/theirs.txt', size: 6 } }, temp: temp(theirs), attrs },
-        { action: { op: 'copy', path: 'sub/kept.txt', reason: 'missing', master: { ...master, path: 'sub/kept.txt', size: 4 } }, temp: temp(kept), attrs },
-      ]),
-      [{ ok: true }, { ok: false }],
-      "the other block's file waited for its own commit; the one the first commit owned and left is gone",
-    );
-    t.is(readFileSync(nodePath.join(root, 'sub/theirs.txt'), 'utf8'), 'theirs');
-
     // A new file is staged beside its target: its missing directories are made for it, private,
     // and the commit's mkdir gives them their mode and time; never is anything staged through a
     // symlinked directory.

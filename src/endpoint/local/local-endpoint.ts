@@ -288,9 +288,9 @@ export class LocalEndpoint implements Endpoint {
     return this.fsSync.flushFiles(temps, (temp, err) => this.fail('cannot flush new content to disk', temp, err));
   }
 
-  async commit(steps: CommitStep[], options: { flush?: boolean; staged?: readonly string[] } = {}): Promise<StepResult[]> {
-    // Taken before the first await: without a list, what is staged from here on belongs to a later commit.
-    const mine = new Set(options.staged ? options.staged.filter((t) => this.pending.has(t)) : this.pending);
+  async commit(steps: CommitStep[], options: { flush?: boolean } = {}): Promise<StepResult[]> {
+    // Taken before the first await: what is staged from here on belongs to a later commit.
+    const mine = new Set(this.pending);
     await this.readyToChange();
     const committer = new Committer({
       root: this.root,
