@@ -8,6 +8,8 @@ import type { HostCommand, HostShell } from './host-shell.js';
 const NO_NODE = 126;
 /** The agent's code did not arrive whole (the connection closed before). */
 const NO_AGENT = 125;
+/** The host's node is older than the agent needs (it would not even parse it). */
+const OLD_NODE = 124;
 /** What a shell says when even `sh` or `node` cannot be found. */
 const COMMAND_NOT_FOUND = 127;
 const MIN_NODE_MAJOR = 18;
@@ -26,6 +28,7 @@ function shellWord(s: string): string {
  */
 function bootstrap(size: number): string {
   return [
+    'if(+process.versions.node.split(".")[0]<' + MIN_NODE_MAJOR + '){process.stderr.write(process.version);process.exit(' + OLD_NODE + ')}',
     'const fs=require("fs"),M=require("module"),b=Buffer.alloc(' + size + ');',
     'for(let o=0;o<b.length;){let r=-1;',
     'try{r=fs.readSync(0,b,o,b.length-o,null)}catch(e){if(e.code!=="EAGAIN")throw e;Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,5)}',
@@ -91,6 +94,7 @@ export async function openHostAgent(
     const { code, said } = started;
     if (how.node && code === NO_NODE) throw new EndpointError(`--remote-node ${how.node}: no executable file there on the host`, label);
     if (code === NO_AGENT) throw new EndpointError('the connection closed before the agent had its code', label);
+    if (code === OLD_NODE) throw new EndpointError(`the host runs node ${said}; replisync needs ${MIN_NODE_MAJOR} or later`, label);
     if (code === NO_NODE || code === COMMAND_NOT_FOUND) {
       throw new EndpointError(`node is not on the PATH of the host: install Node.js ${MIN_NODE_MAJOR} or later there, or name it with --remote-node (exit ${code})`, label);
     }

@@ -287,6 +287,17 @@ test.serial('a host without node gets a clear error; the other remotes complete;
   const wrong = await runCli(['diff', master, `nonode:${at('r1')}`, '--remote-node', '/opt/node/bin/node'], { env: lab.env() });
   t.is(wrong.code, 2);
   t.regex(wrong.stderr, /nonode:.*: --remote-node \/opt\/node\/bin\/node: no executable file there on the host/);
+  // A node too old for the agent (as a distribution's node 12 is) is told, before it fails to parse it.
+  writeFileSync(
+    nodePath.join(odd, 'v12.cjs'),
+    "Object.defineProperty(process, 'version', { value: 'v12.22.12' }); Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '12.22.12' } });" +
+      "const M = require('module'), compile = M.prototype._compile;" +
+      "M.prototype._compile = function (code, file) { if (file.includes('replisync-agent')) throw new SyntaxError('Unexpected token ?.'); return compile.call(this, code, file); };",
+  );
+  writeFileSync(nodePath.join(odd, 'old-node'), `#!/bin/sh\nexec '${process.execPath}' --require '${nodePath.join(odd, 'v12.cjs').replace(/'/g, "'\\''")}' "$@"\n`, { mode: 0o755 });
+  const old = await runCli(['diff', master, `nonode:${at('r1')}`, '--remote-node', nodePath.join(odd, 'old-node')], { env: lab.env() });
+  t.is(old.code, 2);
+  t.regex(old.stderr, /nonode:.*: the host runs node v12\.22\.12; replisync needs 18 or later/);
 });
 
 test.serial('a remote that is down is reported with its host; the others complete', async (t) => {
