@@ -1,6 +1,6 @@
 // Bundles what runs outside the test suite (after tsc has checked the types):
-// - the agent: one self-contained CommonJS file that any Node >= 18 runs, sent to hosts with each
-//   connection; its content hash is the id it greets with (shown by -v);
+// - the agent: one self-contained CommonJS file that any Node >= 18 runs, named on the hosts by
+//   its content hash (so a changed agent is uploaded again, and versions never mix);
 // - the CLI: one ES module and a few chunks loaded only when needed (SSH, progress bars). Node
 //   reads and links one file instead of some 150 (ours and yargs'): a run starts ~0.15 s sooner.
 //   ssh2 stays outside: it loads optional native bindings from its own folder.

@@ -6,7 +6,6 @@ import { agentFile } from './agent-file.js';
 import type { HostCommand, HostShell } from './host-shell.js';
 
 const NO_NODE = 126;
-/** The agent's code did not arrive whole (the connection closed before). */
 const NO_AGENT = 125;
 /** The host's node is older than the agent needs (it would not even parse it). */
 const OLD_NODE = 124;
@@ -22,31 +21,22 @@ function shellWord(s: string): string {
 }
 
 /**
- * What node runs on the host: it reads the agent's gzipped code (`size` bytes) from stdin, exactly
- * that much so that the protocol that follows is untouched, and runs it as a CommonJS module.
- * So nothing is written on the host, and the agent always matches this replisync.
+ * The commands run on the host hold no user input but --remote-node, quoted: the agent's content
+ * id is hex, and paths travel inside the protocol. `sh -c` gives the same syntax whatever the
+ * login shell.
  */
-function bootstrap(size: number): string {
-  return [
-    'if(+process.versions.node.split(".")[0]<' + MIN_NODE_MAJOR + '){process.stderr.write(process.version);process.exit(' + OLD_NODE + ')}',
-    'const fs=require("fs"),M=require("module"),b=Buffer.alloc(' + size + ');',
-    'for(let o=0;o<b.length;){let r=-1;',
-    'try{r=fs.readSync(0,b,o,b.length-o,null)}catch(e){if(e.code!=="EAGAIN")throw e;Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,5)}',
-    'if(r===0)process.exit(' + NO_AGENT + ');if(r>0)o+=r}',
-    'const m=new M("replisync-agent");m.filename="/replisync-agent.cjs";',
-    'm._compile(require("zlib").gunzipSync(b).toString(),m.filename)',
-  ].join('');
+function startCommand(id: string, node: string | undefined): string {
+  const file = `"$HOME/.cache/replisync/agent-${id}.cjs"`;
+  const found = node ? `[ -x ${shellWord(node)} ]` : 'command -v node >/dev/null 2>&1';
+  // A node too old for the agent says its version, rather than fail to parse the agent.
+  const guard = `if(+process.versions.node.split(".")[0]<${MIN_NODE_MAJOR}){process.stderr.write(process.version);process.exit(${OLD_NODE})}require(process.argv[1])`;
+  const run = `exec ${node ? shellWord(node) : 'node'} -e ${shellWord(guard)} ${file}`;
+  return `sh -c ${shellWord(`${found} || exit ${NO_NODE}; [ -f ${file} ] || exit ${NO_AGENT}; ${run}`)}`;
 }
 
-/**
- * The command run on the host holds no user input but --remote-node, quoted: paths travel inside
- * the protocol. `sh -c` gives the same syntax whatever the login shell; the agent's arguments
- * (the home it runs in) only tell agents apart in a process list.
- */
-function startCommand(size: number, node: string | undefined): string {
-  const found = node ? `[ -x ${shellWord(node)} ]` : 'command -v node >/dev/null 2>&1';
-  const run = `exec ${node ? shellWord(node) : 'node'} -e ${shellWord(bootstrap(size))} replisync-agent "$HOME"`;
-  return `sh -c ${shellWord(`${found} || exit ${NO_NODE}; ${run}`)}`;
+function uploadCommand(id: string): string {
+  const dir = '"$HOME/.cache/replisync"';
+  return `sh -c 'umask 077 && mkdir -p ${dir} && t=${dir}/.agent-${id}.$$.tmp && cat > "$t" && mv -f "$t" ${dir}/agent-${id}.cjs'`;
 }
 
 /** Keeps the end of what a command says on stderr, for the error when it fails. */
@@ -56,13 +46,22 @@ function stderrTail(cmd: HostCommand): () => string {
   return () => said.trim();
 }
 
+/** Writes the agent file under ~/.cache/replisync on the host, atomically (temp name, then rename). */
+async function upload(shell: HostShell, where: string): Promise<void> {
+  const { id, content } = agentFile();
+  const cmd = await shell.run(uploadCommand(id));
+  const said = stderrTail(cmd);
+  cmd.stdout.resume();
+  cmd.stdin.end(content());
+  const code = await cmd.exit;
+  if (code !== 0) throw new EndpointError(`cannot install the agent under ~/.cache/replisync: ${said() || `exit ${code}`}`, where);
+}
+
 type Started = { agent: AgentClient; cmd: HostCommand } | { code: number; said: string };
 
 async function tryStart(shell: HostShell, label: string, node: string | undefined): Promise<Started> {
-  const code = agentFile().gzipped();
-  const cmd = await shell.run(startCommand(code.length, node));
+  const cmd = await shell.run(startCommand(agentFile().id, node));
   const said = stderrTail(cmd);
-  cmd.stdin.write(code);
   const agent = new AgentClient(cmd.stdout, cmd.stdin, label, cmd.stderr);
   const exitCode = cmd.exit.then((c) => c ?? -1);
   let timer: NodeJS.Timeout | undefined;
@@ -81,19 +80,25 @@ async function tryStart(shell: HostShell, label: string, node: string | undefine
   }
 }
 
-/** Starts the agent on a host, sending its code along. A host without node is a clear error. */
+/**
+ * Starts the agent on a host; when it is missing (or of another version, which has another name),
+ * uploads it and starts it again. A host without node is a clear error.
+ */
 export async function openHostAgent(
   shell: HostShell,
   label: string,
   options: RemoteOpenOptions,
   how: { node?: string; verbose?: (m: string) => void } = {},
 ): Promise<Endpoint> {
-  how.verbose?.(`${label}: starting the agent (${agentFile().id})`);
-  const started = await tryStart(shell, label, how.node);
+  let started = await tryStart(shell, label, how.node);
+  if ('code' in started && started.code === NO_AGENT) {
+    how.verbose?.(`${label}: installing the agent (${agentFile().id})`);
+    await upload(shell, label);
+    started = await tryStart(shell, label, how.node);
+  }
   if ('code' in started) {
     const { code, said } = started;
     if (how.node && code === NO_NODE) throw new EndpointError(`--remote-node ${how.node}: no executable file there on the host`, label);
-    if (code === NO_AGENT) throw new EndpointError('the connection closed before the agent had its code', label);
     if (code === OLD_NODE) throw new EndpointError(`the host runs node ${said}; replisync needs ${MIN_NODE_MAJOR} or later`, label);
     if (code === NO_NODE || code === COMMAND_NOT_FOUND) {
       throw new EndpointError(`node is not on the PATH of the host: install Node.js ${MIN_NODE_MAJOR} or later there, or name it with --remote-node (exit ${code})`, label);

@@ -1,5 +1,5 @@
 import anyTest, { type TestFn } from 'ava';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, linkSync, chmodSync, mkdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +22,7 @@ test.before(async (t) => {
   await lab.start('web2');
   await lab.start('web3');
   await lab.start('bastion');
-  // A PATH with a shell and some tools, but no node.
+  // A PATH with a shell and the tools the agent's upload uses, but no node.
   const bin = nodePath.join(dir, 'nonode-bin');
   mkdirSync(bin);
   for (const tool of ['sh', 'mkdir', 'cat', 'mv']) execFileSync('ln', ['-s', execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), nodePath.join(bin, tool)]);
@@ -209,9 +209,11 @@ test.serial('--rsh: hosts reached through the ssh program, as with rsync -e; wha
   // The ssh program reads the passwd home's files, not $HOME's: the lab's are named.
   const rsh = `ssh -F '${nodePath.join(lab.clientHome, '.ssh', 'config')}' -o UserKnownHostsFile='${lab.knownHosts}' -o BatchMode=yes`;
   const { master, at } = await trees(t, SAMPLE);
+  // web1 has no agent yet: it is uploaded through ssh too.
+  rmSync(nodePath.join(lab.hosts.get('web1')!.home, '.cache', 'replisync'), { recursive: true, force: true });
   const res = await runCli(['sync', master, `web1:${at('r1')}`, `ssh://web2${at('r2')}`, '--rsh', rsh, '-v'], { env: lab.env() });
   t.is(res.code, 0, res.stderr);
-  t.regex(res.stderr, /web1:\S+: starting the agent/);
+  t.regex(res.stderr, /web1:\S+: installing the agent/);
   t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
   t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
   const again = await runCli(['diff', master, `web1:${at('r1')}`, '-e', rsh], { env: lab.env() });
@@ -245,27 +247,24 @@ test.serial('hashed known_hosts entries are understood', async (t) => {
   t.is(res.code, 0, res.stderr);
 });
 
-test.serial('the agent travels with its connection: nothing of it is written on the host; a process list tells whose it is', async (t) => {
+test.serial('the agent is uploaded on first contact and reused after', async (t) => {
   const { lab } = t.context;
   lab.writeClientFiles();
   const web2 = lab.hosts.get('web2')!;
-  const { master, at } = await trees(t, { ...SAMPLE, 'big.bin': 'x'.repeat(300_000) });
-  const child = spawn(process.execPath, [BIN, 'sync', master, `web2:${at('r')}`, '--bwlimit', '100', '-v'], { env: { ...process.env, ...lab.env() }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  // While it runs (held back by --bwlimit), the host's agent shows a short command naming its home.
-  let line = '';
-  for (let i = 0; i < 200 && !line; i++) {
-    line = spawnSync('pgrep', ['-af', `replisync-agent ${web2.home}`], { encoding: 'utf8' }).stdout.trim();
-    if (!line) await sleep(25);
-  }
-  t.truthy(line, 'the agent runs on the host');
-  t.true(line.length < 1000, line);
-  t.is(await new Promise<number | null>((resolve) => child.on('exit', resolve)), 0, stderr);
-  t.regex(stderr, /web2:\S+: starting the agent \([0-9a-f]{16}\)/);
   const cacheDir = nodePath.join(web2.home, '.cache/replisync');
-  t.deepEqual(existsSync(cacheDir) ? readdirSync(cacheDir).filter((f) => !f.startsWith('checksums')) : [], [], 'only the checksum cache lives there');
-  t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
+  execFileSync('rm', ['-rf', cacheDir]);
+  const { master, at } = await trees(t, SAMPLE);
+  const first = await runCli(['sync', master, `web2:${at('r')}`, '-v'], { env: lab.env() });
+  t.is(first.code, 0, first.stderr);
+  t.regex(first.stderr, /installing the agent/);
+  const agents = readdirSync(cacheDir).filter((f) => f.startsWith('agent-'));
+  t.is(agents.length, 1);
+  t.is(statSync(cacheDir).mode & 0o777, 0o700);
+  const before = statSync(nodePath.join(cacheDir, agents[0]!)).mtimeMs;
+  const second = await runCli(['sync', master, `web2:${at('r')}`, '-v'], { env: lab.env() });
+  t.is(second.code, 0);
+  t.notRegex(second.stderr, /installing the agent/);
+  t.is(statSync(nodePath.join(cacheDir, agents[0]!)).mtimeMs, before);
 });
 
 test.serial('a host without node gets a clear error; the other remotes complete; --remote-node names node', async (t) => {
@@ -292,7 +291,7 @@ test.serial('a host without node gets a clear error; the other remotes complete;
     nodePath.join(odd, 'v12.cjs'),
     "Object.defineProperty(process, 'version', { value: 'v12.22.12' }); Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '12.22.12' } });" +
       "const M = require('module'), compile = M.prototype._compile;" +
-      "M.prototype._compile = function (code, file) { if (file.includes('replisync-agent')) throw new SyntaxError('Unexpected token ?.'); return compile.call(this, code, file); };",
+      "M.prototype._compile = function (code, file) { if (file.includes('/agent-')) throw new SyntaxError('Unexpected token ?.'); return compile.call(this, code, file); };",
   );
   writeFileSync(nodePath.join(odd, 'old-node'), `#!/bin/sh\nexec '${process.execPath}' --require '${nodePath.join(odd, 'v12.cjs').replace(/'/g, "'\\''")}' "$@"\n`, { mode: 0o755 });
   const old = await runCli(['diff', master, `nonode:${at('r1')}`, '--remote-node', nodePath.join(odd, 'old-node')], { env: lab.env() });
@@ -446,7 +445,7 @@ test.serial('a connection killed mid-copy leaves old or new content, and the nex
     if (!temp) await sleep(25);
   }
   t.truthy(temp, 'a temp file appeared during the transfer');
-  execFileSync('pkill', ['-KILL', '-f', `replisync-agent ${lab.hosts.get('web1')!.home}`]);
+  execFileSync('pkill', ['-KILL', '-f', `${lab.hosts.get('web1')!.home}/.cache/replisync/agent-`]);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   t.is(code, 2, stderr);
   t.regex(stderr, /web1:.*connection to the agent lost/);
@@ -475,7 +474,7 @@ test.serial("a master over SSH lost mid-copy fails the run (exit 2, named once) 
     if (!staging) await sleep(25);
   }
   t.true(staging, 'the transfer was under way');
-  execFileSync('pkill', ['-KILL', '-f', `replisync-agent ${lab.hosts.get('web1')!.home}`]);
+  execFileSync('pkill', ['-KILL', '-f', `${lab.hosts.get('web1')!.home}/.cache/replisync/agent-`]);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   t.is(code, 2, stderr);
   t.is(stderr.match(/web1:\S+: connection to the agent lost/g)?.length, 1, stderr);
