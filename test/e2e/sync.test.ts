@@ -2,7 +2,7 @@ import test from 'ava';
 import { chmodSync, chownSync, existsSync, linkSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
-import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
+import { BIN, assertSameTree, comparable, makeTree, runCli, setupMaster, snapshot } from '../helpers/tree.js';
 
 const SAMPLE = {
   'README.md': 'read me\n',
@@ -15,17 +15,8 @@ const SAMPLE = {
   'empty/': '',
 };
 
-async function setup(t: { teardown(fn: () => void): void }, spec: Record<string, string> = SAMPLE) {
-  const dir = tempDir();
-  t.teardown(() => void cleanup(dir));
-  const master = nodePath.join(dir, 'master');
-  await makeTree(master, spec);
-  return { dir, master, remote: (n = 1) => nodePath.join(dir, `remote${n}`) };
-}
-
-function assertSame(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, a: string, b: string): void {
-  t.deepEqual(comparable(snapshot(b)), comparable(snapshot(a)), `${b} differs from ${a}`);
-}
+const setup = (t: { teardown(fn: () => void): void }, spec: Record<string, string> = SAMPLE) => setupMaster(t, spec);
+const assertSame = assertSameTree;
 
 test('sync creates missing remotes and makes them identical; a second run changes nothing', async (t) => {
   const { master, remote } = await setup(t);
@@ -156,66 +147,6 @@ test('diff and sync --dry-run change nothing at all', async (t) => {
   const missing = nodePath.join(nodePath.dirname(r), 'never-created');
   t.is((await runCli(['diff', master, missing])).code, 1);
   t.false(existsSync(missing));
-});
-
-test('type changes file <-> directory <-> symlink', async (t) => {
-  const { master, remote } = await setup(t, { 'a/': '', 'a/inner': '1', b: 'file b', c: '-> b', d: 'file d' });
-  const r = remote();
-  await makeTree(r, { a: 'was a file', 'b/': '', 'b/x/y': 'deep', c: 'plain', 'd': '-> nowhere' });
-  const res = await runCli(['sync', master, r, '--format', 'json']);
-  t.is(res.code, 0, res.stderr);
-  assertSame(t, master, r);
-  const actions = JSON.parse(res.stdout).remotes[0].actions;
-  t.deepEqual(actions.find((a: { path: string; op: string }) => a.path === 'b' && a.op === 'copy'), { op: 'copy', path: 'b', reason: 'type' });
-  t.truthy(actions.find((a: { path: string; op: string }) => a.path === 'b' && a.op === 'rmdir'));
-  t.truthy(actions.find((a: { path: string; op: string }) => a.path === 'a' && a.op === 'mkdir'));
-});
-
-test('FIFOs: a remote one is deleted or replaced like any entry; a master one is not replicated, told on stderr, and its path left alone', async (t) => {
-  const { master, remote } = await setup(t, { 'd/f': 'content', 'keep/': '' });
-  execFileSync('mkfifo', [nodePath.join(master, 'pipe'), nodePath.join(master, 'keep/pipe')]);
-  const r = remote();
-  await makeTree(r, { 'd/': '', 'extra/': '', 'pipe/inside': 'left alone' });
-  execFileSync('mkfifo', [nodePath.join(r, 'd/f'), nodePath.join(r, 'extra/p'), nodePath.join(r, 'lone')]);
-  const res = await runCli(['sync', master, r, '--format', 'json']);
-  t.is(res.code, 0, res.stderr);
-  const brief = JSON.parse(res.stdout).remotes[0].actions.map((a: { op: string; path: string; reason?: string }) => `${a.op}${a.reason ? `(${a.reason})` : ''} ${a.path}`);
-  t.deepEqual(brief.filter((b: string) => !b.startsWith('touch') && !b.startsWith('chmod')).sort(), ['copy(type) d/f', 'delete extra/p', 'delete lone', 'mkdir keep', 'rmdir extra'].sort());
-  t.regex(res.stderr, new RegExp(`${master}: pipe: not replicated: a FIFO, socket or device file`));
-  t.regex(res.stderr, /keep\/pipe: not replicated/);
-  t.is(readFileSync(nodePath.join(r, 'd/f'), 'utf8'), 'content');
-  t.is(readFileSync(nodePath.join(r, 'pipe/inside'), 'utf8'), 'left alone');
-  t.false(existsSync(nodePath.join(r, 'extra')));
-  t.false(existsSync(nodePath.join(r, 'keep/pipe')));
-
-  const again = await runCli(['sync', master, r, '--format', 'json']);
-  t.is(again.code, 0, again.stderr);
-  t.deepEqual(JSON.parse(again.stdout).remotes[0].actions, []);
-  const quiet = await runCli(['sync', '-q', master, r]);
-  t.is(quiet.code, 0);
-  t.is(quiet.stderr, '');
-});
-
-test('hard-link groups become one inode on the remote', async (t) => {
-  const { master, remote } = await setup(t, { a: 'shared', other: 'x' });
-  linkSync(nodePath.join(master, 'a'), nodePath.join(master, 'b'));
-  linkSync(nodePath.join(master, 'a'), nodePath.join(master, 'c'));
-  const r = remote();
-  const res = await runCli(['sync', master, r]);
-  t.is(res.code, 0, res.stderr);
-  t.is(statSync(nodePath.join(r, 'a')).ino, statSync(nodePath.join(r, 'c')).ino);
-  t.is(statSync(nodePath.join(r, 'a')).nlink, 3);
-  assertSame(t, master, r);
-
-  // Across blocks: the group's first path ("a-b/x" sorts before "a/y") is copied in a later block
-  // than its other name, in one pass and without an error.
-  const across = await setup(t, { 'a-b/x': 'shared', 'a/keep': 'k', top: 't' });
-  linkSync(nodePath.join(across.master, 'a-b/x'), nodePath.join(across.master, 'a/y'));
-  linkSync(nodePath.join(across.master, 'a-b/x'), nodePath.join(across.master, 'top-link'));
-  const res2 = await runCli(['sync', across.master, across.remote(), '--format', 'json']);
-  t.is(res2.code, 0, res2.stderr);
-  t.is(JSON.parse(res2.stdout).remotes[0].passes, 1);
-  assertSame(t, across.master, across.remote());
 });
 
 test('classification: paths outside it are never copied, changed or deleted', async (t) => {

@@ -111,3 +111,17 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
     if (options.input !== undefined) child.stdin!.end(options.input);
   });
 }
+
+/** A master made from `spec` in a temp directory removed after the test, and the paths of its remotes there. */
+export async function setupMaster(t: { teardown(fn: () => void): void }, spec: Record<string, string>) {
+  const dir = tempDir();
+  t.teardown(() => void cleanup(dir));
+  const master = nodePath.join(dir, 'master');
+  await makeTree(master, spec);
+  return { dir, master, remote: (n = 1) => nodePath.join(dir, `remote${n}`) };
+}
+
+/** Trees `a` and `b` hold the same entries, as replisync compares them. */
+export function assertSameTree(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, a: string, b: string): void {
+  t.deepEqual(comparable(snapshot(b)), comparable(snapshot(a)), `${b} differs from ${a}`);
+}

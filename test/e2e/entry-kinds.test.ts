@@ -1,0 +1,67 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { existsSync, linkSync, readFileSync, statSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { assertSameTree as assertSame, makeTree, runCli, setupMaster as setup } from '../helpers/tree.js';
+
+// Entries of every kind replaced by another kind, hard-link groups, and what cannot be replicated.
+
+test('type changes file <-> directory <-> symlink', async (t) => {
+  const { master, remote } = await setup(t, { 'a/': '', 'a/inner': '1', b: 'file b', c: '-> b', d: 'file d' });
+  const r = remote();
+  await makeTree(r, { a: 'was a file', 'b/': '', 'b/x/y': 'deep', c: 'plain', 'd': '-> nowhere' });
+  const res = await runCli(['sync', master, r, '--format', 'json']);
+  t.is(res.code, 0, res.stderr);
+  assertSame(t, master, r);
+  const actions = JSON.parse(res.stdout).remotes[0].actions;
+  t.deepEqual(actions.find((a: { path: string; op: string }) => a.path === 'b' && a.op === 'copy'), { op: 'copy', path: 'b', reason: 'type' });
+  t.truthy(actions.find((a: { path: string; op: string }) => a.path === 'b' && a.op === 'rmdir'));
+  t.truthy(actions.find((a: { path: string; op: string }) => a.path === 'a' && a.op === 'mkdir'));
+});
+
+test('FIFOs: a remote one is deleted or replaced like any entry; a master one is not replicated, told on stderr, and its path left alone', async (t) => {
+  const { master, remote } = await setup(t, { 'd/f': 'content', 'keep/': '' });
+  execFileSync('mkfifo', [nodePath.join(master, 'pipe'), nodePath.join(master, 'keep/pipe')]);
+  const r = remote();
+  await makeTree(r, { 'd/': '', 'extra/': '', 'pipe/inside': 'left alone' });
+  execFileSync('mkfifo', [nodePath.join(r, 'd/f'), nodePath.join(r, 'extra/p'), nodePath.join(r, 'lone')]);
+  const res = await runCli(['sync', master, r, '--format', 'json']);
+  t.is(res.code, 0, res.stderr);
+  const brief = JSON.parse(res.stdout).remotes[0].actions.map((a: { op: string; path: string; reason?: string }) => `${a.op}${a.reason ? `(${a.reason})` : ''} ${a.path}`);
+  t.deepEqual(brief.filter((b: string) => !b.startsWith('touch') && !b.startsWith('chmod')).sort(), ['copy(type) d/f', 'delete extra/p', 'delete lone', 'mkdir keep', 'rmdir extra'].sort());
+  t.regex(res.stderr, new RegExp(`${master}: pipe: not replicated: a FIFO, socket or device file`));
+  t.regex(res.stderr, /keep\/pipe: not replicated/);
+  t.is(readFileSync(nodePath.join(r, 'd/f'), 'utf8'), 'content');
+  t.is(readFileSync(nodePath.join(r, 'pipe/inside'), 'utf8'), 'left alone');
+  t.false(existsSync(nodePath.join(r, 'extra')));
+  t.false(existsSync(nodePath.join(r, 'keep/pipe')));
+
+  const again = await runCli(['sync', master, r, '--format', 'json']);
+  t.is(again.code, 0, again.stderr);
+  t.deepEqual(JSON.parse(again.stdout).remotes[0].actions, []);
+  const quiet = await runCli(['sync', '-q', master, r]);
+  t.is(quiet.code, 0);
+  t.is(quiet.stderr, '');
+});
+
+test('hard-link groups become one inode on the remote', async (t) => {
+  const { master, remote } = await setup(t, { a: 'shared', other: 'x' });
+  linkSync(nodePath.join(master, 'a'), nodePath.join(master, 'b'));
+  linkSync(nodePath.join(master, 'a'), nodePath.join(master, 'c'));
+  const r = remote();
+  const res = await runCli(['sync', master, r]);
+  t.is(res.code, 0, res.stderr);
+  t.is(statSync(nodePath.join(r, 'a')).ino, statSync(nodePath.join(r, 'c')).ino);
+  t.is(statSync(nodePath.join(r, 'a')).nlink, 3);
+  assertSame(t, master, r);
+
+  // Across blocks: the group's first path ("a-b/x" sorts before "a/y") is copied in a later block
+  // than its other name, in one pass and without an error.
+  const across = await setup(t, { 'a-b/x': 'shared', 'a/keep': 'k', top: 't' });
+  linkSync(nodePath.join(across.master, 'a-b/x'), nodePath.join(across.master, 'a/y'));
+  linkSync(nodePath.join(across.master, 'a-b/x'), nodePath.join(across.master, 'top-link'));
+  const res2 = await runCli(['sync', across.master, across.remote(), '--format', 'json']);
+  t.is(res2.code, 0, res2.stderr);
+  t.is(JSON.parse(res2.stdout).remotes[0].passes, 1);
+  assertSame(t, across.master, across.remote());
+});
