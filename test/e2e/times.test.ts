@@ -1,17 +1,12 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { lstatSync, utimesSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { cleanup, comparable, runCli, snapshot, tempDir } from '../helpers/tree.js';
+import { comparable, runCli, setupMaster, snapshot } from '../helpers/tree.js';
 
 test('file and directory times before 1970 and far ahead are replicated; a second run changes nothing', async (t) => {
-  const dir = tempDir();
-  t.teardown(() => cleanup(dir));
-  const master = nodePath.join(dir, 'master');
-  const remote = nodePath.join(dir, 'remote');
-  mkdirSync(nodePath.join(master, 'old-dir'), { recursive: true });
-  writeFileSync(nodePath.join(master, 'old-dir/1960'), 'a');
-  writeFileSync(nodePath.join(master, '2200'), 'b');
+  const { master, remote: remoteOf } = await setupMaster(t, { 'old-dir/1960': 'a', '2200': 'b' });
+  const remote = remoteOf();
   // node's utimes takes a negative number for "now": Dates say what is meant.
   utimesSync(nodePath.join(master, 'old-dir/1960'), new Date(-301_060_799_877), new Date(-301_060_799_877));
   utimesSync(nodePath.join(master, '2200'), new Date(7_258_118_400_000), new Date(7_258_118_400_000));
@@ -26,14 +21,8 @@ test('file and directory times before 1970 and far ahead are replicated; a secon
 });
 
 test('times are replicated to the microsecond (what node can set), before 1970 too; the root as well; a second run changes nothing', async (t) => {
-  const dir = tempDir();
-  t.teardown(() => cleanup(dir));
-  const master = nodePath.join(dir, 'master');
-  const remote = nodePath.join(dir, 'remote');
-  mkdirSync(nodePath.join(master, 'd'), { recursive: true });
-  writeFileSync(nodePath.join(master, 'd/f'), 'a');
-  writeFileSync(nodePath.join(master, 'old'), 'b');
-  symlinkSync('f', nodePath.join(master, 'd/l'));
+  const { master, remote: remoteOf } = await setupMaster(t, { 'd/f': 'a', old: 'b', 'd/l': '-> f' });
+  const remote = remoteOf();
   // touch sets nanoseconds, which node cannot: these are the times a replica must come close to.
   const times: Record<string, string> = { 'd/f': '1764662304.018930356', 'd/l': '1764662304.999999999', old: '-86399.9999985', d: '1.0000005', '': '1764662304.123456789' };
   for (const [p, time] of Object.entries(times)) execFileSync('touch', ['-h', '-d', `@${time}`, nodePath.join(master, p)]);
