@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { packageRoot } from '../package-root.js';
 
 /** The bundled agent (built by scripts/bundle.mjs) and its content id. */
@@ -7,6 +8,8 @@ export interface AgentFile {
   path: string;
   id: string;
   content(): Buffer;
+  /** The content gzipped, as it travels to a host that cannot keep it. */
+  gzipped(): Buffer;
 }
 
 let cached: AgentFile | undefined;
@@ -21,6 +24,8 @@ export function agentFile(): AgentFile {
   } catch {
     throw new Error(`the agent bundle is missing (${path}): run "npm run build"`);
   }
-  cached = { path, id, content: () => readFileSync(path) };
+  let gz: Buffer | undefined;
+  const content = (): Buffer => readFileSync(path);
+  cached = { path, id, content, gzipped: () => (gz ??= gzipSync(content(), { level: 9 })) };
   return cached;
 }

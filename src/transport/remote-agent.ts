@@ -1,5 +1,5 @@
 import type { Endpoint } from '../endpoint/endpoint.js';
-import { EndpointError } from '../endpoint/errors.js';
+import { EndpointError, describe } from '../endpoint/errors.js';
 import { RemoteEndpoint, type RemoteOpenOptions } from '../endpoint/remote-endpoint.js';
 import { AgentClient } from '../protocol/client.js';
 import { agentFile } from './agent-file.js';
@@ -21,16 +21,43 @@ function shellWord(s: string): string {
 }
 
 /**
+ * Where the agent's code comes from: the file uploaded under ~/.cache/replisync, or, on a host
+ * where that cannot be written (a read-only home), the code itself sent ahead of the protocol.
+ */
+type AgentSource = 'cached' | 'inline';
+
+/** A node too old for the agent says its version, rather than fail to parse the agent. */
+const VERSION_GUARD = `if(+process.versions.node.split(".")[0]<${MIN_NODE_MAJOR}){process.stderr.write(process.version);process.exit(${OLD_NODE})}`;
+
+/**
+ * Reads the agent's gzipped code (`size` bytes) from stdin, exactly that much so that the
+ * protocol that follows is untouched, and runs it as a CommonJS module.
+ */
+function inlineLoader(size: number): string {
+  return [
+    'const fs=require("fs"),M=require("module"),b=Buffer.alloc(' + size + ');',
+    'for(let o=0;o<b.length;){let r=-1;',
+    'try{r=fs.readSync(0,b,o,b.length-o,null)}catch(e){if(e.code!=="EAGAIN")throw e;Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,5)}',
+    'if(r===0)process.exit(' + NO_AGENT + ');if(r>0)o+=r}',
+    'const m=new M("replisync-agent");m.filename="/replisync-agent.cjs";',
+    'm._compile(require("zlib").gunzipSync(b).toString(),m.filename)',
+  ].join('');
+}
+
+/**
  * The commands run on the host hold no user input but --remote-node, quoted: the agent's content
  * id is hex, and paths travel inside the protocol. `sh -c` gives the same syntax whatever the
- * login shell.
+ * login shell. An inline agent's arguments (the home it runs in) only tell it apart in a process list.
  */
-function startCommand(id: string, node: string | undefined): string {
-  const file = `"$HOME/.cache/replisync/agent-${id}.cjs"`;
+function startCommand(source: AgentSource, node: string | undefined): string {
   const found = node ? `[ -x ${shellWord(node)} ]` : 'command -v node >/dev/null 2>&1';
-  // A node too old for the agent says its version, rather than fail to parse the agent.
-  const guard = `if(+process.versions.node.split(".")[0]<${MIN_NODE_MAJOR}){process.stderr.write(process.version);process.exit(${OLD_NODE})}require(process.argv[1])`;
-  const run = `exec ${node ? shellWord(node) : 'node'} -e ${shellWord(guard)} ${file}`;
+  const nodeWord = node ? shellWord(node) : 'node';
+  if (source === 'inline') {
+    const run = `exec ${nodeWord} -e ${shellWord(VERSION_GUARD + inlineLoader(agentFile().gzipped().length))} replisync-agent "$HOME"`;
+    return `sh -c ${shellWord(`${found} || exit ${NO_NODE}; ${run}`)}`;
+  }
+  const file = `"$HOME/.cache/replisync/agent-${agentFile().id}.cjs"`;
+  const run = `exec ${nodeWord} -e ${shellWord(`${VERSION_GUARD}require(process.argv[1])`)} ${file}`;
   return `sh -c ${shellWord(`${found} || exit ${NO_NODE}; [ -f ${file} ] || exit ${NO_AGENT}; ${run}`)}`;
 }
 
@@ -59,9 +86,10 @@ async function upload(shell: HostShell, where: string): Promise<void> {
 
 type Started = { agent: AgentClient; cmd: HostCommand } | { code: number; said: string };
 
-async function tryStart(shell: HostShell, label: string, node: string | undefined): Promise<Started> {
-  const cmd = await shell.run(startCommand(agentFile().id, node));
+async function tryStart(shell: HostShell, label: string, node: string | undefined, source: AgentSource): Promise<Started> {
+  const cmd = await shell.run(startCommand(source, node));
   const said = stderrTail(cmd);
+  if (source === 'inline') cmd.stdin.write(agentFile().gzipped());
   const agent = new AgentClient(cmd.stdout, cmd.stdin, label, cmd.stderr);
   const exitCode = cmd.exit.then((c) => c ?? -1);
   let timer: NodeJS.Timeout | undefined;
@@ -82,7 +110,8 @@ async function tryStart(shell: HostShell, label: string, node: string | undefine
 
 /**
  * Starts the agent on a host; when it is missing (or of another version, which has another name),
- * uploads it and starts it again. A host without node is a clear error.
+ * uploads it and starts it again, or, where it cannot be uploaded, sends it with the start. A host
+ * without node is a clear error.
  */
 export async function openHostAgent(
   shell: HostShell,
@@ -90,14 +119,22 @@ export async function openHostAgent(
   options: RemoteOpenOptions,
   how: { node?: string; verbose?: (m: string) => void } = {},
 ): Promise<Endpoint> {
-  let started = await tryStart(shell, label, how.node);
+  let source: AgentSource = 'cached';
+  let started = await tryStart(shell, label, how.node, source);
   if ('code' in started && started.code === NO_AGENT) {
     how.verbose?.(`${label}: installing the agent (${agentFile().id})`);
-    await upload(shell, label);
-    started = await tryStart(shell, label, how.node);
+    try {
+      await upload(shell, label);
+    } catch (err) {
+      if (!(err instanceof EndpointError)) throw err;
+      how.verbose?.(`${describe(err)}; the agent goes with each connection instead`);
+      source = 'inline';
+    }
+    started = await tryStart(shell, label, how.node, source);
   }
   if ('code' in started) {
     const { code, said } = started;
+    if (source === 'inline' && code === NO_AGENT) throw new EndpointError('the connection closed before the agent had its code', label);
     if (how.node && code === NO_NODE) throw new EndpointError(`--remote-node ${how.node}: no executable file there on the host`, label);
     if (code === OLD_NODE) throw new EndpointError(`the host runs node ${said}; replisync needs ${MIN_NODE_MAJOR} or later`, label);
     if (code === NO_NODE || code === COMMAND_NOT_FOUND) {

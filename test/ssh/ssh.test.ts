@@ -265,6 +265,19 @@ test.serial('the agent is uploaded on first contact and reused after', async (t)
   t.is(second.code, 0);
   t.notRegex(second.stderr, /installing the agent/);
   t.is(statSync(nodePath.join(cacheDir, agents[0]!)).mtimeMs, before);
+
+  // A home where nothing can be kept (here ~/.cache is a file): the agent goes with the connection.
+  const dotCache = nodePath.join(web2.home, '.cache');
+  execFileSync('rm', ['-rf', dotCache]);
+  writeFileSync(dotCache, 'not a directory');
+  t.teardown(() => rmSync(dotCache, { force: true }));
+  writeFileSync(nodePath.join(master, 'bin/app'), 'changed, so that there is work');
+  const readOnly = await runCli(['sync', master, `web2:${at('r')}`, '-v'], { env: lab.env() });
+  t.is(readOnly.code, 0, readOnly.stderr);
+  t.regex(readOnly.stderr, /web2:\S+: cannot install the agent under ~\/\.cache\/replisync: .*; the agent goes with each connection instead/);
+  t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
+  t.is(readFileSync(dotCache, 'utf8'), 'not a directory');
+  rmSync(dotCache, { force: true });
 });
 
 test.serial('a host without node gets a clear error; the other remotes complete; --remote-node names node', async (t) => {
