@@ -143,13 +143,8 @@ export async function openHostAgent(
     // Through --rsh, ssh's own failures (exit 255: connection, login, host key) are told here.
     throw new EndpointError(`the agent did not start (exit ${code})${said ? `: ${said.split('\n').slice(-3).join(' / ')}` : ''}`, label);
   }
+  // An old node never greets: VERSION_GUARD stopped it before the agent was parsed.
   const { agent, cmd } = started;
-  const hello = await agent.hello;
-  const major = Number(/^v(\d+)/.exec(hello.node)?.[1] ?? 0);
-  if (major < MIN_NODE_MAJOR) {
-    cmd.kill();
-    throw new EndpointError(`the host runs node ${hello.node}; replisync needs ${MIN_NODE_MAJOR} or later`, label);
-  }
   return RemoteEndpoint.open(agent, label, options, async () => {
     cmd.stdin.end();
     await Promise.race([cmd.exit, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
