@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { BlockSpec } from '../engine/blocks.js';
-import { type ClassSpec, patternProblem } from '../engine/classification.js';
+import { type ClassSpec, firstPatternProblem } from '../engine/classification.js';
 import { parseRate } from '../protocol/rate-limit.js';
 import { ALL_ATTRS } from '../engine/entry.js';
 import { UsageError, reasonOf } from '../endpoint/errors.js';
@@ -93,10 +93,8 @@ export function loadConfig(file: string): ConfigFile {
   const c = makeChecks(file);
   const patterns = (kind: 'glob' | 'regex'): Check => (v, key) => {
     c.strings!(v, key);
-    (v as string[]).forEach((p, i) => {
-      const problem = patternProblem(kind, p);
-      if (problem) fail(file, `${key}[${i}]`, problem);
-    });
+    const bad = firstPatternProblem(kind, v as string[]);
+    if (bad) fail(file, `${key}[${bad.index}]`, bad.problem);
   };
   const classFields = { include: patterns('glob'), exclude: patterns('glob'), includeRegex: patterns('regex'), excludeRegex: patterns('regex') };
   const blockFields = { name: c.string!, include: patterns('glob'), preBlock: c.string!, postBlock: c.string! };

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import type { BlockSpec } from '../engine/blocks.js';
-import { type ClassSpec, EMPTY_CLASS, patternProblem } from '../engine/classification.js';
+import { type ClassSpec, EMPTY_CLASS, firstPatternProblem, patternProblem } from '../engine/classification.js';
 import { ALL_ATTRS, type AttrName } from '../engine/entry.js';
 import { type Address, AddressError, formatAddress, parseAddress } from '../endpoint/address.js';
 import { expandHome } from '../endpoint/home-path.js';
@@ -143,7 +143,7 @@ function rshWords(text: string | undefined): string[] | undefined {
 /** Globs of --include or --exclude and of their -from files (one a line, blank and # lines skipped; - is stdin), each checked. */
 function globsGiven(option: 'include' | 'exclude', given: string[] | undefined, files: string[] | undefined): string[] | undefined {
   if (given === undefined && files === undefined) return undefined;
-  const globs = patterns(option, 'glob', given) ?? [];
+  const globs = [...(patterns(option, 'glob', given) ?? [])];
   for (const file of files ?? []) {
     let text: string;
     try {
@@ -164,10 +164,8 @@ function globsGiven(option: 'include' | 'exclude', given: string[] | undefined, 
 
 /** The patterns of one option, each checked (the config file's were when it was read). */
 function patterns(option: string, kind: 'glob' | 'regex', given: string[] | undefined): string[] | undefined {
-  for (const p of given ?? []) {
-    const problem = patternProblem(kind, p);
-    if (problem) throw new UsageError(`--${option}: ${problem}`);
-  }
+  const bad = firstPatternProblem(kind, given ?? []);
+  if (bad) throw new UsageError(`--${option}: ${bad.problem}`);
   return given;
 }
 

@@ -53,6 +53,15 @@ export function patternProblem(kind: 'glob' | 'regex', pattern: string): string 
   }
 }
 
+/** The first pattern of a list that cannot be used, and why. */
+export function firstPatternProblem(kind: 'glob' | 'regex', patterns: readonly string[]): { index: number; pattern: string; problem: string } | undefined {
+  for (const [index, pattern] of patterns.entries()) {
+    const problem = patternProblem(kind, pattern);
+    if (problem) return { index, pattern, problem };
+  }
+  return undefined;
+}
+
 /** A glob with a trailing '/' matches directories only, as in rsync and gitignore (`cache/`, not a file named cache). */
 function dirOnly(glob: string): boolean {
   const g = glob.trim();
@@ -61,10 +70,8 @@ function dirOnly(glob: string): boolean {
 
 function globMatcher(globs: string[]): PathTest | undefined {
   if (globs.length === 0) return undefined;
-  for (const g of globs) {
-    const problem = patternProblem('glob', g);
-    if (problem) throw new ClassificationError(problem, g);
-  }
+  const bad = firstPatternProblem('glob', globs);
+  if (bad) throw new ClassificationError(bad.problem, bad.pattern);
   const compile = (list: string[]): ((path: string) => boolean) => (list.length > 0 ? picomatch(list.map(normalizeGlob), { dot: true }) : () => false);
   const anyType = compile(globs.filter((g) => !dirOnly(g)));
   const dirs = compile(globs.filter(dirOnly));
@@ -73,11 +80,9 @@ function globMatcher(globs: string[]): PathTest | undefined {
 
 function regexMatcher(sources: string[]): ((path: string) => boolean) | undefined {
   if (sources.length === 0) return undefined;
-  const res = sources.map((s) => {
-    const problem = patternProblem('regex', s);
-    if (problem) throw new ClassificationError(problem, s);
-    return new RegExp(s, 'u');
-  });
+  const bad = firstPatternProblem('regex', sources);
+  if (bad) throw new ClassificationError(bad.problem, bad.pattern);
+  const res = sources.map((s) => new RegExp(s, 'u'));
   return (path) => res.some((re) => re.test(path));
 }
 
