@@ -39,6 +39,12 @@ function vanished(code: string | undefined): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP';
 }
 
+/** The remote could not stage a copy: noted on it, and its block is not committed there. */
+function stagingFailed(t: CopyTarget, err: unknown): void {
+  t.failed = true;
+  t.remote.fail(err);
+}
+
 function masterProblem(master: Endpoint, path: string, err: unknown, state: MasterState): string {
   if (err instanceof EndpointError) state.lost ??= err;
   return err instanceof ReplisyncError ? describe(err) : `${master.label}: ${path}: ${(err as Error).message}`;
@@ -121,8 +127,7 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], sta
       try {
         outcomes = await remote.endpoint.stageFiles(rb.map((x) => x.file));
       } catch (err) {
-        for (const x of rb) x.target.failed = true;
-        remote.fail(err);
+        for (const x of rb) stagingFailed(x.target, err);
         return;
       }
       outcomes.forEach((o, i) => {
@@ -170,18 +175,14 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
       try {
         writers.set(t, await t.remote.endpoint.openWrite(path, size));
       } catch (err) {
-        t.failed = true;
-        t.remote.fail(err);
+        stagingFailed(t, err);
       }
     }),
   );
   const drop = async (t: CopyTarget, err?: unknown): Promise<void> => {
     const w = writers.get(t);
     writers.delete(t);
-    if (err !== undefined) {
-      t.failed = true;
-      t.remote.fail(err);
-    }
+    if (err !== undefined) stagingFailed(t, err);
     await w?.abort().catch(() => undefined);
   };
 
@@ -216,8 +217,7 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
       try {
         accept(t, await w.finish(), stat);
       } catch (err) {
-        t.failed = true;
-        t.remote.fail(err);
+        stagingFailed(t, err);
       }
     }),
   );
