@@ -1,0 +1,72 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { comparable, runCli, snapshot } from '../helpers/tree.js';
+import { SAMPLE, sshTest, trees } from '../helpers/ssh-fixture.js';
+
+const test = sshTest(['web1', 'web2', 'nonode']);
+
+test.serial('the agent is uploaded on first contact and reused after', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const web2 = lab.hosts.get('web2')!;
+  const cacheDir = nodePath.join(web2.home, '.cache/replisync');
+  execFileSync('rm', ['-rf', cacheDir]);
+  const { master, at } = await trees(t, SAMPLE);
+  const first = await runCli(['sync', master, `web2:${at('r')}`, '-v'], { env: lab.env() });
+  t.is(first.code, 0, first.stderr);
+  t.regex(first.stderr, /installing the agent/);
+  const agents = readdirSync(cacheDir).filter((f) => f.startsWith('agent-'));
+  t.is(agents.length, 1);
+  t.is(statSync(cacheDir).mode & 0o777, 0o700);
+  const before = statSync(nodePath.join(cacheDir, agents[0]!)).mtimeMs;
+  const second = await runCli(['sync', master, `web2:${at('r')}`, '-v'], { env: lab.env() });
+  t.is(second.code, 0);
+  t.notRegex(second.stderr, /installing the agent/);
+  t.is(statSync(nodePath.join(cacheDir, agents[0]!)).mtimeMs, before);
+
+  // A home where nothing can be kept (here ~/.cache is a file): the agent goes with the connection.
+  const dotCache = nodePath.join(web2.home, '.cache');
+  execFileSync('rm', ['-rf', dotCache]);
+  writeFileSync(dotCache, 'not a directory');
+  t.teardown(() => rmSync(dotCache, { force: true }));
+  writeFileSync(nodePath.join(master, 'bin/app'), 'changed, so that there is work');
+  const readOnly = await runCli(['sync', master, `web2:${at('r')}`, '-v'], { env: lab.env() });
+  t.is(readOnly.code, 0, readOnly.stderr);
+  t.regex(readOnly.stderr, /web2:\S+: cannot install the agent under ~\/\.cache\/replisync: .*; the agent goes with each connection instead/);
+  t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
+  t.is(readFileSync(dotCache, 'utf8'), 'not a directory');
+  rmSync(dotCache, { force: true });
+});
+
+test.serial('a host without node gets a clear error; the other remotes complete; --remote-node names node', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `nonode:${at('r1')}`, `web1:${at('r2')}`], { env: lab.env() });
+  t.is(res.code, 2);
+  t.regex(res.stderr, /nonode:.*: node is not on the PATH of the host: install Node\.js 18 or later there, or name it with --remote-node/);
+  t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+  // Named, as rsync's --rsync-path names rsync: a node outside the PATH (nvm's, say), in a
+  // directory whose name a shell would split and expand.
+  const odd = nodePath.join(t.context.dir, "node's $HOME dir");
+  mkdirSync(odd);
+  execFileSync('ln', ['-s', process.execPath, nodePath.join(odd, 'node')]);
+  const named = await runCli(['sync', master, `nonode:${at('r1')}`, '--remote-node', nodePath.join(odd, 'node')], { env: lab.env() });
+  t.is(named.code, 0, named.stderr);
+  t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
+  const wrong = await runCli(['diff', master, `nonode:${at('r1')}`, '--remote-node', '/opt/node/bin/node'], { env: lab.env() });
+  t.is(wrong.code, 2);
+  t.regex(wrong.stderr, /nonode:.*: --remote-node \/opt\/node\/bin\/node: no executable file there on the host/);
+  // A node too old for the agent (as a distribution's node 12 is) is told, before it fails to parse it.
+  writeFileSync(
+    nodePath.join(odd, 'v12.cjs'),
+    "Object.defineProperty(process, 'version', { value: 'v12.22.12' }); Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '12.22.12' } });" +
+      "const M = require('module'), compile = M.prototype._compile;" +
+      "M.prototype._compile = function (code, file) { if (file.includes('/agent-')) throw new SyntaxError('Unexpected token ?.'); return compile.call(this, code, file); };",
+  );
+  writeFileSync(nodePath.join(odd, 'old-node'), `#!/bin/sh\nexec '${process.execPath}' --require '${nodePath.join(odd, 'v12.cjs').replace(/'/g, "'\\''")}' "$@"\n`, { mode: 0o755 });
+  const old = await runCli(['diff', master, `nonode:${at('r1')}`, '--remote-node', nodePath.join(odd, 'old-node')], { env: lab.env() });
+  t.is(old.code, 2);
+  t.regex(old.stderr, /nonode:.*: the host runs node v12\.22\.12; replisync needs 18 or later/);
+});
