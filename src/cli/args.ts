@@ -35,6 +35,7 @@ export interface RawArgs {
   config?: string;
   job?: string;
   cache?: boolean;
+  wholeFile?: boolean;
 }
 
 /** The options of sync and diff; those of type string take a value. */
@@ -67,6 +68,7 @@ const SYNC_OPTIONS: Record<string, Options> = {
   'config': { type: 'string', describe: 'read jobs from this JSON file' },
   'job': { type: 'string', describe: 'the job of the config file to run' },
   'cache': { type: 'boolean', describe: 'trust the per-host checksum cache (--no-cache reads every file)' },
+  'whole-file': { alias: 'W', type: 'boolean', describe: 'send changed files whole to SSH hosts, not only their changed blocks (as rsync -W)' },
 };
 
 function syncOptions(y: Argv): Argv {

@@ -43,6 +43,8 @@ export interface Settings {
   verbose: boolean;
   blocks: BlockSpec[];
   cache: boolean;
+  /** Changed files go to SSH hosts as their changed blocks (--whole-file turns it off). */
+  deltaTransfer: boolean;
 }
 
 /** A count from the command line, kept as typed so that the error can quote it. */
@@ -242,5 +244,6 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
     verbose: args.verbose ?? false,
     blocks: job?.blocks ?? [],
     cache: args.cache ?? true,
+    deltaTransfer: !(args.wholeFile ?? false),
   };
 }

@@ -39,8 +39,23 @@ export interface Endpoint {
   /** Reads a regular file in chunks, checking that it did not change while it was read. */
   openRead(path: string): Promise<FileReader>;
 
-  /** Stages new content for `path` in a temp file next to it (or in the root while its directory does not exist yet). */
-  openWrite(path: string, size: number): Promise<FileWriter>;
+  /**
+   * Set where sending only the blocks of a file that changed pays (a host across a network, not a
+   * process beside this one): then `blockHashes` and an `openWrite` on a basis are worth their cost.
+   */
+  readonly deltaTransfer?: boolean;
+
+  /**
+   * SHA-1 digests (DIGEST_BYTES each, end to end) of the blocks of the regular file at `path` as
+   * it is now, the last block possibly short: what a sender compares its blocks with.
+   */
+  blockHashes(path: string, blockSize: number): Promise<Buffer>;
+
+  /**
+   * Stages new content for `path` in a temp file next to it (or in the root while its directory
+   * does not exist yet). With a `basis`, the writer can also copy blocks of the file now at `path`.
+   */
+  openWrite(path: string, size: number, basis?: { blockSize: number }): Promise<FileWriter>;
 
   /**
    * Stages several small files given whole, in one call (one request over a connection): the
@@ -114,8 +129,17 @@ export interface WholeFile {
 
 export type StageOutcome = { ok: true; staged: StagedFile } | { ok: false; error: string; code?: string };
 
+/** Bytes of one block digest of blockHashes (SHA-1). */
+export const DIGEST_BYTES = 20;
+
 export interface FileWriter {
   write(chunk: Buffer): Promise<void>;
+  /**
+   * With a basis: appends blocks [first, first + count) of the file that was at the path (as far
+   * as it still reaches: one that changed or shrank leaves the result short or different, which
+   * the CRC and size of the staged file tell).
+   */
+  copyBasis?(first: number, count: number): Promise<void>;
   finish(): Promise<StagedFile>;
   abort(): Promise<void>;
 }

@@ -2,10 +2,11 @@ import type { ClassSpec } from '../engine/classification.js';
 import type { Entry, Listing, RootAttrs } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
 import { RateLimit } from '../protocol/rate-limit.js';
+import { copyFrame, literalFrame } from '../protocol/delta-frames.js';
 import { EndpointError } from './errors.js';
 import { type Location, locationFrom } from './location.js';
 import { packStep, unpackChecksums, unpackEntries, unpackOutcomes, unpackReads, unpackRootAttrs, unpackStepResults } from '../protocol/wire-codec.js';
-import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
+import { type CommitStep, DIGEST_BYTES, type Endpoint, type FileReader, type FileWriter, type HookResult, type LockOwner, type ReadOutcome, type ReadStat, type StageOutcome, type StagedFile, type StepResult, type WholeFile } from './endpoint.js';
 
 /** Options the agent opens its local endpoint with. */
 export interface RemoteOpenOptions {
@@ -14,6 +15,8 @@ export interface RemoteOpenOptions {
   saveCache: boolean;
   /** --bwlimit: bytes a second of file contents sent to this endpoint (kept here, not sent to the agent). */
   bwlimit?: number;
+  /** Whether changed files are sent as their changed blocks (kept here): see Endpoint.deltaTransfer. */
+  deltaTransfer?: boolean;
 }
 
 /**
@@ -26,14 +29,15 @@ export class RemoteEndpoint implements Endpoint {
     readonly label: string,
     private readonly onClose: () => Promise<void>,
     readonly location: Location | undefined,
+    readonly deltaTransfer: boolean,
   ) {}
 
   static async open(client: AgentClient, label: string, options: RemoteOpenOptions, onClose: () => Promise<void>): Promise<RemoteEndpoint> {
     await client.hello;
-    const { bwlimit, ...params } = options;
+    const { bwlimit, deltaTransfer, ...params } = options;
     if (bwlimit !== undefined) client.limitUploads(new RateLimit(bwlimit));
     const opened = (await client.request('open', params)) as { location?: unknown } | null;
-    return new RemoteEndpoint(client, label, onClose, locationFrom(opened?.location));
+    return new RemoteEndpoint(client, label, onClose, locationFrom(opened?.location), deltaTransfer === true);
   }
 
   async list(classes: ClassSpec[]): Promise<Listing> {
@@ -83,10 +87,20 @@ export class RemoteEndpoint implements Endpoint {
     };
   }
 
-  async openWrite(path: string, size: number): Promise<FileWriter> {
-    const u = this.client.upload('put', { path, size });
+  async blockHashes(path: string, blockSize: number): Promise<Buffer> {
+    const encoded = await this.client.request('blockHashes', { path, blockSize });
+    return this.decoded(() => {
+      const digests = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : undefined;
+      if (!digests || digests.length % DIGEST_BYTES !== 0) throw new Error('blockHashes did not give whole digests');
+      return digests;
+    });
+  }
+
+  async openWrite(path: string, size: number, basis?: { blockSize: number }): Promise<FileWriter> {
+    const u = this.client.upload('put', basis ? { path, size, basisBlockSize: basis.blockSize } : { path, size });
     return {
-      write: (chunk) => u.write(chunk),
+      write: (chunk) => u.write(basis ? literalFrame(chunk) : chunk),
+      copyBasis: basis ? (first, count) => u.write(copyFrame(first, count)) : undefined,
       finish: () => u.end() as Promise<StagedFile>,
       abort: () => u.abort(),
     };

@@ -1,3 +1,4 @@
+import { formatBytes } from '../report/model.js';
 import { countDeletions } from '../engine/action.js';
 import type { Listing } from '../engine/entry.js';
 import { type Block, assignBlocks, blockOrder } from '../engine/blocks.js';
@@ -108,6 +109,8 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
   }
   for (const r of remotes) {
     if (r.alive && r.listing) r.inconsistent = [...new Set(r.plan.map((a) => a.path))];
+    const d = r.delta;
+    if (d.files > 0) opts.verbose?.(`${r.label}: ${d.files} changed file(s) of ${formatBytes(d.bytes)} sent as their changed blocks: ${formatBytes(d.sent)} of content`);
   }
   return result();
 }

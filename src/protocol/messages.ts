@@ -6,6 +6,7 @@ export type Method =
   | 'list'
   | 'stat'
   | 'checksums'
+  | 'blockHashes'
   | 'read'
   | 'readFiles'
   | 'put'
@@ -18,7 +19,7 @@ export type Method =
   | 'runHook'
   | 'close';
 
-export const METHODS: readonly Method[] = ['open', 'list', 'stat', 'checksums', 'read', 'readFiles', 'put', 'stageFiles', 'flush', 'commit', 'lock', 'unlock', 'removeLeftovers', 'runHook', 'close'];
+export const METHODS: readonly Method[] = ['open', 'list', 'stat', 'checksums', 'blockHashes', 'read', 'readFiles', 'put', 'stageFiles', 'flush', 'commit', 'lock', 'unlock', 'removeLeftovers', 'runHook', 'close'];
 
 export interface RequestMessage {
   method: Method;

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ClassSpec } from '../engine/classification.js';
-import type { Endpoint, LockOwner } from '../endpoint/endpoint.js';
+import type { Endpoint, FileWriter, LockOwner } from '../endpoint/endpoint.js';
+import { type DeltaOp, decodeDeltaFrame, validBlockSize } from './delta-frames.js';
 import { EndpointError, PathError, errnoCode, reasonOf } from '../endpoint/errors.js';
 import { FrameWriter } from './frame-writer.js';
 import { type Frame, FrameDecoder, FrameType, MAGIC, MAX_DATA, ProtocolError, decodeJson, encodeFrame, encodeJson, joinAdjacent } from './frames.js';
@@ -156,9 +157,18 @@ export class AgentServer {
         await this.send(encodeFrame(FrameType.End, id));
         return packReads(outcomes);
       }
-      case 'put':
-        this.uploads.set(id, await this.ep().openWrite(p('path', 'string'), p('size', 'number')));
+      case 'blockHashes': {
+        const blockSize = params.blockSize;
+        if (!validBlockSize(blockSize)) throw this.fail('blockHashes wants a blockSize that is a power of two from 4 KiB to 16 MiB');
+        return (await this.ep().blockHashes(p('path', 'string'), blockSize)).toString('base64');
+      }
+      case 'put': {
+        const blockSize = params.basisBlockSize;
+        if (blockSize !== undefined && !validBlockSize(blockSize)) throw this.fail('put wants a basisBlockSize that is a power of two from 4 KiB to 16 MiB');
+        const writer = await this.ep().openWrite(p('path', 'string'), p('size', 'number'), blockSize === undefined ? undefined : { blockSize });
+        this.uploads.set(id, blockSize === undefined ? writer : this.deltaSink(writer));
         return NO_RESPONSE_YET;
+      }
       case 'stageFiles':
         this.uploads.set(id, this.collectFiles(p('files', 'array')));
         return NO_RESPONSE_YET;
@@ -178,6 +188,24 @@ export class AgentServer {
         await this.closeEndpoint();
         return null;
     }
+  }
+
+  /** Where the frames of an upload built on a basis go: each is content or a copy of basis blocks. */
+  private deltaSink(writer: FileWriter): UploadSink {
+    return {
+      write: async (frame) => {
+        let op: DeltaOp;
+        try {
+          op = decodeDeltaFrame(frame);
+        } catch (err) {
+          throw this.fail((err as Error).message);
+        }
+        if ('literal' in op) await writer.write(op.literal);
+        else await writer.copyBasis!(op.first, op.count);
+      },
+      finish: () => writer.finish(),
+      abort: () => writer.abort(),
+    };
   }
 
   /** Gathers the contents of a stageFiles request (announced sizes, checked) and stages them at its end. */

@@ -98,6 +98,23 @@ test('a lost connection fails pending requests with the endpoint named', async (
   p.close();
 });
 
+test('a delta upload with a bad block size or a frame that is neither content nor a copy is refused, and the agent serves on', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => void cleanup(dir));
+  const p = pipeEndpoint();
+  await p.client.hello;
+  await p.client.request('open', { root: dir, cache: false, saveCache: false });
+  for (const blockSize of [1000, 3 * 4096, 2 ** 30, '16384']) {
+    await t.throwsAsync(p.client.request('put', { path: 'f', size: 1, basisBlockSize: blockSize }), { message: /basisBlockSize that is a power of two/ });
+    await t.throwsAsync(p.client.request('blockHashes', { path: 'f', blockSize }), { message: /blockSize that is a power of two/ });
+  }
+  const bad = p.client.upload('put', { path: 'f', size: 1, basisBlockSize: 4096 });
+  await bad.write(Buffer.from([7, 1, 2]));
+  await t.throwsAsync(bad.end(), { message: /a delta frame must be content/ });
+  t.like(await p.client.request('list', { classes: [] }), { exists: true });
+  p.close();
+});
+
 test('stageFiles whose data does not match the announced sizes is refused, and the agent serves on', async (t) => {
   const dir = tempDir();
   t.teardown(() => void cleanup(dir));

@@ -10,6 +10,7 @@ import { ChecksumCache } from './checksum-cache.js';
 import { Committer, type StagedInfo } from './commit.js';
 import { TouchedDirs } from './touched-dirs.js';
 import { FsSync } from './fs-sync.js';
+import { blockHashesOf, withBasis } from './delta-basis.js';
 import { CHUNK, crcOfFile, openReader, openStagedWriter, readWholeFile, tempName } from './file-io.js';
 import { type ListedFile, entryType, listedFile, toEntry } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
@@ -211,7 +212,15 @@ export class LocalEndpoint implements Endpoint {
     };
   }
 
-  async openWrite(path: string, _size: number): Promise<FileWriter> {
+  async blockHashes(path: string, blockSize: number): Promise<Buffer> {
+    try {
+      return blockHashesOf(resolveInside(this.root, path), blockSize);
+    } catch (err) {
+      this.fail('cannot read', path, err);
+    }
+  }
+
+  async openWrite(path: string, _size: number, basis?: { blockSize: number }): Promise<FileWriter> {
     let writer: FileWriter;
     try {
       await this.readyToChange();
@@ -221,11 +230,12 @@ export class LocalEndpoint implements Endpoint {
     }
     // A write that fails (a full disk, say) names the file as well.
     const failed = (err: unknown): never => this.fail('cannot stage new content', path, err);
-    return {
+    const named: FileWriter = {
       write: (chunk) => writer.write(chunk).catch(failed),
       finish: () => writer.finish().catch(failed),
       abort: () => writer.abort(),
     };
+    return basis ? withBasis(named, resolveInside(this.root, path), basis.blockSize) : named;
   }
 
   async stageFiles(files: WholeFile[]): Promise<StageOutcome[]> {

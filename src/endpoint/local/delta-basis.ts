@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import type { FileWriter } from '../endpoint.js';
+import { CHUNK } from './file-io.js';
+
+/** Opens a regular file for reading; never follows a symlink put in its place, nor blocks on a FIFO. */
+function openRegularQuietly(abs: string): number {
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+  }
+  return fd;
+}
+
+/** Reads until `buf` is full or the file ends; how much was read. */
+function readFull(fd: number, buf: Buffer): number {
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, null);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/** SHA-1 of each block of the regular file `abs` as it is now, end to end; the last block may be short. */
+export function blockHashesOf(abs: string, blockSize: number): Buffer {
+  const fd = openRegularQuietly(abs);
+  try {
+    const buf = Buffer.allocUnsafe(blockSize);
+    const digests: Buffer[] = [];
+    for (;;) {
+      const n = readFull(fd, buf);
+      if (n > 0) digests.push(createHash('sha1').update(buf.subarray(0, n)).digest());
+      if (n < blockSize) break;
+    }
+    return Buffer.concat(digests);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The file a delta transfer builds on: the target as it was when its blocks were hashed. Its
+ * blocks are read as far as they still reach; a basis that is gone, or no regular file now, gives
+ * nothing. Either way the new file comes out short or different, which its size and CRC tell:
+ * nothing here needs to fail.
+ */
+class BasisFile {
+  private fd: number | undefined;
+  private broken = false;
+  private readonly buf: Buffer;
+
+  constructor(private readonly abs: string, private readonly blockSize: number) {
+    this.buf = Buffer.allocUnsafe(Math.min(CHUNK, blockSize));
+  }
+
+  /** Blocks [first, first + count), in pieces of a reused buffer: each is to be used before the next is asked for. */
+  *blocks(first: number, count: number): Generator<Buffer> {
+    if (this.broken) return;
+    try {
+      this.fd ??= openRegularQuietly(this.abs);
+      let at = first * this.blockSize;
+      const end = at + count * this.blockSize;
+      while (at < end) {
+        const n = readSync(this.fd, this.buf, 0, Math.min(this.buf.length, end - at), at);
+        if (n === 0) return;
+        yield this.buf.subarray(0, n);
+        at += n;
+      }
+    } catch {
+      this.broken = true;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** `writer` that can also copy blocks of the file at `abs` (the target it replaces), as a delta transfer asks. */
+export function withBasis(writer: FileWriter, abs: string, blockSize: number): FileWriter {
+  const basis = new BasisFile(abs, blockSize);
+  return {
+    write: (chunk) => writer.write(chunk),
+    async copyBasis(first, count) {
+      for (const piece of basis.blocks(first, count)) await writer.write(piece);
+    },
+    finish: () => {
+      basis.close();
+      return writer.finish();
+    },
+    abort: () => {
+      basis.close();
+      return writer.abort();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BIN, comparable, runCli, snapshot } from '../helpers/tree.js';
+import { sshTest, trees } from '../helpers/ssh-fixture.js';
+
+const test = sshTest(['web1', 'web2']);
+
+const MiB = 1024 * 1024;
+
+test.serial('a changed file goes to SSH hosts as its changed blocks; --whole-file sends it whole', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master, at } = await trees(t, { 'small.txt': 'small' });
+  const big = nodePath.join(master, 'big.bin');
+  const content = randomBytes(3 * MiB);
+  writeFileSync(big, content);
+  const remotes = [`web1:${at('r1')}`, `web2:${at('r2')}`];
+  t.is((await runCli(['sync', master, ...remotes], { env: lab.env() })).code, 0);
+
+  // Five bytes changed in the middle, and some appended: one block and the tail travel.
+  content.write('hello', 1.5 * MiB);
+  writeFileSync(big, Buffer.concat([content, Buffer.from('appended')]));
+  const res = await runCli(['sync', master, ...remotes, '-v', '--format', 'json'], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  for (const r of remotes) t.regex(res.stderr, new RegExp(`${r}: 1 changed file\\(s\\) of 3\\.0 MiB sent as their changed blocks: 16\\.0 KiB of content`));
+  t.like(JSON.parse(res.stdout).remotes[0].actions, [{ op: 'copy', path: 'big.bin', reason: 'size' }]);
+  t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
+  t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+
+  writeFileSync(big, Buffer.concat([content, Buffer.from('appended again')]));
+  const whole = await runCli(['sync', master, remotes[0]!, '-v', '-W'], { env: lab.env() });
+  t.is(whole.code, 0, whole.stderr);
+  t.notRegex(whole.stderr, /changed blocks/);
+  t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
+});
+
+test.serial("a remote file that changes while a delta is built on it is not committed mixed: the next pass sends the file whole", async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master, at } = await trees(t, {});
+  const big = nodePath.join(master, 'big.bin');
+  const old = randomBytes(3 * MiB);
+  writeFileSync(big, old);
+  const remote = `web1:${at('r')}`;
+  t.is((await runCli(['sync', master, remote], { env: lab.env() })).code, 0);
+  // New content first, held back by --bwlimit; the blocks the remote has come after it.
+  writeFileSync(big, Buffer.concat([randomBytes(1.5 * MiB), old.subarray(1.5 * MiB)]));
+  const child = spawn(process.execPath, [BIN, 'sync', master, remote, '-v', '--bwlimit', '1M', '--format', 'json'], { env: { ...process.env, ...lab.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let staging = false;
+  for (let i = 0; i < 400 && !staging; i++) {
+    staging = readdirSync(at('r')).some((f) => f.startsWith('.replisync-'));
+    if (!staging) await sleep(10);
+  }
+  t.true(staging, 'the transfer was under way');
+  writeFileSync(nodePath.join(at('r'), 'big.bin'), randomBytes(3 * MiB));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.is(code, 0, stderr);
+  t.is(JSON.parse(stdout).remotes[0].passes, 2);
+  t.notRegex(stderr, /changed blocks|damaged/);
+  t.true(readFileSync(nodePath.join(at('r'), 'big.bin')).equals(readFileSync(big)));
+});
