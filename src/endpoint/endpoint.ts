@@ -41,15 +41,16 @@ export interface Endpoint {
 
   /**
    * Set where sending only the blocks of a file that changed pays (a host across a network, not a
-   * process beside this one): then `blockHashes` and an `openWrite` on a basis are worth their cost.
+   * process beside this one): then `blockSignatures` and an `openWrite` on a basis are worth their cost.
    */
   readonly deltaTransfer?: boolean;
 
   /**
-   * SHA-1 digests (DIGEST_BYTES each, end to end) of the blocks of the regular file at `path` as
-   * it is now, the last block possibly short: what a sender compares its blocks with.
+   * The signatures (see block-signature.ts; SIGNATURE_BYTES each, end to end) of the blocks of the
+   * regular file at `path` as it is now, the last block possibly short: what a sender looks for
+   * in its own file.
    */
-  blockHashes(path: string, blockSize: number): Promise<Buffer>;
+  blockSignatures(path: string, blockSize: number): Promise<Buffer>;
 
   /**
    * Stages new content for `path` in a temp file next to it (or in the root while its directory
@@ -128,9 +129,6 @@ export interface WholeFile {
 }
 
 export type StageOutcome = { ok: true; staged: StagedFile } | { ok: false; error: string; code?: string };
-
-/** Bytes of one block digest of blockHashes (SHA-1). */
-export const DIGEST_BYTES = 20;
 
 export interface FileWriter {
   write(chunk: Buffer): Promise<void>;

@@ -6,7 +6,8 @@ import { copyFrame, literalFrame } from '../protocol/delta-frames.js';
 import { EndpointError } from './errors.js';
 import { type Location, locationFrom } from './location.js';
 import { packStep, unpackChecksums, unpackEntries, unpackOutcomes, unpackReads, unpackRootAttrs, unpackStepResults } from '../protocol/wire-codec.js';
-import { type CommitStep, DIGEST_BYTES, type Endpoint, type FileReader, type FileWriter, type HookResult, type LockOwner, type ReadOutcome, type ReadStat, type StageOutcome, type StagedFile, type StepResult, type WholeFile } from './endpoint.js';
+import { SIGNATURE_BYTES } from './block-signature.js';
+import { type CommitStep, type Endpoint, type FileReader, type FileWriter, type HookResult, type LockOwner, type ReadOutcome, type ReadStat, type StageOutcome, type StagedFile, type StepResult, type WholeFile } from './endpoint.js';
 
 /** Options the agent opens its local endpoint with. */
 export interface RemoteOpenOptions {
@@ -87,11 +88,11 @@ export class RemoteEndpoint implements Endpoint {
     };
   }
 
-  async blockHashes(path: string, blockSize: number): Promise<Buffer> {
-    const encoded = await this.client.request('blockHashes', { path, blockSize });
+  async blockSignatures(path: string, blockSize: number): Promise<Buffer> {
+    const encoded = await this.client.request('blockSignatures', { path, blockSize });
     return this.decoded(() => {
       const digests = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : undefined;
-      if (!digests || digests.length % DIGEST_BYTES !== 0) throw new Error('blockHashes did not give whole digests');
+      if (!digests || digests.length % SIGNATURE_BYTES !== 0) throw new Error('blockSignatures did not give whole signatures');
       return digests;
     });
   }

@@ -17,7 +17,7 @@ export class UnreachableEndpoint implements Endpoint {
   checksums = () => this.reject();
   openRead = () => this.reject();
   readFiles = () => this.reject();
-  blockHashes = () => this.reject();
+  blockSignatures = () => this.reject();
   openWrite = () => this.reject();
   stageFiles = () => this.reject();
   flush = () => this.reject();

@@ -1,85 +1,182 @@
-import { createHash } from 'node:crypto';
-import { DIGEST_BYTES, type FileWriter } from '../endpoint/endpoint.js';
+import { SIGNATURE_BYTES, strongSum, weakSum } from '../endpoint/block-signature.js';
+import type { FileWriter } from '../endpoint/endpoint.js';
 
 const MIN_BLOCK = 16 * 1024;
 const MAX_BLOCK = 1024 * 1024;
 const MAX_BLOCKS = 16 * 1024;
+/** New content is sent once this much of it has gathered, so that what is held stays small. */
+const LITERAL_FLUSH = 256 * 1024;
+const TAG_BITS = 16;
 
-/** Blocks of a delta transfer: 16 KiB, doubled up to 1 MiB to keep a file's digests few (at most 16,384 below 16 GiB). */
+/** Blocks of a delta transfer: 16 KiB, doubled up to 1 MiB to keep a file's signatures few (at most 16,384 below 16 GiB). */
 export function blockSizeFor(size: number): number {
   let bs = MIN_BLOCK;
   while (bs < MAX_BLOCK && size / bs > MAX_BLOCKS) bs *= 2;
   return bs;
 }
 
-export function digestOf(block: Buffer): Buffer {
-  return createHash('sha1').update(block).digest();
-}
+/** The remote's block signatures, indexed by weak checksum for a look at every offset. */
+class SignatureIndex {
+  readonly count: number;
+  readonly weak: Uint32Array;
+  /** By a 16-bit tag of the weak checksum: the first block with it, then the next ones by `next` (-1 ends). */
+  readonly head = new Int32Array(1 << TAG_BITS).fill(-1);
+  readonly next: Int32Array;
 
-/** Cuts a stream of chunks into blocks of `blockSize` (the last may be short), copying only where a block spans chunks. */
-export async function* blocksOf(chunks: AsyncIterable<Buffer>, blockSize: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let have = 0;
-  for await (let chunk of chunks) {
-    while (chunk.length > 0) {
-      const take = Math.min(blockSize - have, chunk.length);
-      parts.push(chunk.subarray(0, take));
-      have += take;
-      chunk = chunk.subarray(take);
-      if (have === blockSize) {
-        yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
-        parts = [];
-        have = 0;
-      }
+  constructor(private readonly signatures: Buffer) {
+    this.count = signatures.length / SIGNATURE_BYTES;
+    this.weak = new Uint32Array(this.count);
+    this.next = new Int32Array(this.count);
+    // Filled from the end, so that a chain starts with the first block of its tag.
+    for (let i = this.count - 1; i >= 0; i--) {
+      const w = signatures.readUInt32BE(i * SIGNATURE_BYTES);
+      this.weak[i] = w;
+      const tag = SignatureIndex.tag(w);
+      this.next[i] = this.head[tag]!;
+      this.head[tag] = i;
     }
   }
-  if (have > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+
+  /** The weak checksum's two 16-bit sums xor'ed: what the rolling loop can make from them directly. */
+  static tag(weak: number): number {
+    return (weak ^ (weak >>> TAG_BITS)) & ((1 << TAG_BITS) - 1);
+  }
+
+  /** The block whose signature `window` has, preferring `preferred` (the one a run of copies would go on with). */
+  find(weak: number, window: Uint8Array, preferred: number): number | undefined {
+    let strong: Buffer | undefined;
+    if (preferred < this.count && this.weak[preferred] === weak) {
+      strong = strongSum(window);
+      if (this.strongIs(preferred, strong)) return preferred;
+    }
+    for (let i = this.head[SignatureIndex.tag(weak)]!; i !== -1; i = this.next[i]!) {
+      if (i === preferred || this.weak[i] !== weak) continue;
+      strong ??= strongSum(window);
+      if (this.strongIs(i, strong)) return i;
+    }
+    return undefined;
+  }
+
+  private strongIs(i: number, strong: Buffer): boolean {
+    const at = i * SIGNATURE_BYTES + 4;
+    return strong.compare(this.signatures, at, at + SIGNATURE_BYTES - 4) === 0;
+  }
 }
 
 /**
- * Sends one file to one remote block by block: a block the remote's current file has too (the
- * same digest, at the same place or elsewhere) is copied there from that file, in runs of
- * consecutive blocks; any other is sent.
+ * Sends one file to one remote as rsync does: a window of one block rolls along the master's
+ * bytes; where it holds a block the remote's file has (same weak checksum, then same SHA-1), that
+ * block is copied there from the remote's own file (consecutive ones as one run), and the bytes
+ * passed over on the way are sent. So content shifted by an insertion or a deletion is still found.
  */
 export class DeltaSender {
   /** Bytes sent as content. */
   sent = 0;
+  private readonly index: SignatureIndex;
+  /** Master bytes not yet dealt with: new content from `lit` to `pos`, then the window and what follows. */
+  private buf: Buffer = Buffer.alloc(0);
+  private lit = 0;
+  private pos = 0;
+  /** The weak checksum of the window, while it is rolled one byte at a time. */
+  private weak: number | undefined;
   private runFirst = 0;
   private runLength = 0;
-  private readonly where = new Map<string, number>();
 
-  constructor(private readonly writer: FileWriter, private readonly digests: Buffer) {
-    for (let i = digests.length / DIGEST_BYTES - 1; i >= 0; i--) this.where.set(digests.toString('latin1', i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES), i);
+  constructor(private readonly writer: FileWriter, signatures: Buffer, private readonly blockSize: number) {
+    this.index = new SignatureIndex(signatures);
   }
 
-  async block(index: number, data: Buffer, digest: Buffer): Promise<void> {
-    const next = this.runFirst + this.runLength;
-    // The run goes on where it can: the remote block after it, else the one at this index, else any.
-    const at = this.has(next, digest) ? next : this.has(index, digest) ? index : this.where.get(digest.toString('latin1'));
-    if (at !== undefined && this.runLength > 0 && at === next) {
+  async push(chunk: Buffer): Promise<void> {
+    const rest = this.buf.subarray(this.lit);
+    this.buf = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+    this.pos -= this.lit;
+    this.lit = 0;
+    const { buf, blockSize: bs } = this;
+    const { head, next, weak: weakOf } = this.index;
+    while (this.pos + bs <= buf.length) {
+      const start = this.weak ?? weakSum(buf, this.pos, this.pos + bs);
+      let a = start & 0xffff;
+      let b = start >>> 16;
+      // The hot loop: rolled on, a byte at a time, to the next offset where some block has the
+      // same weak checksum (its 16-bit tag, a ^ b, picks the few blocks to compare).
+      let p = this.pos;
+      const last = buf.length - bs;
+      const stop = Math.min(last, this.lit + LITERAL_FLUSH);
+      for (; p < stop; p++) {
+        let i = head[a ^ b]!;
+        if (i !== -1) {
+          const w = ((b << 16) | a) >>> 0;
+          while (i !== -1 && weakOf[i] !== w) i = next[i]!;
+          if (i !== -1) break;
+        }
+        const out = buf[p]!;
+        a = (a - out + buf[p + bs]!) & 0xffff;
+        b = (b - bs * out + a) & 0xffff;
+      }
+      this.pos = p;
+      const weak = ((b << 16) | a) >>> 0;
+      const found = head[a ^ b] === -1 ? undefined : this.index.find(weak, buf.subarray(p, p + bs), this.runFirst + this.runLength);
+      if (found !== undefined) {
+        await this.matched(found, bs);
+        this.weak = undefined;
+        continue;
+      }
+      if (p === last) {
+        this.weak = weak;
+        break; // the byte to roll in has not come yet
+      }
+      if (p - this.lit >= LITERAL_FLUSH) await this.sendNew();
+      // No block here: one byte on; the byte that leaves the window is new content.
+      const out = buf[p]!;
+      a = (a - out + buf[p + bs]!) & 0xffff;
+      b = (b - bs * out + a) & 0xffff;
+      this.weak = ((b << 16) | a) >>> 0;
+      this.pos = p + 1;
+    }
+    // What is kept for the next chunk is then less than a block, and cheap to join to it.
+    await this.sendNew();
+  }
+
+  /** After the last chunk: what is left is new content, unless it is the remote's short last block. */
+  async end(): Promise<void> {
+    const tail = this.buf.subarray(this.pos);
+    const last = this.index.count - 1;
+    if (tail.length > 0 && tail.length < this.blockSize && last >= 0 && this.index.find(weakSum(tail, 0, tail.length), tail, last) === last) {
+      await this.matched(last, tail.length);
+    }
+    this.pos = this.buf.length;
+    await this.sendNew();
+    await this.flushRun();
+  }
+
+  /** The window (`length` bytes at pos) is block `block` of the remote's file: what came before it is new content. */
+  private async matched(block: number, length: number): Promise<void> {
+    await this.sendNew();
+    this.pos += length;
+    this.lit = this.pos;
+    if (this.runLength > 0 && block === this.runFirst + this.runLength) {
       this.runLength++;
       return;
     }
-    await this.flush();
-    if (at !== undefined) {
-      this.runFirst = at;
-      this.runLength = 1;
-      return;
-    }
-    this.sent += data.length;
-    await this.writer.write(data);
+    await this.flushRun();
+    this.runFirst = block;
+    this.runLength = 1;
   }
 
-  /** Sends the copy of the run under way; called once more after the last block. */
-  async flush(): Promise<void> {
+  /** Sends the new content gathered so far, after the run of copies before it. */
+  private async sendNew(): Promise<void> {
+    if (this.pos === this.lit) return;
+    await this.flushRun();
+    const content = this.buf.subarray(this.lit, this.pos);
+    this.lit = this.pos;
+    this.sent += content.length;
+    await this.writer.write(content);
+  }
+
+  private async flushRun(): Promise<void> {
     if (this.runLength === 0) return;
     const [first, count] = [this.runFirst, this.runLength];
     this.runLength = 0;
     await this.writer.copyBasis!(first, count);
-  }
-
-  private has(i: number, digest: Buffer): boolean {
-    const at = i * DIGEST_BYTES;
-    return at + DIGEST_BYTES <= this.digests.length && digest.compare(this.digests, at, at + DIGEST_BYTES) === 0;
   }
 }

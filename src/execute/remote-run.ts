@@ -18,8 +18,8 @@ export class RemoteRun {
   inconsistent: string[] = [];
   passes = 0;
   failed = false;
-  /** Files sent as their changed blocks: how many, their size, and the content bytes that went. */
-  readonly delta = { files: 0, bytes: 0, sent: 0 };
+  /** Copies that went as their changed blocks (in every pass): how many, their size, and the content bytes sent. */
+  readonly delta = { copies: 0, bytes: 0, sent: 0 };
   /** Files whose delta transfer came out wrong (the remote's file moved under it): sent whole from then on. */
   readonly wholeFile = new Set<string>();
   leftoversRemoved = false;

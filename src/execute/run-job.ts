@@ -110,7 +110,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
   for (const r of remotes) {
     if (r.alive && r.listing) r.inconsistent = [...new Set(r.plan.map((a) => a.path))];
     const d = r.delta;
-    if (d.files > 0) opts.verbose?.(`${r.label}: ${d.files} changed file(s) of ${formatBytes(d.bytes)} sent as their changed blocks: ${formatBytes(d.sent)} of content`);
+    if (d.copies > 0) opts.verbose?.(`${r.label}: ${d.copies === 1 ? '1 copy' : `${d.copies} copies`} (${formatBytes(d.bytes)}) went as ${d.copies === 1 ? 'its' : 'their'} changed blocks: ${formatBytes(d.sent)} of content sent`);
   }
   return result();
 }

@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import type { Action } from '../engine/action.js';
 import type { Endpoint, FileWriter, ReadOutcome, ReadStat, StagedFile, WholeFile } from '../endpoint/endpoint.js';
 import { EndpointError, PathError, ReplisyncError, describe } from '../endpoint/errors.js';
-import { DeltaSender, blockSizeFor, blocksOf, digestOf } from './delta.js';
+import { DeltaSender, blockSizeFor } from './delta.js';
 import type { RemoteRun } from './remote-run.js';
 import type { Progress } from './types.js';
 
@@ -162,17 +162,17 @@ function deltaWanted(t: CopyTarget, path: string): boolean {
   return t.remote.endpoint.deltaTransfer === true && there?.type === 'file' && there.size > 0 && !t.remote.wholeFile.has(path);
 }
 
-/** The remote's block digests of its file, for the copies that may go as a delta; one that cannot give them gets the file whole. */
-async function remoteDigests(live: CopyTarget[], path: string, blockSize: number): Promise<Map<CopyTarget, Buffer>> {
-  const digests = new Map<CopyTarget, Buffer>();
+/** The block signatures of the remotes' files, for the copies that may go as a delta; a remote that cannot give them gets the file whole. */
+async function remoteSignatures(live: CopyTarget[], path: string, blockSize: number): Promise<Map<CopyTarget, Buffer>> {
+  const signatures = new Map<CopyTarget, Buffer>();
   await Promise.all(
     live.map(async (t) => {
       if (!deltaWanted(t, path)) return;
-      const got = await t.remote.endpoint.blockHashes(path, blockSize).catch(() => undefined);
-      if (got && got.length > 0) digests.set(t, got);
+      const got = await t.remote.endpoint.blockSignatures(path, blockSize).catch(() => undefined);
+      if (got && got.length > 0) signatures.set(t, got);
     }),
   );
-  return digests;
+  return signatures;
 }
 
 async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], state: MasterState, progress?: Progress): Promise<void> {
@@ -180,7 +180,7 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
   if (live.length === 0) return;
   const size = live[0]!.action.master!.size;
   const blockSize = blockSizeFor(size);
-  const digests = await remoteDigests(live, path, blockSize);
+  const signatures = await remoteSignatures(live, path, blockSize);
   let reader;
   try {
     reader = await master.openRead(path);
@@ -196,10 +196,10 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
   await Promise.all(
     live.map(async (t) => {
       try {
-        const remoteDigests = digests.get(t);
-        const w = await t.remote.endpoint.openWrite(path, size, remoteDigests && { blockSize });
+        const theirs = signatures.get(t);
+        const w = await t.remote.endpoint.openWrite(path, size, theirs && { blockSize });
         writers.set(t, w);
-        if (remoteDigests && w.copyBasis) deltas.set(t, new DeltaSender(w, remoteDigests));
+        if (theirs && w.copyBasis) deltas.set(t, new DeltaSender(w, theirs, blockSize));
       } catch (err) {
         stagingFailed(t, err);
       }
@@ -214,16 +214,12 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
 
   let stat: ReadStat;
   try {
-    // With a delta to send, the file goes block by block, each block's digest made once for all.
-    let index = 0;
-    for await (const piece of deltas.size > 0 ? blocksOf(reader.chunks(), blockSize) : reader.chunks()) {
+    for await (const chunk of reader.chunks()) {
       if (writers.size === 0) break;
-      const digest = deltas.size > 0 ? digestOf(piece) : undefined;
-      await Promise.all([...writers].map(([t, w]) => (deltas.get(t)?.block(index, piece, digest!) ?? w.write(piece)).catch((err) => drop(t, err))));
-      progress?.advance(piece.length);
-      index++;
+      await Promise.all([...writers].map(([t, w]) => (deltas.get(t)?.push(chunk) ?? w.write(chunk)).catch((err) => drop(t, err))));
+      progress?.advance(chunk.length);
     }
-    await Promise.all([...deltas].map(([t, d]) => (writers.has(t) ? d.flush().catch((err) => drop(t, err)) : undefined)));
+    await Promise.all([...deltas].map(([t, d]) => (writers.has(t) ? d.end().catch((err) => drop(t, err)) : undefined)));
     if (writers.size === 0) {
       await reader.cancel();
       return;
@@ -268,7 +264,7 @@ function acceptDelta(t: CopyTarget, staged: StagedFile, read: ReadStat, sent: nu
     t.remote.wholeFile.add(path);
     return;
   }
-  t.remote.delta.files++;
+  t.remote.delta.copies++;
   t.remote.delta.bytes += read.size;
   t.remote.delta.sent += sent;
   accept(t, staged, read);

@@ -6,7 +6,7 @@ export type Method =
   | 'list'
   | 'stat'
   | 'checksums'
-  | 'blockHashes'
+  | 'blockSignatures'
   | 'read'
   | 'readFiles'
   | 'put'
@@ -19,7 +19,7 @@ export type Method =
   | 'runHook'
   | 'close';
 
-export const METHODS: readonly Method[] = ['open', 'list', 'stat', 'checksums', 'blockHashes', 'read', 'readFiles', 'put', 'stageFiles', 'flush', 'commit', 'lock', 'unlock', 'removeLeftovers', 'runHook', 'close'];
+export const METHODS: readonly Method[] = ['open', 'list', 'stat', 'checksums', 'blockSignatures', 'read', 'readFiles', 'put', 'stageFiles', 'flush', 'commit', 'lock', 'unlock', 'removeLeftovers', 'runHook', 'close'];
 
 export interface RequestMessage {
   method: Method;

@@ -157,10 +157,10 @@ export class AgentServer {
         await this.send(encodeFrame(FrameType.End, id));
         return packReads(outcomes);
       }
-      case 'blockHashes': {
+      case 'blockSignatures': {
         const blockSize = params.blockSize;
-        if (!validBlockSize(blockSize)) throw this.fail('blockHashes wants a blockSize that is a power of two from 4 KiB to 16 MiB');
-        return (await this.ep().blockHashes(p('path', 'string'), blockSize)).toString('base64');
+        if (!validBlockSize(blockSize)) throw this.fail('blockSignatures wants a blockSize that is a power of two from 4 KiB to 16 MiB');
+        return (await this.ep().blockSignatures(p('path', 'string'), blockSize)).toString('base64');
       }
       case 'put': {
         const blockSize = params.basisBlockSize;

@@ -1,63 +1,81 @@
 import test from 'ava';
+import { blockSignature } from '../../src/endpoint/block-signature.js';
 import type { FileWriter } from '../../src/endpoint/endpoint.js';
-import { DeltaSender, blockSizeFor, blocksOf, digestOf } from '../../src/execute/delta.js';
+import { DeltaSender, blockSizeFor } from '../../src/execute/delta.js';
 
 const BS = 4;
 
-/** A writer that notes what it is asked to do, as "+content" and "=first..count". */
-function recorder(): { writer: FileWriter; ops: string[] } {
-  const ops: string[] = [];
+type Op = string | [number, number];
+
+/** A writer that notes what it is asked to do: content as a string (content sent in a row, as one), copies as [first, count]. */
+function recorder(): { writer: FileWriter; ops: Op[] } {
+  const ops: Op[] = [];
   const writer: FileWriter = {
-    write: async (chunk) => void ops.push(`+${chunk.toString()}`),
-    copyBasis: async (first, count) => void ops.push(`=${first}x${count}`),
+    write: async (chunk) => {
+      const last = ops.length - 1;
+      if (typeof ops[last] === 'string') ops[last] += chunk.toString('latin1');
+      else ops.push(chunk.toString('latin1'));
+    },
+    copyBasis: async (first, count) => void ops.push([first, count]),
     finish: async () => ({ temp: 't', size: 0, crc: 0 }),
     abort: async () => undefined,
   };
   return { writer, ops };
 }
 
-function digestsOf(content: string): Buffer {
+function signaturesOf(content: string, bs = BS): Buffer {
   const blocks: Buffer[] = [];
-  for (let i = 0; i < content.length; i += BS) blocks.push(digestOf(Buffer.from(content.slice(i, i + BS))));
+  for (let i = 0; i < content.length; i += bs) blocks.push(blockSignature(Buffer.from(content.slice(i, i + bs), 'latin1')));
   return Buffer.concat(blocks);
 }
 
-async function send(remote: string, master: string): Promise<{ ops: string[]; sent: number }> {
+/** The ops that send `master` to a remote holding `remote`, the master given in chunks of `chunk` bytes. */
+async function send(remote: string, master: string, chunk = 3, bs = BS): Promise<{ ops: Op[]; sent: number }> {
   const { writer, ops } = recorder();
-  const sender = new DeltaSender(writer, digestsOf(remote));
-  let i = 0;
-  for (let at = 0; at < master.length; at += BS, i++) {
-    const block = Buffer.from(master.slice(at, at + BS));
-    await sender.block(i, block, digestOf(block));
-  }
-  await sender.flush();
+  const sender = new DeltaSender(writer, signaturesOf(remote, bs), bs);
+  for (let at = 0; at < master.length; at += chunk) await sender.push(Buffer.from(master.slice(at, at + chunk), 'latin1'));
+  await sender.end();
   return { ops, sent: sender.sent };
 }
 
-test('blocks the remote has are copied there in runs; the others are sent', async (t) => {
-  t.deepEqual(await send('aaaabbbbccccdd', 'aaaabbbbccccdd'), { ops: ['=0x4'], sent: 0 });
-  t.deepEqual(await send('aaaabbbbccccdddd', 'aaaaXXXXccccdddd'), { ops: ['=0x1', '+XXXX', '=2x2'], sent: 4 });
-  t.deepEqual(await send('aaaabbbb', 'aaaabbbbcc'), { ops: ['=0x2', '+cc'], sent: 2 }, 'appended');
-  t.deepEqual(await send('aaaabbbbcc', 'aaaabbbbcccc'), { ops: ['=0x2', '+cccc'], sent: 4 }, 'a short last block matches only itself');
-  t.deepEqual(await send('aaaabbbbcccc', 'ccccaaaabbbb'), { ops: ['=2x1', '=0x2'], sent: 0 }, 'blocks that moved are found where they are');
-  t.deepEqual(await send('', 'aaaa'), { ops: ['+aaaa'], sent: 4 });
+/** What the remote builds from its file and the ops. */
+function rebuild(remote: string, ops: Op[], bs = BS): string {
+  return ops.map((op) => (typeof op === 'string' ? op : remote.slice(op[0] * bs, (op[0] + op[1]) * bs))).join('');
+}
+
+test('blocks the remote has are copied there in runs, wherever they now sit; the rest is sent', async (t) => {
+  t.deepEqual(await send('aaaabbbbccccdd', 'aaaabbbbccccdd'), { ops: [[0, 4]], sent: 0 });
+  t.deepEqual(await send('aaaabbbbccccdddd', 'aaaaXXXXccccdddd'), { ops: [[0, 1], 'XXXX', [2, 2]], sent: 4 });
+  t.deepEqual(await send('aaaabbbb', 'aaaabbbbcc'), { ops: [[0, 2], 'cc'], sent: 2 }, 'appended');
+  t.deepEqual(await send('aaaabbbbcc', 'aaaabbbbcccc'), { ops: [[0, 2], 'cccc'], sent: 4 }, 'a short last block matches only itself');
+  t.deepEqual(await send('aaaabbbbcc', 'Xaaaabbbbcc'), { ops: ['X', [0, 3]], sent: 1 }, 'an insertion shifts the rest, which is still found');
+  t.deepEqual(await send('aaaabbbbccccdddd', 'aaaabbccccdddd'), { ops: [[0, 1], 'bb', [2, 2]], sent: 2 }, 'a deletion too');
+  t.deepEqual(await send('aaaabbbbcccc', 'ccccaaaabbbb'), { ops: [[2, 1], [0, 2]], sent: 0 }, 'blocks that moved');
+  t.deepEqual(await send('', 'aaaa'), { ops: ['aaaa'], sent: 4 });
+  t.deepEqual(await send('aaaa', ''), { ops: [], sent: 0 });
 });
 
-test('chunks are cut into blocks whatever their boundaries', async (t) => {
-  async function* chunks(...parts: string[]) {
-    for (const p of parts) yield Buffer.from(p);
+test('the remote rebuilds the master exactly, whatever the edits and chunk sizes', async (t) => {
+  let seed = 7;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % n);
+  const text = (n: number) => Array.from({ length: n }, () => String.fromCharCode(97 + rand(4))).join('');
+  for (let round = 0; round < 300; round++) {
+    const bs = [4, 8, 16][rand(3)]!;
+    const remote = text(rand(200));
+    let master = remote;
+    for (let e = rand(4); e > 0; e--) {
+      const at = rand(master.length + 1);
+      const edit = rand(3);
+      if (edit === 0) master = master.slice(0, at) + text(1 + rand(20)) + master.slice(at);
+      else if (edit === 1) master = master.slice(0, at) + master.slice(at + 1 + rand(20));
+      else master = master.slice(0, at) + text(1 + rand(5)) + master.slice(at + 5);
+    }
+    const { ops } = await send(remote, master, 1 + rand(40), bs);
+    t.is(rebuild(remote, ops, bs), master, `round ${round}`);
   }
-  const cut = async (...parts: string[]) => {
-    const out: string[] = [];
-    for await (const b of blocksOf(chunks(...parts), BS)) out.push(b.toString());
-    return out;
-  };
-  t.deepEqual(await cut('aaaabbbb', 'cc'), ['aaaa', 'bbbb', 'cc']);
-  t.deepEqual(await cut('aa', 'aabb', 'b', 'bcccc'), ['aaaa', 'bbbb', 'cccc']);
-  t.deepEqual(await cut(''), []);
 });
 
-test('the block size grows with the file so that a file has at most 16,384 digests, from 16 KiB to 1 MiB', (t) => {
+test('the block size grows with the file so that a file has at most 16,384 signatures, from 16 KiB to 1 MiB', (t) => {
   t.is(blockSizeFor(0), 16 * 1024);
   t.is(blockSizeFor(256 * 1024 * 1024), 16 * 1024);
   t.is(blockSizeFor(256 * 1024 * 1024 + 1), 32 * 1024);

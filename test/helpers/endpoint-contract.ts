@@ -1,9 +1,9 @@
 import type { ExecutionContext } from 'ava';
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, statSync, unlinkSync, writeFileSync, symlinkSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { EMPTY_CLASS } from '../../src/engine/classification.js';
-import { DIGEST_BYTES, type Endpoint } from '../../src/endpoint/endpoint.js';
+import type { Endpoint } from '../../src/endpoint/endpoint.js';
+import { SIGNATURE_BYTES, blockSignature } from '../../src/endpoint/block-signature.js';
 import { crc32 } from '../../src/endpoint/local/crc.js';
 import { PathError } from '../../src/endpoint/errors.js';
 
@@ -78,11 +78,12 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     // What the run committed is vouched for by the checksum cache: the next listing carries its CRC.
     t.is(after.crc, staged.crc);
 
-    // A delta transfer: digests of the file there, then a new file built from its blocks and new content.
+    // A delta transfer: block signatures of the file there, then a new file built from its blocks and new content.
     const bs = 16 * 1024;
-    const digests = await ep.blockHashes('sub/new.bin', bs);
-    t.is(digests.length, Math.ceil(big.length / bs) * DIGEST_BYTES, 'a digest a block, the last block short');
-    t.true(digests.subarray(0, DIGEST_BYTES).equals(createHash('sha1').update(big.subarray(0, bs)).digest()));
+    const signatures = await ep.blockSignatures('sub/new.bin', bs);
+    t.is(signatures.length, Math.ceil(big.length / bs) * SIGNATURE_BYTES, 'a signature a block, the last block short');
+    t.true(signatures.subarray(0, SIGNATURE_BYTES).equals(blockSignature(big.subarray(0, bs))));
+    t.true(signatures.subarray(-SIGNATURE_BYTES).equals(blockSignature(big.subarray(Math.floor(big.length / bs) * bs))));
     const changed = Buffer.concat([big.subarray(0, 5 * bs), Buffer.from('new content'), big.subarray(6 * bs)]);
     const built = await ep.openWrite('sub/new.bin', changed.length, { blockSize: bs });
     await built.copyBasis!(0, 5);
@@ -92,13 +93,13 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     t.like(builtStaged, { size: changed.length, crc: crc32(changed, 0) });
     await ep.commit([{ action: { op: 'copy', path: 'sub/new.bin', reason: 'checksum', master: { ...master, size: changed.length }, remote: after }, temp: builtStaged.temp, attrs }]);
     t.true(readFileSync(nodePath.join(root, 'sub/new.bin')).equals(changed));
-    // A basis gone since its digests were made gives a short file, which its size tells; no error.
+    // A basis gone since its signatures were made gives a short file, which its size tells; no error.
     const orphan = await ep.openWrite('sub/new.bin', changed.length, { blockSize: bs });
     unlinkSync(nodePath.join(root, 'sub/new.bin'));
     await orphan.copyBasis!(0, 3);
     await orphan.write(Buffer.from('tail'));
     t.like(await orphan.finish(), { size: 4 });
-    await t.throwsAsync(ep.blockHashes('sub/new.bin', bs), { instanceOf: PathError });
+    await t.throwsAsync(ep.blockSignatures('sub/new.bin', bs), { instanceOf: PathError });
     writeFileSync(nodePath.join(root, 'sub/new.bin'), changed);
 
     // Small files staged whole, several in one call: each fails or succeeds alone.

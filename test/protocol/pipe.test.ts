@@ -106,7 +106,7 @@ test('a delta upload with a bad block size or a frame that is neither content no
   await p.client.request('open', { root: dir, cache: false, saveCache: false });
   for (const blockSize of [1000, 3 * 4096, 2 ** 30, '16384']) {
     await t.throwsAsync(p.client.request('put', { path: 'f', size: 1, basisBlockSize: blockSize }), { message: /basisBlockSize that is a power of two/ });
-    await t.throwsAsync(p.client.request('blockHashes', { path: 'f', blockSize }), { message: /blockSize that is a power of two/ });
+    await t.throwsAsync(p.client.request('blockSignatures', { path: 'f', blockSize }), { message: /blockSize that is a power of two/ });
   }
   const bad = p.client.upload('put', { path: 'f', size: 1, basisBlockSize: 4096 });
   await bad.write(Buffer.from([7, 1, 2]));

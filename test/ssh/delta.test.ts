@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, comparable, runCli, snapshot } from '../helpers/tree.js';
@@ -10,7 +10,7 @@ const test = sshTest(['web1', 'web2']);
 
 const MiB = 1024 * 1024;
 
-test.serial('a changed file goes to SSH hosts as its changed blocks; --whole-file sends it whole', async (t) => {
+test.serial('a changed file goes to SSH hosts as its changed blocks, found where insertions moved them; --whole-file sends it whole', async (t) => {
   const { lab } = t.context;
   lab.writeClientFiles();
   const { master, at } = await trees(t, { 'small.txt': 'small' });
@@ -25,10 +25,17 @@ test.serial('a changed file goes to SSH hosts as its changed blocks; --whole-fil
   writeFileSync(big, Buffer.concat([content, Buffer.from('appended')]));
   const res = await runCli(['sync', master, ...remotes, '-v', '--format', 'json'], { env: lab.env() });
   t.is(res.code, 0, res.stderr);
-  for (const r of remotes) t.regex(res.stderr, new RegExp(`${r}: 1 changed file\\(s\\) of 3\\.0 MiB sent as their changed blocks: 16\\.0 KiB of content`));
+  for (const r of remotes) t.regex(res.stderr, new RegExp(`${r}: 1 copy \\(3\\.0 MiB\\) went as its changed blocks: 16\\.0 KiB of content sent`));
   t.like(JSON.parse(res.stdout).remotes[0].actions, [{ op: 'copy', path: 'big.bin', reason: 'size' }]);
   t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
   t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+
+  // Bytes inserted at the start shift all the rest, which is still found: only they travel.
+  writeFileSync(big, Buffer.concat([Buffer.from('first'), content, Buffer.from('appended')]));
+  const shifted = await runCli(['sync', master, remotes[0]!, '-v'], { env: lab.env() });
+  t.is(shifted.code, 0, shifted.stderr);
+  t.regex(shifted.stderr, /went as its changed blocks: 5 B of content sent/);
+  t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
 
   writeFileSync(big, Buffer.concat([content, Buffer.from('appended again')]));
   const whole = await runCli(['sync', master, remotes[0]!, '-v', '-W'], { env: lab.env() });
@@ -46,16 +53,17 @@ test.serial("a remote file that changes while a delta is built on it is not comm
   writeFileSync(big, old);
   const remote = `web1:${at('r')}`;
   t.is((await runCli(['sync', master, remote], { env: lab.env() })).code, 0);
-  // New content first, held back by --bwlimit; the blocks the remote has come after it.
-  writeFileSync(big, Buffer.concat([randomBytes(1.5 * MiB), old.subarray(1.5 * MiB)]));
+  // New content first, held back by --bwlimit (3 s of it); the blocks the remote has come after it.
+  writeFileSync(big, Buffer.concat([randomBytes(3 * MiB), old.subarray(1.5 * MiB)]));
   const child = spawn(process.execPath, [BIN, 'sync', master, remote, '-v', '--bwlimit', '1M', '--format', 'json'], { env: { ...process.env, ...lab.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Once new content arrives (the copies of the remote's blocks come at the end), the remote's file changes.
   let staging = false;
-  for (let i = 0; i < 400 && !staging; i++) {
-    staging = readdirSync(at('r')).some((f) => f.startsWith('.replisync-'));
+  for (let i = 0; i < 1000 && !staging; i++) {
+    staging = readdirSync(at('r')).some((f) => f.startsWith('.replisync-') && statSync(nodePath.join(at('r'), f)).size > 0);
     if (!staging) await sleep(10);
   }
   t.true(staging, 'the transfer was under way');

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { blockSignature } from '../block-signature.js';
 import type { FileWriter } from '../endpoint.js';
 import { CHUNK } from './file-io.js';
 
@@ -24,25 +24,25 @@ function readFull(fd: number, buf: Buffer): number {
   return got;
 }
 
-/** SHA-1 of each block of the regular file `abs` as it is now, end to end; the last block may be short. */
-export function blockHashesOf(abs: string, blockSize: number): Buffer {
+/** The signature of each block of the regular file `abs` as it is now, end to end; the last block may be short. */
+export function blockSignaturesOf(abs: string, blockSize: number): Buffer {
   const fd = openRegularQuietly(abs);
   try {
     const buf = Buffer.allocUnsafe(blockSize);
-    const digests: Buffer[] = [];
+    const signatures: Buffer[] = [];
     for (;;) {
       const n = readFull(fd, buf);
-      if (n > 0) digests.push(createHash('sha1').update(buf.subarray(0, n)).digest());
+      if (n > 0) signatures.push(blockSignature(buf.subarray(0, n)));
       if (n < blockSize) break;
     }
-    return Buffer.concat(digests);
+    return Buffer.concat(signatures);
   } finally {
     closeSync(fd);
   }
 }
 
 /**
- * The file a delta transfer builds on: the target as it was when its blocks were hashed. Its
+ * The file a delta transfer builds on: the target as it was when its block signatures were made. Its
  * blocks are read as far as they still reach; a basis that is gone, or no regular file now, gives
  * nothing. Either way the new file comes out short or different, which its size and CRC tell:
  * nothing here needs to fail.

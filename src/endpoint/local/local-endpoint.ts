@@ -10,7 +10,7 @@ import { ChecksumCache } from './checksum-cache.js';
 import { Committer, type StagedInfo } from './commit.js';
 import { TouchedDirs } from './touched-dirs.js';
 import { FsSync } from './fs-sync.js';
-import { blockHashesOf, withBasis } from './delta-basis.js';
+import { blockSignaturesOf, withBasis } from './delta-basis.js';
 import { CHUNK, crcOfFile, openReader, openStagedWriter, readWholeFile, tempName } from './file-io.js';
 import { type ListedFile, entryType, listedFile, toEntry } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
@@ -212,9 +212,9 @@ export class LocalEndpoint implements Endpoint {
     };
   }
 
-  async blockHashes(path: string, blockSize: number): Promise<Buffer> {
+  async blockSignatures(path: string, blockSize: number): Promise<Buffer> {
     try {
-      return blockHashesOf(resolveInside(this.root, path), blockSize);
+      return blockSignaturesOf(resolveInside(this.root, path), blockSize);
     } catch (err) {
       this.fail('cannot read', path, err);
     }
