@@ -6,7 +6,6 @@ const MAX_BLOCK = 1024 * 1024;
 const MAX_BLOCKS = 16 * 1024;
 /** New content is sent once this much of it has gathered, so that what is held stays small. */
 const LITERAL_FLUSH = 256 * 1024;
-const TAG_BITS = 16;
 
 /** Blocks of a delta transfer: 16 KiB, doubled up to 1 MiB to keep a file's signatures few (at most 16,384 below 16 GiB). */
 export function blockSizeFor(size: number): number {
@@ -19,27 +18,32 @@ export function blockSizeFor(size: number): number {
 class SignatureIndex {
   readonly count: number;
   readonly weak: Uint32Array;
-  /** By a 16-bit tag of the weak checksum: the first block with it, then the next ones by `next` (-1 ends). */
-  readonly head = new Int32Array(1 << TAG_BITS).fill(-1);
+  /** By tag (see tagOf): the first block with it, then the next ones by `next` (-1 ends). */
+  readonly head: Int32Array;
   readonly next: Int32Array;
+  /** Tags have as many bits as it takes to keep chains short, 16 at most (a table of 256 KiB). */
+  readonly mask: number;
 
   constructor(private readonly signatures: Buffer) {
     this.count = signatures.length / SIGNATURE_BYTES;
     this.weak = new Uint32Array(this.count);
     this.next = new Int32Array(this.count);
+    const bits = Math.min(16, Math.max(4, Math.ceil(Math.log2(this.count + 1)) + 4));
+    this.mask = (1 << bits) - 1;
+    this.head = new Int32Array(1 << bits).fill(-1);
     // Filled from the end, so that a chain starts with the first block of its tag.
     for (let i = this.count - 1; i >= 0; i--) {
       const w = signatures.readUInt32BE(i * SIGNATURE_BYTES);
       this.weak[i] = w;
-      const tag = SignatureIndex.tag(w);
+      const tag = this.tagOf(w);
       this.next[i] = this.head[tag]!;
       this.head[tag] = i;
     }
   }
 
-  /** The weak checksum's two 16-bit sums xor'ed: what the rolling loop can make from them directly. */
-  static tag(weak: number): number {
-    return (weak ^ (weak >>> TAG_BITS)) & ((1 << TAG_BITS) - 1);
+  /** The weak checksum's two 16-bit sums xor'ed, masked: what the rolling loop makes from them directly. */
+  tagOf(weak: number): number {
+    return (weak ^ (weak >>> 16)) & this.mask;
   }
 
   /** The block whose signature `window` has, preferring `preferred` (the one a run of copies would go on with). */
@@ -49,7 +53,7 @@ class SignatureIndex {
       strong = strongSum(window);
       if (this.strongIs(preferred, strong)) return preferred;
     }
-    for (let i = this.head[SignatureIndex.tag(weak)]!; i !== -1; i = this.next[i]!) {
+    for (let i = this.head[this.tagOf(weak)]!; i !== -1; i = this.next[i]!) {
       if (i === preferred || this.weak[i] !== weak) continue;
       strong ??= strongSum(window);
       if (this.strongIs(i, strong)) return i;
@@ -92,18 +96,18 @@ export class DeltaSender {
     this.pos -= this.lit;
     this.lit = 0;
     const { buf, blockSize: bs } = this;
-    const { head, next, weak: weakOf } = this.index;
+    const { head, next, weak: weakOf, mask } = this.index;
     while (this.pos + bs <= buf.length) {
       const start = this.weak ?? weakSum(buf, this.pos, this.pos + bs);
       let a = start & 0xffff;
       let b = start >>> 16;
       // The hot loop: rolled on, a byte at a time, to the next offset where some block has the
-      // same weak checksum (its 16-bit tag, a ^ b, picks the few blocks to compare).
+      // same weak checksum (its tag picks the few blocks to compare).
       let p = this.pos;
       const last = buf.length - bs;
       const stop = Math.min(last, this.lit + LITERAL_FLUSH);
       for (; p < stop; p++) {
-        let i = head[a ^ b]!;
+        let i = head[(a ^ b) & mask]!;
         if (i !== -1) {
           const w = ((b << 16) | a) >>> 0;
           while (i !== -1 && weakOf[i] !== w) i = next[i]!;
@@ -115,7 +119,7 @@ export class DeltaSender {
       }
       this.pos = p;
       const weak = ((b << 16) | a) >>> 0;
-      const found = head[a ^ b] === -1 ? undefined : this.index.find(weak, buf.subarray(p, p + bs), this.runFirst + this.runLength);
+      const found = head[(a ^ b) & mask] === -1 ? undefined : this.index.find(weak, buf.subarray(p, p + bs), this.runFirst + this.runLength);
       if (found !== undefined) {
         await this.matched(found, bs);
         this.weak = undefined;

@@ -162,25 +162,31 @@ function deltaWanted(t: CopyTarget, path: string): boolean {
   return t.remote.endpoint.deltaTransfer === true && there?.type === 'file' && there.size > 0 && !t.remote.wholeFile.has(path);
 }
 
-/** The block signatures of the remotes' files, for the copies that may go as a delta; a remote that cannot give them gets the file whole. */
-async function remoteSignatures(live: CopyTarget[], path: string, blockSize: number): Promise<Map<CopyTarget, Buffer>> {
-  const signatures = new Map<CopyTarget, Buffer>();
+/** What a remote's file is to a delta: its block signatures, at a block size that suits it and the master's file. */
+interface Basis {
+  signatures: Buffer;
+  blockSize: number;
+}
+
+/** The bases of the copies that may go as a delta; a remote that cannot give its signatures gets the file whole. */
+async function remoteBases(live: CopyTarget[], path: string, size: number): Promise<Map<CopyTarget, Basis>> {
+  const bases = new Map<CopyTarget, Basis>();
   await Promise.all(
     live.map(async (t) => {
       if (!deltaWanted(t, path)) return;
-      const got = await t.remote.endpoint.blockSignatures(path, blockSize).catch(() => undefined);
-      if (got && got.length > 0) signatures.set(t, got);
+      const blockSize = blockSizeFor(Math.max(size, t.action.remote!.size));
+      const signatures = await t.remote.endpoint.blockSignatures(path, blockSize).catch(() => undefined);
+      if (signatures && signatures.length > 0) bases.set(t, { signatures, blockSize });
     }),
   );
-  return signatures;
+  return bases;
 }
 
 async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], state: MasterState, progress?: Progress): Promise<void> {
   const live = targets.filter((t) => t.remote.alive);
   if (live.length === 0) return;
   const size = live[0]!.action.master!.size;
-  const blockSize = blockSizeFor(size);
-  const signatures = await remoteSignatures(live, path, blockSize);
+  const bases = await remoteBases(live, path, size);
   let reader;
   try {
     reader = await master.openRead(path);
@@ -196,10 +202,10 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
   await Promise.all(
     live.map(async (t) => {
       try {
-        const theirs = signatures.get(t);
-        const w = await t.remote.endpoint.openWrite(path, size, theirs && { blockSize });
+        const basis = bases.get(t);
+        const w = await t.remote.endpoint.openWrite(path, size, basis && { blockSize: basis.blockSize });
         writers.set(t, w);
-        if (theirs && w.copyBasis) deltas.set(t, new DeltaSender(w, theirs, blockSize));
+        if (basis && w.copyBasis) deltas.set(t, new DeltaSender(w, basis.signatures, basis.blockSize));
       } catch (err) {
         stagingFailed(t, err);
       }
