@@ -23,6 +23,7 @@ export interface JobConfig {
   remoteNode?: string;
   rsh?: string;
   bwlimit?: string | number;
+  wholeFile?: boolean;
   lockTimeout?: number;
   log?: string;
   blocks?: BlockSpec[];
@@ -129,6 +130,7 @@ export function loadConfig(file: string): ConfigFile {
     concurrency: c.count!,
     identity: c.string!,
     remoteNode: c.string!,
+    wholeFile: c.boolean!,
     rsh: c.string!,
     bwlimit: (v, key) => {
       if ((typeof v !== 'string' && typeof v !== 'number') || parseRate(String(v)) === undefined) fail(file, key, `must be a rate (KiB/s, or with a suffix B, K, M, G), not ${shown(v)}`);

@@ -244,6 +244,6 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
     verbose: args.verbose ?? false,
     blocks: job?.blocks ?? [],
     cache: args.cache ?? true,
-    deltaTransfer: !(args.wholeFile ?? false),
+    deltaTransfer: !(args.wholeFile ?? job?.wholeFile ?? false),
   };
 }

@@ -46,6 +46,7 @@ const cases: [string, (s: Awaited<ReturnType<typeof setup>>) => string[], RegExp
   ['an invalid regular expression in a class', (s) => ['sync', '--config', s.config({ classes: { c: { includeRegex: ['[z-a]'] } }, jobs: { j: { master: s.master, remotes: [s.remote], class: 'c' } } })], /config \S+: classes\.c\.includeRegex\[0\]: invalid regular expression/],
   ['an empty glob in a block', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote], blocks: [{ name: 'x', include: [' '] }] } } })], /jobs\.j\.blocks\[0\]\.include\[0\]: an empty glob/],
   ['a bad --bwlimit', (s) => ['sync', s.master, s.remote, '--bwlimit', 'fast'], /--bwlimit must be a rate \(KiB\/s, or with a suffix B, K, M, G\), not "fast"/],
+  ['a wholeFile in a job that is not true or false', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote], wholeFile: 'yes' } } })], /jobs\.j\.wholeFile: must be true or false, not string/],
   ['a bad bwlimit in a job', (s) => ['sync', '--config', s.config({ jobs: { j: { master: s.master, remotes: [s.remote], bwlimit: true } } })], /jobs\.j\.bwlimit: must be a rate .*, not boolean/],
   ['an --rsh with an open quote', (s) => ['sync', s.master, s.remote, '--rsh', "ssh -i 'my key"], /--rsh: unbalanced ' in "ssh -i 'my key"/],
   ['an empty --rsh', (s) => ['sync', s.master, s.remote, '-e', ' '], /--rsh: no command given/],

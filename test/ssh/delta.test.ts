@@ -42,6 +42,13 @@ test.serial('a changed file goes to SSH hosts as its changed blocks, found where
   t.is(whole.code, 0, whole.stderr);
   t.notRegex(whole.stderr, /changed blocks/);
   t.deepEqual(comparable(snapshot(at('r1'))), comparable(snapshot(master)));
+  // A job says it with wholeFile.
+  const config = at('job.json');
+  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [remotes[1]], wholeFile: true } } }));
+  const fromJob = await runCli(['sync', '--config', config, '-v'], { env: lab.env() });
+  t.is(fromJob.code, 0, fromJob.stderr);
+  t.notRegex(fromJob.stderr, /changed blocks/);
+  t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
 });
 
 test.serial("a remote file that changes while a delta is built on it is not committed mixed: the next pass sends the file whole", async (t) => {
