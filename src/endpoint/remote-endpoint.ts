@@ -7,7 +7,7 @@ import { EndpointError } from './errors.js';
 import { type Location, locationFrom } from './location.js';
 import { packStep, unpackChecksums, unpackEntries, unpackOutcomes, unpackReads, unpackRootAttrs, unpackStepResults } from '../protocol/wire-codec.js';
 import { SIGNATURE_BYTES } from './block-signature.js';
-import { type CommitStep, type Endpoint, type FileReader, type FileWriter, type HookResult, type LockOwner, type ReadOutcome, type ReadStat, type StageOutcome, type StagedFile, type StepResult, type WholeFile } from './endpoint.js';
+import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
 
 /** Options the agent opens its local endpoint with. */
 export interface RemoteOpenOptions {
@@ -91,9 +91,9 @@ export class RemoteEndpoint implements Endpoint {
   async blockSignatures(path: string, blockSize: number): Promise<Buffer> {
     const encoded = await this.client.request('blockSignatures', { path, blockSize });
     return this.decoded(() => {
-      const digests = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : undefined;
-      if (!digests || digests.length % SIGNATURE_BYTES !== 0) throw new Error('blockSignatures did not give whole signatures');
-      return digests;
+      const signatures = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : undefined;
+      if (!signatures || signatures.length % SIGNATURE_BYTES !== 0) throw new Error('blockSignatures did not give whole signatures');
+      return signatures;
     });
   }
 

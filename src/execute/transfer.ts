@@ -261,8 +261,8 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
 
 /**
  * A file built on the remote's own may come out wrong only because that file changed since its
- * blocks were hashed: not damage, but a remote that moved. Left uncommitted, it is sent whole
- * in the next pass.
+ * block signatures were made: not damage, but a remote that moved. Left uncommitted, it is sent
+ * whole in the next pass.
  */
 function acceptDelta(t: CopyTarget, staged: StagedFile, read: ReadStat, sent: number, path: string): void {
   if (staged.crc !== read.crc || staged.size !== read.size) {
