@@ -69,7 +69,7 @@ test.serial("a remote file that changes while a delta is built on it is not comm
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   // Once new content arrives (the copies of the remote's blocks come at the end), the remote's file changes.
   let staging = false;
-  for (let i = 0; i < 1000 && !staging; i++) {
+  for (let i = 0; i < 3000 && !staging; i++) {
     staging = readdirSync(at('r')).some((f) => f.startsWith('.replisync-') && statSync(nodePath.join(at('r'), f)).size > 0);
     if (!staging) await sleep(10);
   }
