@@ -1,16 +1,19 @@
 import { SIGNATURE_BYTES, strongSum, weakSum } from '../endpoint/block-signature.js';
 import type { FileWriter } from '../endpoint/endpoint.js';
 
-const MIN_BLOCK = 16 * 1024;
+const MIN_BLOCK = 4 * 1024;
 const MAX_BLOCK = 1024 * 1024;
-const MAX_BLOCKS = 16 * 1024;
 /** New content is sent once this much of it has gathered, so that what is held stays small. */
 const LITERAL_FLUSH = 256 * 1024;
 
-/** Blocks of a delta transfer: 16 KiB, doubled up to 1 MiB to keep a file's signatures few (at most 16,384 below 16 GiB). */
+/**
+ * Blocks of a delta transfer, as rsync sizes them: about the square root of the file's size (a
+ * small change costs a small block, a big file has few signatures), as a power of two from 4 KiB
+ * to 1 MiB: 4 KiB up to 16 MiB, 16 KiB at 256 MiB, 64 KiB at 4 GiB.
+ */
 export function blockSizeFor(size: number): number {
   let bs = MIN_BLOCK;
-  while (bs < MAX_BLOCK && size / bs > MAX_BLOCKS) bs *= 2;
+  while (bs < MAX_BLOCK && bs * bs < size) bs *= 2;
   return bs;
 }
 

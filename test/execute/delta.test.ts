@@ -75,9 +75,10 @@ test('the remote rebuilds the master exactly, whatever the edits and chunk sizes
   }
 });
 
-test('the block size grows with the file so that a file has at most 16,384 signatures, from 16 KiB to 1 MiB', (t) => {
-  t.is(blockSizeFor(0), 16 * 1024);
+test('the block size is about the square root of the file size, a power of two from 4 KiB to 1 MiB', (t) => {
+  t.is(blockSizeFor(0), 4 * 1024);
+  t.is(blockSizeFor(16 * 1024 * 1024), 4 * 1024);
+  t.is(blockSizeFor(16 * 1024 * 1024 + 1), 8 * 1024);
   t.is(blockSizeFor(256 * 1024 * 1024), 16 * 1024);
-  t.is(blockSizeFor(256 * 1024 * 1024 + 1), 32 * 1024);
   t.is(blockSizeFor(1024 ** 4), 1024 * 1024);
 });
