@@ -70,7 +70,7 @@ test.serial("a remote file that changes while a delta is built on it is not comm
   // Once new content arrives (the copies of the remote's blocks come at the end), the remote's file changes.
   let staging = false;
   for (let i = 0; i < 3000 && !staging; i++) {
-    staging = readdirSync(at('r')).some((f) => f.startsWith('.replisync-') && statSync(nodePath.join(at('r'), f)).size > 0);
+    staging = readdirSync(at('r')).some((f) => f.startsWith('.replisync-') && (statSync(nodePath.join(at('r'), f), { throwIfNoEntry: false })?.size ?? 0) > 0);
     if (!staging) await sleep(10);
   }
   t.true(staging, 'the transfer was under way');
