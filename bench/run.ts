@@ -184,6 +184,15 @@ async function sshCases(name: string, files: { path: string; size: number }[]): 
     row(`${label}: no-op, checksum cache`, await timed(rep()), hasRsync ? await timed(rs('-aH')) : undefined, 'rsync -aH -e ssh');
     touchOnePercent(master, files);
     row(`${label}: 1% changed`, await timed(rep()), hasRsync ? await timed(rs('-aH')) : undefined, 'rsync -aH -e ssh');
+    // Delta transfer at work: content shifted by an insertion is found where it moved.
+    const large = files.filter((f) => f.size >= 1024 * 1024);
+    if (large.length > 0) {
+      for (const f of large) {
+        const abs = nodePath.join(master, f.path);
+        writeFileSync(abs, Buffer.concat([Buffer.from('inserted '.repeat(11)), readFileSync(abs)]));
+      }
+      row(`${label}: 99 B inserted at the start of its ${large.length} files of 1 MiB and more`, await timed(rep()), hasRsync ? await timed(rs('-aH')) : undefined, 'rsync -aH -e ssh');
+    }
   } finally {
     lab.stopAll();
     rmSync(dir, { recursive: true, force: true });
