@@ -1,17 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { type BigIntStats, lstatSync, readlinkSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { type BigIntStats, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
-import { type Entry, type Listing, type RootAttrs, childOf, parentOf } from '../../engine/entry.js';
+import { type Entry, type Listing, type RootAttrs } from '../../engine/entry.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
 import { EndpointError, PathError, errnoCode, reasonOf } from '../errors.js';
 import { ChecksumCache } from './checksum-cache.js';
-import { Committer, type StagedInfo } from './commit.js';
+import { Committer } from './commit.js';
 import { TouchedDirs } from './touched-dirs.js';
 import { FsSync } from './fs-sync.js';
 import { blockSignaturesOf, withBasis } from './delta-basis.js';
-import { CHUNK, crcOfFile, openReader, openStagedWriter, readWholeFile, tempName } from './file-io.js';
+import { CHUNK, crcOfFile, openReader, readWholeFile } from './file-io.js';
+import { StagedTemps } from './staged-temps.js';
 import { type ListedFile, entryType, listedFile, toEntry } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
 import { WalkError, walk } from './list.js';
@@ -38,19 +38,15 @@ export interface LocalEndpointOptions {
 export class LocalEndpoint implements Endpoint {
   readonly label: string;
   private readonly root: string;
-  private readonly runTag = randomBytes(4).toString('hex');
-  private seq = 0;
   private readonly cache: ChecksumCache;
   private cacheLoaded: Promise<void> | undefined;
-  /** Staged temp files: their CRC and owner, by temp path. */
-  private readonly staged = new Map<string, StagedInfo>();
-  private readonly pending = new Set<string>();
   /** The files of the last listing (and of stat calls since), as checksums need them. */
   private files = new Map<string, ListedFile>();
   private readonly stagingDirs: StagingDirs;
   private readonly touchedDirs: TouchedDirs;
   private readonly lockFile: RootLock;
   private readonly fsSync: FsSync;
+  private readonly temps: StagedTemps;
   readonly canChown = process.getuid?.() === 0;
   readonly location: Location | undefined;
 
@@ -63,6 +59,7 @@ export class LocalEndpoint implements Endpoint {
     this.stagingDirs = new StagingDirs(this.root, this.touchedDirs);
     this.lockFile = new RootLock(this.root, this.touchedDirs);
     this.fsSync = new FsSync(this.root);
+    this.temps = new StagedTemps(this.root, this.stagingDirs, this.touchedDirs);
   }
 
   private fail(message: string, path?: string, err?: unknown): never {
@@ -224,7 +221,7 @@ export class LocalEndpoint implements Endpoint {
     let writer: FileWriter;
     try {
       await this.readyToChange();
-      writer = this.stagedWriter(path);
+      writer = this.temps.writer(path);
     } catch (err) {
       this.fail('cannot stage new content', path, err);
     }
@@ -244,7 +241,7 @@ export class LocalEndpoint implements Endpoint {
     for (const f of files) {
       let writer: FileWriter | undefined;
       try {
-        writer = this.stagedWriter(f.path);
+        writer = this.temps.writer(f.path);
         await writer.write(f.content);
         out.push({ ok: true, staged: await writer.finish() });
       } catch (err) {
@@ -253,22 +250,6 @@ export class LocalEndpoint implements Endpoint {
       }
     }
     return out;
-  }
-
-  /** A writer to a new temp file for `path`, next to it. */
-  private stagedWriter(path: string): FileWriter {
-    // Beside its target, a temp file is renamed within its directory at commit: across
-    // directories, renames serialise on a lock of the whole file system.
-    const dir = this.stagingDirs.usable(parentOf(path)) ? parentOf(path) : '';
-    this.touchedDirs.note(dir);
-    const name = tempName(this.runTag, this.seq++);
-    const temp = childOf(dir, name);
-    const writer = openStagedWriter(this.root, temp, {
-      finished: (staged, owner) => this.staged.set(staged.temp, { crc: staged.crc, ...owner }),
-      aborted: () => this.pending.delete(temp),
-    });
-    this.pending.add(temp);
-    return writer;
   }
 
   private rootReady = false;
@@ -291,7 +272,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async flush(): Promise<void> {
-    await this.flushTemps([...this.staged.keys()]);
+    await this.flushTemps(this.temps.written());
   }
 
   private flushTemps(temps: string[]): Promise<void> {
@@ -300,7 +281,7 @@ export class LocalEndpoint implements Endpoint {
 
   async commit(steps: CommitStep[], options: { flush?: boolean } = {}): Promise<StepResult[]> {
     // Taken before the first await: what is staged from here on belongs to a later commit.
-    const mine = new Set(this.pending);
+    const mine = this.temps.waiting();
     await this.readyToChange();
     const committer = new Committer({
       root: this.root,
@@ -308,61 +289,17 @@ export class LocalEndpoint implements Endpoint {
       guard: new ParentGuard(this.root),
       touchedDirs: this.touchedDirs,
       cache: this.cache,
-      newTemp: () => tempName(this.runTag, this.seq++),
-      staged: (temp) => this.staged.get(temp),
+      newTemp: () => this.temps.newName(),
+      staged: (temp) => this.temps.info(temp),
       madeForStaging: this.stagingDirs.made,
-      committed: (temp) => {
-        this.staged.delete(temp);
-        this.pending.delete(temp);
-      },
+      committed: (temp) => this.temps.committed(temp),
     });
     try {
-      if (options.flush) await this.flushTemps([...mine].filter((t) => this.staged.has(t)));
+      if (options.flush) await this.flushTemps(this.temps.written(mine));
       return await committer.run(steps);
     } finally {
-      await this.discardStaged(mine);
+      this.temps.discard(mine);
     }
-  }
-
-  /**
-   * Removes staged temp files (those of `only`, or all) that were not committed, and puts their
-   * directories' mtimes back. With all of them goes every directory made to stage in and not
-   * taken by a commit (only then: the next block may be staging in one while a commit runs).
-   */
-  private async discardStaged(only?: ReadonlySet<string>): Promise<void> {
-    const temps = [...(only ?? this.pending)].filter((t) => this.pending.has(t));
-    for (const temp of temps) {
-      this.pending.delete(temp);
-      this.staged.delete(temp);
-    }
-    if (only) {
-      this.stagingDirs.forget();
-      this.removeTemps(temps);
-    } else {
-      this.staged.clear();
-      this.removeTemps([...temps, ...this.stagingDirs.untaken()]);
-    }
-  }
-
-  /** Removes temp files (a leftover may be a directory an interrupted run left) and puts their directories' mtimes back. */
-  private removeTemps(paths: Iterable<string>): void {
-    for (const p of paths) {
-      this.touchedDirs.note(parentOf(p));
-      const abs = resolveInside(this.root, p);
-      try {
-        unlinkSync(abs);
-      } catch (err) {
-        // Already gone is fine; a directory is removed if empty, else left as it is.
-        if (errnoCode(err) === 'EISDIR') {
-          try {
-            rmdirSync(abs);
-          } catch {
-            // not empty: not ours to empty
-          }
-        }
-      }
-    }
-    this.touchedDirs.restore();
   }
 
   async lock(owner: LockOwner, timeoutMs: number): Promise<void> {
@@ -375,7 +312,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async unlock(root?: Partial<RootAttrs>): Promise<void> {
-    await this.discardStaged();
+    this.temps.discard();
     if (!(await this.lockFile.release()) || !root) return;
     try {
       dressRoot(this.root, root);
@@ -385,7 +322,7 @@ export class LocalEndpoint implements Endpoint {
   }
 
   async removeLeftovers(paths: string[]): Promise<void> {
-    this.removeTemps(paths);
+    this.temps.remove(paths);
   }
 
   async runHook(command: string): Promise<HookResult> {
@@ -397,7 +334,11 @@ export class LocalEndpoint implements Endpoint {
     this.closed = true;
     this.fsSync.close();
     await this.cache.save().catch(() => undefined);
-    await this.discardStaged().catch(() => undefined);
+    try {
+      this.temps.discard();
+    } catch {
+      // best effort: the next run removes what is left
+    }
     await this.lockFile.close().catch(() => undefined);
   }
 }
