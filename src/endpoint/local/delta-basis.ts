@@ -1,16 +1,11 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, readSync } from 'node:fs';
 import { blockSignature } from '../block-signature.js';
 import type { FileWriter } from '../endpoint.js';
-import { CHUNK } from './file-io.js';
+import { CHUNK, openRegular } from './file-io.js';
 
-/** Opens a regular file for reading; never follows a symlink put in its place, nor blocks on a FIFO. */
-function openRegularQuietly(abs: string): number {
-  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  if (!fstatSync(fd).isFile()) {
-    closeSync(fd);
-    throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
-  }
-  return fd;
+/** Never follows a symlink put in the file's place, nor blocks on a FIFO. */
+function openWithoutFollowing(abs: string): number {
+  return openRegular(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).fd;
 }
 
 /** Reads until `buf` is full or the file ends; how much was read. */
@@ -26,7 +21,7 @@ function readFull(fd: number, buf: Buffer): number {
 
 /** The signature of each block of the regular file `abs` as it is now, end to end; the last block may be short. */
 export function blockSignaturesOf(abs: string, blockSize: number): Buffer {
-  const fd = openRegularQuietly(abs);
+  const fd = openWithoutFollowing(abs);
   try {
     const buf = Buffer.allocUnsafe(blockSize);
     const signatures: Buffer[] = [];
@@ -60,7 +55,7 @@ class BasisFile {
   *blocks(first: number, count: number): Generator<Buffer> {
     if (this.broken) return;
     try {
-      this.fd ??= openRegularQuietly(this.abs);
+      this.fd ??= openWithoutFollowing(this.abs);
       let at = first * this.blockSize;
       const end = at + count * this.blockSize;
       while (at < end) {

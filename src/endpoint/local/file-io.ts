@@ -60,8 +60,9 @@ function checkRead(fd: number, before: BigIntStats, started: number, size: numbe
   return { size, crc, mtimeMs: timeMs(after.mtimeNs), mode: Number(after.mode) & 0o7777, uid: Number(after.uid), gid: Number(after.gid), consistent };
 }
 
-function openRegular(abs: string): { fd: number; before: BigIntStats } {
-  const fd = openSync(abs, 'r');
+/** Opens a file for reading and checks, on the open file, that it is a regular one; `flags` as openSync takes them. */
+export function openRegular(abs: string, flags: string | number = 'r'): { fd: number; before: BigIntStats } {
+  const fd = openSync(abs, flags);
   try {
     const before = fstatSync(fd, { bigint: true });
     if (!before.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
