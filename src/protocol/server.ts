@@ -157,14 +157,10 @@ export class AgentServer {
         await this.send(encodeFrame(FrameType.End, id));
         return packReads(outcomes);
       }
-      case 'blockSignatures': {
-        const blockSize = params.blockSize;
-        if (!validBlockSize(blockSize)) throw this.fail('blockSignatures wants a blockSize that is a power of two from 4 KiB to 16 MiB');
-        return (await this.ep().blockSignatures(p('path', 'string'), blockSize)).toString('base64');
-      }
+      case 'blockSignatures':
+        return (await this.ep().blockSignatures(p('path', 'string'), this.blockSize(method, params, 'blockSize')!)).toString('base64');
       case 'put': {
-        const blockSize = params.basisBlockSize;
-        if (blockSize !== undefined && !validBlockSize(blockSize)) throw this.fail('put wants a basisBlockSize that is a power of two from 4 KiB to 16 MiB');
+        const blockSize = this.blockSize(method, params, 'basisBlockSize');
         const writer = await this.ep().openWrite(p('path', 'string'), p('size', 'number'), blockSize === undefined ? undefined : { blockSize });
         this.uploads.set(id, blockSize === undefined ? writer : this.deltaSink(writer));
         return NO_RESPONSE_YET;
@@ -188,6 +184,14 @@ export class AgentServer {
         await this.closeEndpoint();
         return null;
     }
+  }
+
+  /** A block size of a delta transfer, checked; `basisBlockSize` of a put may be left out (a plain upload). */
+  private blockSize(method: string, params: Record<string, unknown>, name: 'blockSize' | 'basisBlockSize'): number | undefined {
+    const v = params[name];
+    if (v === undefined && name === 'basisBlockSize') return undefined;
+    if (!validBlockSize(v)) throw this.fail(`${method} wants a ${name} that is a power of two from 4 KiB to 16 MiB`);
+    return v;
   }
 
   /** Where the frames of an upload built on a basis go: each is content or a copy of basis blocks. */
