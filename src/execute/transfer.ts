@@ -186,17 +186,23 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
   const live = targets.filter((t) => t.remote.alive);
   if (live.length === 0) return;
   const size = live[0]!.action.master!.size;
-  const bases = await remoteBases(live, path, size);
-  let reader;
-  try {
-    reader = await master.openRead(path);
-  } catch (err) {
+  // The master file is opened while the remotes make their block signatures: one wait, not two.
+  const [opened, bases] = await Promise.all([
+    master.openRead(path).then(
+      (reader) => ({ reader }),
+      (err: unknown) => ({ err }),
+    ),
+    remoteBases(live, path, size),
+  ]);
+  if (!('reader' in opened)) {
+    const { err } = opened;
     for (const t of live) {
       if (err instanceof PathError && vanished(err.code)) t.inconsistent = true;
       else t.remote.note(masterProblem(master, path, err, state));
     }
     return;
   }
+  const { reader } = opened;
   const writers = new Map<CopyTarget, FileWriter>();
   const deltas = new Map<CopyTarget, DeltaSender>();
   await Promise.all(
