@@ -98,12 +98,18 @@ test('a lost connection fails pending requests with the endpoint named', async (
   p.close();
 });
 
-test('a delta upload with a bad block size or a frame that is neither content nor a copy is refused, and the agent serves on', async (t) => {
+/** An agent over a pipe, greeted and serving a fresh temp directory (removed after the test). */
+async function openedAgent(t: { teardown(fn: () => void): void }) {
   const dir = tempDir();
   t.teardown(() => void cleanup(dir));
   const p = pipeEndpoint();
   await p.client.hello;
   await p.client.request('open', { root: dir, cache: false, saveCache: false });
+  return p;
+}
+
+test('a delta upload with a bad block size or a frame that is neither content nor a copy is refused, and the agent serves on', async (t) => {
+  const p = await openedAgent(t);
   for (const blockSize of [1000, 3 * 4096, 2 ** 30, '16384']) {
     await t.throwsAsync(p.client.request('put', { path: 'f', size: 1, basisBlockSize: blockSize }), { message: /basisBlockSize that is a power of two/ });
     await t.throwsAsync(p.client.request('blockSignatures', { path: 'f', blockSize }), { message: /blockSize that is a power of two/ });
@@ -116,11 +122,7 @@ test('a delta upload with a bad block size or a frame that is neither content no
 });
 
 test('stageFiles whose data does not match the announced sizes is refused, and the agent serves on', async (t) => {
-  const dir = tempDir();
-  t.teardown(() => void cleanup(dir));
-  const p = pipeEndpoint();
-  await p.client.hello;
-  await p.client.request('open', { root: dir, cache: false, saveCache: false });
+  const p = await openedAgent(t);
   const short = p.client.upload('stageFiles', { files: [['a', 5]] });
   await short.write(Buffer.from('abc'));
   await t.throwsAsync(short.end(), { message: /sent 3 of the 5 bytes announced/ });
