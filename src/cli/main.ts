@@ -88,13 +88,16 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
   const verbose = settings.verbose ? (m: string) => say(m) : undefined;
   const jobLock = settings.dryRun ? undefined : await acquireJobLock(settings.job, runId, settings.wait, settings.quiet ? undefined : say);
   let endpoints: OpenedEndpoints | undefined;
-  const closeAll = async (): Promise<void> => {
-    if (endpoints) {
-      await Promise.all([endpoints.master, ...endpoints.remotes].map((e) => e.close().catch(() => undefined)));
-      await endpoints.release();
-    }
-    await jobLock?.release();
-  };
+  // Once: a signal during the closing of a finished run waits for the same closing.
+  let closing: Promise<void> | undefined;
+  const closeAll = (): Promise<void> =>
+    (closing ??= (async () => {
+      if (endpoints) {
+        await Promise.all([endpoints.master, ...endpoints.remotes].map((e) => e.close().catch(() => undefined)));
+        await endpoints.release();
+      }
+      await jobLock?.release();
+    })());
   const onSignal = (signal: NodeJS.Signals): void => {
     say(`${signal}: stopping: removing staged files and releasing locks (what a stop cannot remove, the next run does)`);
     void closeAll().finally(() => process.exit(EXIT_ERROR));
@@ -133,10 +136,12 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
     emit(settings, run, code, startedAt);
     return code;
   } finally {
+    // Still listening while closing: a signal that came as the run ended (its agents stopped by
+    // the same Ctrl-C, say) is told, and the run ends with exit 2 as it should.
+    await closeAll();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
-    await closeAll();
   }
 }
 
