@@ -48,7 +48,7 @@ export async function openEndpoints(settings: Settings, verbose?: (m: string) =>
       const shell = settings.rsh ? ssh!.rshShell(rshCommand(settings), a.host, a.user, a.port) : ssh!.connectionShell(await ssh!.pool.get(a.host, a.user, a.port));
       // Across a network, a changed file goes as its changed blocks; beside this process, whole.
       const options = { ...agentOptions(a.path, settings), deltaTransfer: settings.deltaTransfer };
-      return await ssh!.openHostAgent(shell, label, options, { node: settings.remoteNode, verbose });
+      return await ssh!.openHostAgent(shell, label, options, { node: settings.remoteNode, readOnly: settings.dryRun, verbose });
     } catch (err) {
       const e = err instanceof EndpointError ? new EndpointError(err.message, label, err.path, err.code) : new EndpointError((err as Error).message, label);
       return new UnreachableEndpoint(label, e);

@@ -111,24 +111,30 @@ async function tryStart(shell: HostShell, label: string, node: string | undefine
 /**
  * Starts the agent on a host; when it is missing (or of another version, which has another name),
  * uploads it and starts it again, or, where it cannot be uploaded, sends it with the start. A host
- * without node is a clear error.
+ * without node is a clear error. `readOnly` (diff, --dry-run): nothing is written on the host, so
+ * a missing agent goes with the connection rather than be uploaded.
  */
 export async function openHostAgent(
   shell: HostShell,
   label: string,
   options: RemoteOpenOptions,
-  how: { node?: string; verbose?: (m: string) => void } = {},
+  how: { node?: string; readOnly?: boolean; verbose?: (m: string) => void } = {},
 ): Promise<Endpoint> {
   let source: AgentSource = 'cached';
   let started = await tryStart(shell, label, how.node, source);
   if ('code' in started && started.code === NO_AGENT) {
-    how.verbose?.(`${label}: installing the agent (${agentFile().id})`);
-    try {
-      await upload(shell, label);
-    } catch (err) {
-      if (!(err instanceof EndpointError)) throw err;
-      how.verbose?.(`${describe(err)}; the agent goes with each connection instead`);
+    if (how.readOnly) {
+      how.verbose?.(`${label}: the agent goes with the connection (a dry run installs nothing)`);
       source = 'inline';
+    } else {
+      how.verbose?.(`${label}: installing the agent (${agentFile().id})`);
+      try {
+        await upload(shell, label);
+      } catch (err) {
+        if (!(err instanceof EndpointError)) throw err;
+        how.verbose?.(`${describe(err)}; the agent goes with each connection instead`);
+        source = 'inline';
+      }
     }
     started = await tryStart(shell, label, how.node, source);
   }

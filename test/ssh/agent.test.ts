@@ -6,13 +6,22 @@ import { SAMPLE, sshTest, trees } from '../helpers/ssh-fixture.js';
 
 const test = sshTest(['web1', 'web2', 'nonode']);
 
-test.serial('the agent is uploaded on first contact and reused after', async (t) => {
+test.serial('the agent is uploaded on first contact and reused after; a dry run sends it along and writes nothing', async (t) => {
   const { lab } = t.context;
   lab.writeClientFiles();
   const web2 = lab.hosts.get('web2')!;
   const cacheDir = nodePath.join(web2.home, '.cache/replisync');
   execFileSync('rm', ['-rf', cacheDir]);
   const { master, at } = await trees(t, SAMPLE);
+  // A dry run writes nothing on the host, not even the agent: it goes with the connection.
+  const home = comparable(snapshot(web2.home));
+  for (const dry of [['diff'], ['sync', '-n']]) {
+    const res = await runCli([...dry, master, `web2:${at('r')}`, '-v'], { env: lab.env() });
+    t.is(res.code, 1, res.stderr);
+    t.regex(res.stderr, /web2:\S+: the agent goes with the connection \(a dry run installs nothing\)/);
+    t.regex(res.stdout, /\+ copy +bin\/app +missing on remote/);
+  }
+  t.deepEqual(comparable(snapshot(web2.home)), home);
   const first = await runCli(['sync', master, `web2:${at('r')}`, '-v'], { env: lab.env() });
   t.is(first.code, 0, first.stderr);
   t.regex(first.stderr, /installing the agent/);
