@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, lstatSync, mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import CRC32 from 'crc-32';
-import { CHUNK, crcOfFile } from '../../src/endpoint/local/file-io.js';
+import { CHUNK, crcOfFile, openReader, readWholeFile } from '../../src/endpoint/local/file-io.js';
 import { type ListedFile, listedFile } from '../../src/endpoint/local/stat-key.js';
 import { tempDir } from '../helpers/tree.js';
 
@@ -51,5 +51,26 @@ test('what took the place of a listed file since is not followed, nor waited on'
   rmSync(abs);
   mkdirSync(abs);
   t.throws(() => crcOfFile(abs, buf, file), { code: 'EISDIR' }, 'a directory');
+  rmSync(dir, { recursive: true });
+});
+
+test('a master read (whole or streamed) refuses what took the place of a file: a symlink is not followed, a FIFO not waited on', async (t) => {
+  const dir = tempDir('read-');
+  const abs = nodePath.join(dir, 'f');
+  // A secret the link's maker could not read: it must never be sent under the file's name.
+  writeFileSync(nodePath.join(dir, 'secret'), 'not yours');
+  symlinkSync('secret', abs);
+  t.throws(() => readWholeFile(abs, 9, Buffer.alloc(10)), { code: 'ELOOP' }, 'whole read of a symlink');
+  t.throws(() => openReader(abs), { code: 'ELOOP' }, 'streamed read of a symlink');
+  rmSync(abs);
+  execFileSync('mkfifo', [abs]);
+  t.throws(() => readWholeFile(abs, 9, Buffer.alloc(10)), { code: 'EISDIR', message: 'not a regular file' }, 'a FIFO');
+  t.throws(() => openReader(abs), { code: 'EISDIR', message: 'not a regular file' }, 'a FIFO, streamed');
+  rmSync(abs);
+  writeFileSync(abs, 'content');
+  t.is(readWholeFile(abs, 7, Buffer.alloc(8)).content.toString(), 'content');
+  const chunks: Buffer[] = [];
+  for await (const c of openReader(abs).chunks()) chunks.push(c);
+  t.is(Buffer.concat(chunks).toString(), 'content');
   rmSync(dir, { recursive: true });
 });

@@ -1,12 +1,7 @@
-import { closeSync, constants, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { blockSignature } from '../block-signature.js';
 import type { FileWriter } from '../endpoint.js';
 import { CHUNK, openRegular } from './file-io.js';
-
-/** Never follows a symlink put in the file's place, nor blocks on a FIFO. */
-function openWithoutFollowing(abs: string): number {
-  return openRegular(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).fd;
-}
 
 /** Reads until `buf` is full or the file ends; how much was read. */
 function readFull(fd: number, buf: Buffer): number {
@@ -21,7 +16,7 @@ function readFull(fd: number, buf: Buffer): number {
 
 /** The signature of each block of the regular file `abs` as it is now, end to end; the last block may be short. */
 export function blockSignaturesOf(abs: string, blockSize: number): Buffer {
-  const fd = openWithoutFollowing(abs);
+  const fd = openRegular(abs).fd;
   try {
     const buf = Buffer.allocUnsafe(blockSize);
     const signatures: Buffer[] = [];
@@ -55,7 +50,7 @@ class BasisFile {
   *blocks(first: number, count: number): Generator<Buffer> {
     if (this.broken) return;
     try {
-      this.fd ??= openWithoutFollowing(this.abs);
+      this.fd ??= openRegular(this.abs).fd;
       let at = first * this.blockSize;
       const end = at + count * this.blockSize;
       while (at < end) {

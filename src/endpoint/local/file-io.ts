@@ -34,7 +34,7 @@ export function racy(ctimeNs: bigint, readStartMs: number): boolean {
  */
 export function crcOfFile(abs: string, buf: Buffer, listed: ListedFile): { crc: number; racy: boolean } | undefined {
   const started = Date.now();
-  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const fd = openSync(abs, READ_FLAGS);
   try {
     let crc = 0;
     let size = 0;
@@ -60,9 +60,16 @@ function checkRead(fd: number, before: BigIntStats, started: number, size: numbe
   return { size, crc, mtimeMs: timeMs(after.mtimeNs), mode: Number(after.mode) & 0o7777, uid: Number(after.uid), gid: Number(after.gid), consistent };
 }
 
-/** Opens a file for reading and checks, on the open file, that it is a regular one; `flags` as openSync takes them. */
-export function openRegular(abs: string, flags: string | number = 'r'): { fd: number; before: BigIntStats } {
-  const fd = openSync(abs, flags);
+/** Never through a symlink put in a file's place, never waiting on a FIFO: either fails the check below. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * Opens a file for reading and checks, on the open file, that it is a regular one. A symlink put
+ * in its place since it was listed (to a file the owner of that directory may not read, say) is
+ * refused (ELOOP), not followed: its target's content would reach the remotes under its name.
+ */
+export function openRegular(abs: string): { fd: number; before: BigIntStats } {
+  const fd = openSync(abs, READ_FLAGS);
   try {
     const before = fstatSync(fd, { bigint: true });
     if (!before.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
