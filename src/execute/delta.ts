@@ -1,5 +1,10 @@
 import { SIGNATURE_BYTES, strongSum, weakSum } from '../endpoint/block-signature.js';
-import type { FileWriter } from '../endpoint/endpoint.js';
+
+/** Where a delta goes: new content, and runs of blocks to copy from the remote's own file. */
+export interface DeltaSink {
+  write(content: Buffer): Promise<void>;
+  copyBasis(first: number, count: number): Promise<void>;
+}
 
 const MIN_BLOCK = 4 * 1024;
 const MAX_BLOCK = 1024 * 1024;
@@ -89,7 +94,7 @@ export class DeltaSender {
   private runFirst = 0;
   private runLength = 0;
 
-  constructor(private readonly writer: FileWriter, signatures: Buffer, private readonly blockSize: number) {
+  constructor(private readonly writer: DeltaSink, signatures: Buffer, private readonly blockSize: number) {
     this.index = new SignatureIndex(signatures);
   }
 
@@ -184,6 +189,6 @@ export class DeltaSender {
     if (this.runLength === 0) return;
     const [first, count] = [this.runFirst, this.runLength];
     this.runLength = 0;
-    await this.writer.copyBasis!(first, count);
+    await this.writer.copyBasis(first, count);
   }
 }

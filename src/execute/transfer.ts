@@ -182,6 +182,51 @@ async function remoteBases(live: CopyTarget[], path: string, size: number): Prom
   return bases;
 }
 
+/** Where the master file's chunks go: a remote's writer, or a delta that one or more remotes get. */
+interface ChunkSink {
+  push(chunk: Buffer): Promise<void>;
+  end(): Promise<void>;
+}
+
+/**
+ * The sinks of a file's chunks. Remotes whose files have the same block signatures (as they do
+ * when they all hold the same old version) get the same delta: it is made once and each of them
+ * gets every part. A remote whose writer fails is dropped; the others go on.
+ */
+function chunkSinks(
+  writers: Map<CopyTarget, FileWriter>,
+  bases: Map<CopyTarget, Basis>,
+  drop: (t: CopyTarget, err: unknown) => Promise<void>,
+): { sinks: ChunkSink[]; deltas: Map<CopyTarget, DeltaSender> } {
+  const sinks: ChunkSink[] = [];
+  const groups: { basis: Basis; members: CopyTarget[] }[] = [];
+  for (const [t, w] of writers) {
+    const basis = bases.get(t);
+    if (!basis || !w.copyBasis) {
+      sinks.push({ push: async (chunk) => writers.get(t)?.write(chunk).catch((err) => drop(t, err)), end: async () => undefined });
+      continue;
+    }
+    const same = groups.find((g) => g.basis.blockSize === basis.blockSize && g.basis.signatures.equals(basis.signatures));
+    if (same) same.members.push(t);
+    else groups.push({ basis, members: [t] });
+  }
+  const deltas = new Map<CopyTarget, DeltaSender>();
+  for (const { basis, members } of groups) {
+    const toEach = async (send: (w: FileWriter) => Promise<void>): Promise<void> => {
+      await Promise.all(members.map(async (t) => writers.get(t) && send(writers.get(t)!).catch((err) => drop(t, err))));
+    };
+    const sink = { write: (c: Buffer) => toEach((w) => w.write(c)), copyBasis: (first: number, count: number) => toEach((w) => w.copyBasis!(first, count)) };
+    const sender = new DeltaSender(sink, basis.signatures, basis.blockSize);
+    for (const t of members) deltas.set(t, sender);
+    const unlessGone = async (step: () => Promise<void>): Promise<void> => {
+      const left = (): CopyTarget[] => members.filter((t) => writers.has(t));
+      if (left().length > 0) await step().catch((err) => Promise.all(left().map((t) => drop(t, err))));
+    };
+    sinks.push({ push: (chunk) => unlessGone(() => sender.push(chunk)), end: () => unlessGone(() => sender.end()) });
+  }
+  return { sinks, deltas };
+}
+
 async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], state: MasterState, progress?: Progress): Promise<void> {
   const live = targets.filter((t) => t.remote.alive);
   if (live.length === 0) return;
@@ -204,14 +249,11 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
   }
   const { reader } = opened;
   const writers = new Map<CopyTarget, FileWriter>();
-  const deltas = new Map<CopyTarget, DeltaSender>();
   await Promise.all(
     live.map(async (t) => {
       try {
         const basis = bases.get(t);
-        const w = await t.remote.endpoint.openWrite(path, size, basis && { blockSize: basis.blockSize });
-        writers.set(t, w);
-        if (basis && w.copyBasis) deltas.set(t, new DeltaSender(w, basis.signatures, basis.blockSize));
+        writers.set(t, await t.remote.endpoint.openWrite(path, size, basis && { blockSize: basis.blockSize }));
       } catch (err) {
         stagingFailed(t, err);
       }
@@ -223,15 +265,16 @@ async function stageOne(master: Endpoint, path: string, targets: CopyTarget[], s
     if (err !== undefined) stagingFailed(t, err);
     await w?.abort().catch(() => undefined);
   };
+  const { sinks, deltas } = chunkSinks(writers, bases, drop);
 
   let stat: ReadStat;
   try {
     for await (const chunk of reader.chunks()) {
       if (writers.size === 0) break;
-      await Promise.all([...writers].map(([t, w]) => (deltas.get(t)?.push(chunk) ?? w.write(chunk)).catch((err) => drop(t, err))));
+      await Promise.all(sinks.map((s) => s.push(chunk)));
       progress?.advance(chunk.length);
     }
-    await Promise.all([...deltas].map(([t, d]) => (writers.has(t) ? d.end().catch((err) => drop(t, err)) : undefined)));
+    await Promise.all(sinks.map((s) => s.end()));
     if (writers.size === 0) {
       await reader.cancel();
       return;

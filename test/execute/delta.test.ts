@@ -1,24 +1,21 @@
 import test from 'ava';
-import { blockSignature } from '../../src/endpoint/block-signature.js';
-import type { FileWriter } from '../../src/endpoint/endpoint.js';
-import { DeltaSender, blockSizeFor } from '../../src/execute/delta.js';
+import { blockSignature, weakSum } from '../../src/endpoint/block-signature.js';
+import { type DeltaSink, DeltaSender, blockSizeFor } from '../../src/execute/delta.js';
 
 const BS = 4;
 
 type Op = string | [number, number];
 
-/** A writer that notes what it is asked to do: content as a string (content sent in a row, as one), copies as [first, count]. */
-function recorder(): { writer: FileWriter; ops: Op[] } {
+/** A sink that notes what it is asked to do: content as a string (content sent in a row, as one), copies as [first, count]. */
+function recorder(): { writer: DeltaSink; ops: Op[] } {
   const ops: Op[] = [];
-  const writer: FileWriter = {
+  const writer: DeltaSink = {
     write: async (chunk) => {
       const last = ops.length - 1;
       if (typeof ops[last] === 'string') ops[last] += chunk.toString('latin1');
       else ops.push(chunk.toString('latin1'));
     },
     copyBasis: async (first, count) => void ops.push([first, count]),
-    finish: async () => ({ temp: 't', size: 0, crc: 0 }),
-    abort: async () => undefined,
   };
   return { writer, ops };
 }
@@ -81,4 +78,23 @@ test('the block size is about the square root of the file size, a power of two f
   t.is(blockSizeFor(16 * 1024 * 1024 + 1), 8 * 1024);
   t.is(blockSizeFor(256 * 1024 * 1024), 16 * 1024);
   t.is(blockSizeFor(1024 ** 4), 1024 * 1024);
+});
+
+test("the weak checksum is rsync's two 16-bit sums, for any length and offset (masked once per 1024 bytes)", (t) => {
+  const byDefinition = (buf: Buffer, start: number, end: number): number => {
+    let a = 0;
+    let b = 0;
+    for (let i = start; i < end; i++) {
+      a = (a + buf[i]!) % 65536;
+      b = (b + a) % 65536;
+    }
+    return b * 65536 + a;
+  };
+  const bytes = Buffer.alloc(70_000);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = i % 7 === 0 ? 255 : (i * 131) & 0xff;
+  for (const [start, length] of [[0, 0], [0, 1], [5, 1023], [5, 1024], [5, 1025], [3, 4096], [1, 65_536], [0, 70_000]] as const) {
+    t.is(weakSum(bytes, start, start + length), byDefinition(bytes, start, start + length), `${length} bytes from ${start}`);
+  }
+  const ones = Buffer.alloc(1 << 20, 255);
+  t.is(weakSum(ones, 0, ones.length), byDefinition(ones, 0, ones.length), 'a 1 MiB block of 0xff');
 });

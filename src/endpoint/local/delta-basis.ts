@@ -18,12 +18,13 @@ function readFull(fd: number, buf: Buffer): number {
 export function blockSignaturesOf(abs: string, blockSize: number): Buffer {
   const fd = openRegular(abs).fd;
   try {
-    const buf = Buffer.allocUnsafe(blockSize);
+    // Read a chunk of whole blocks at a time: a system call per block costs more than its hashing.
+    const buf = Buffer.allocUnsafe(Math.max(blockSize, CHUNK - (CHUNK % blockSize)));
     const signatures: Buffer[] = [];
     for (;;) {
       const n = readFull(fd, buf);
-      if (n > 0) signatures.push(blockSignature(buf.subarray(0, n)));
-      if (n < blockSize) break;
+      for (let at = 0; at < n; at += blockSize) signatures.push(blockSignature(buf.subarray(at, Math.min(n, at + blockSize))));
+      if (n < buf.length) break;
     }
     return Buffer.concat(signatures);
   } finally {
@@ -43,10 +44,10 @@ class BasisFile {
   private readonly buf: Buffer;
 
   constructor(private readonly abs: string, private readonly blockSize: number) {
-    this.buf = Buffer.allocUnsafe(Math.min(CHUNK, blockSize));
+    this.buf = Buffer.allocUnsafe(CHUNK);
   }
 
-  /** Blocks [first, first + count), in pieces of a reused buffer: each is to be used before the next is asked for. */
+  /** Blocks [first, first + count), in pieces of a reused buffer (a run of small blocks in few reads): each is to be used before the next is asked for. */
   *blocks(first: number, count: number): Generator<Buffer> {
     if (this.broken) return;
     try {
