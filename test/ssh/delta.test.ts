@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
@@ -80,4 +80,30 @@ test.serial("a remote file that changes while a delta is built on it is not comm
   t.is(JSON.parse(stdout).remotes[0].passes, 2);
   t.notRegex(stderr, /changed blocks|damaged/);
   t.true(readFileSync(nodePath.join(at('r'), 'big.bin')).equals(readFileSync(big)));
+});
+
+// The two hosts hold the same old file, so they share one delta; one of them fills up (a tmpfs, which only root may mount).
+(process.getuid?.() === 0 ? test.serial : test.serial.skip)('hosts sharing one delta: one whose disk fills up fails alone, the other gets its file', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master, at } = await trees(t, { 'small.txt': 'small' });
+  const full = at('full');
+  execFileSync('mkdir', ['-p', full]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=5m', 'tmpfs', full]);
+  t.teardown(() => execFileSync('umount', [full]));
+  const content = randomBytes(3 * MiB);
+  writeFileSync(nodePath.join(master, 'big.bin'), content);
+  const remotes = [`web1:${full}`, `web2:${at('r2')}`];
+  t.is((await runCli(['sync', master, ...remotes], { env: lab.env() })).code, 0);
+
+  // The new version is built beside the old one: 3 MiB more, where 2 MiB are left.
+  content.write('changed', MiB);
+  writeFileSync(nodePath.join(master, 'big.bin'), content);
+  const res = await runCli(['sync', master, ...remotes, '-v', '--max-passes', '1'], { env: lab.env() });
+  t.is(res.code, 2, res.stderr);
+  t.regex(res.stderr, /web1:\S+: big\.bin: .*no space left on device \(ENOSPC\)/);
+  t.regex(res.stderr, /web2:\S+: 1 copy \(3\.0 MiB\) went as its changed blocks: 4\.0 KiB of content sent/);
+  t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+  t.deepEqual(readdirSync(full).sort(), ['big.bin', 'small.txt'], 'no temp file left');
+  t.notDeepEqual(readFileSync(nodePath.join(full, 'big.bin')), content, 'the old version stays');
 });
