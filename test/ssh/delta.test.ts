@@ -78,8 +78,12 @@ test.serial("a remote file that changes while a delta is built on it is not comm
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   t.is(code, 0, stderr);
   t.is(JSON.parse(stdout).remotes[0].passes, 2);
-  t.notRegex(stderr, /changed blocks|damaged/);
+  t.notRegex(stderr, /damaged/);
   t.true(readFileSync(nodePath.join(at('r'), 'big.bin')).equals(readFileSync(big)));
+  // Under a loaded machine this test may look only once the delta is built: the commit then finds
+  // the remote changed since it was listed, and the next pass has a new basis, so no whole copy.
+  if (/big\.bin: changed on the remote since it was listed/.test(stderr)) t.log('the remote changed after the delta was built');
+  else t.notRegex(stderr, /changed blocks/, 'the delta came out wrong, so the next pass sent the file whole');
 });
 
 // The two hosts hold the same old file, so they share one delta; one of them fills up (a tmpfs, which only root may mount).
