@@ -5,6 +5,7 @@ import { formatAddress } from '../endpoint/address.js';
 import { ReplisyncError, UsageError, describe, errnoCode, reasonOf } from '../endpoint/errors.js';
 import { type OpenedEndpoints, openEndpoints } from '../endpoint/open.js';
 import { runJob } from '../execute/run-job.js';
+import type { Listing } from '../engine/entry.js';
 import type { RunResult } from '../execute/types.js';
 import { JobBusy, acquireJobLock } from '../execute/job-lock.js';
 import { renderHtml } from '../report/html.js';
@@ -107,13 +108,19 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
   process.once('SIGTERM', onSignal);
   process.once('SIGHUP', onSignal);
   try {
-    endpoints = await openEndpoints(settings, verbose);
+    // The master is listed while the remotes are reached (agents started, SSH handshakes): it only reads.
+    let masterListing: Promise<Listing> | undefined;
+    endpoints = await openEndpoints(settings, verbose, (master) => {
+      masterListing = master.list(settings.classes);
+      masterListing.catch(() => undefined); // awaited by the run; this only keeps a refused overlap from leaving it unhandled
+    });
     checkOpenedOverlap([
       { role: 'master', endpoint: endpoints.master },
       ...endpoints.remotes.map((endpoint) => ({ role: 'remote' as const, endpoint })),
     ]);
     const run = await runJob({
       master: endpoints.master,
+      masterListing,
       remotes: endpoints.remotes,
       classes: settings.classes,
       attrs: settings.attrs,

@@ -37,8 +37,12 @@ async function openLocalRemote(address: Extract<Address, { kind: 'local' }>, set
   }
 }
 
-/** Opens the master and every remote; one that cannot be opened stands as an UnreachableEndpoint. */
-export async function openEndpoints(settings: Settings, verbose?: (m: string) => void): Promise<OpenedEndpoints> {
+/**
+ * Opens the master and every remote, all at once; one that cannot be opened stands as an
+ * UnreachableEndpoint. `masterOpened` is told of the master as soon as it is open, while the
+ * remotes may still be being reached.
+ */
+export async function openEndpoints(settings: Settings, verbose?: (m: string) => void, masterOpened?: (master: Endpoint) => void): Promise<OpenedEndpoints> {
   // The SSH modules are loaded only when a host is named: a run on local directories starts faster.
   const ssh = [settings.master, ...settings.remotes].some((a) => a.kind !== 'local') ? await loadSsh(settings, verbose) : undefined;
   const openRemote = async (a: Address): Promise<Endpoint> => {
@@ -54,9 +58,10 @@ export async function openEndpoints(settings: Settings, verbose?: (m: string) =>
       return new UnreachableEndpoint(label, e);
     }
   };
+  const opening = Promise.all(settings.remotes.map(openRemote));
   const master = settings.master.kind === 'local' ? openLocal(settings.master, settings) : await openRemote(settings.master);
-  const remotes = await Promise.all(settings.remotes.map(openRemote));
-  return { master, remotes, release: async () => ssh?.pool.closeAll() };
+  masterOpened?.(master);
+  return { master, remotes: await opening, release: async () => ssh?.pool.closeAll() };
 }
 
 async function loadSsh(settings: Settings, verbose?: (m: string) => void) {

@@ -17,18 +17,19 @@ export interface CompareOptions {
 }
 
 /**
- * One round of comparison: list the master and the remotes (all at once), checksum only what the
- * listings cannot decide (the master's files once for every remote), and plan each remote.
- * The master's failure rejects; a remote's failure is recorded on it.
+ * One round of comparison: list the master (unless its listing is under way: `masterListed`) and
+ * the remotes (all at once), checksum only what the listings cannot decide (the master's files
+ * once for every remote), and plan each remote. The master's failure rejects; a remote's failure
+ * is recorded on it.
  */
-export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: CompareOptions): Promise<Listing> {
+export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: CompareOptions, masterListed = master.list(opts.classes)): Promise<Listing> {
   const limit = pLimit(opts.concurrency);
   const hosts = alive(remotes).length + 1;
   let listed = 0;
   const tell = (): void => opts.onPhase?.(`listing: ${listed} of ${hosts} endpoints listed`);
   tell();
   const [masterListing] = await Promise.all([
-    master.list(opts.classes).finally(() => {
+    masterListed.finally(() => {
       listed++;
       tell();
     }),

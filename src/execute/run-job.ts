@@ -28,7 +28,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     try {
       masterListing = masterListing
         ? await verifyTouched(opts.master, masterListing, which, compareOpts)
-        : await compareAll(opts.master, which, compareOpts);
+        : await compareAll(opts.master, which, compareOpts, opts.masterListing);
       return undefined;
     } catch (err) {
       return err instanceof ReplisyncError ? describe(err) : `${opts.master.label}: ${(err as Error).message}`;

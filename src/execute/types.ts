@@ -1,11 +1,13 @@
 import type { Action, PlanSummary } from '../engine/action.js';
 import type { BlockSpec } from '../engine/blocks.js';
 import type { ClassSpec } from '../engine/classification.js';
-import type { AttrName } from '../engine/entry.js';
+import type { AttrName, Listing } from '../engine/entry.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
 
 export interface RunOptions {
   master: Endpoint;
+  /** The master's listing by `classes`, when it was begun early (while the remotes were reached). */
+  masterListing?: Promise<Listing>;
   remotes: Endpoint[];
   classes: ClassSpec[];
   attrs: ReadonlySet<AttrName>;
