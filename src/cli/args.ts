@@ -129,7 +129,6 @@ export function askedForJson(argv: string[]): { json: boolean; dryRun: boolean }
 /** Parses argv; a usage problem becomes a UsageError (exit 2), --help and --version print and return undefined. */
 export async function parseArgs(given: string[]): Promise<RawArgs | undefined> {
   const argv = joinValues(given);
-  let command: RawArgs['command'] | undefined;
   const parser = yargs(argv)
     .scriptName('replisync')
     // One value per --include (repeat it for more), as rsync: greedy lists took the endpoints
@@ -137,32 +136,25 @@ export async function parseArgs(given: string[]): Promise<RawArgs | undefined> {
     .parserConfiguration({ 'greedy-arrays': false })
     // Messages in one language whatever LANG says: scripts match them, and our own texts are English.
     .locale('en')
-    .command(
-      'sync [master] [remotes..]',
-      'make every remote identical to the master',
-      (y: Argv) => syncOptions(y).option('dry-run', { alias: 'n', type: 'boolean', describe: 'report what would be done; change nothing' }),
-      () => {
-        command = 'sync';
-      },
+    // Commands without handlers: yargs renders the whole help after every command it runs a
+    // handler for (tens of ms of string widths per run). The command is read off `_` instead.
+    .command('sync [master] [remotes..]', 'make every remote identical to the master', (y: Argv) =>
+      syncOptions(y).option('dry-run', { alias: 'n', type: 'boolean', describe: 'report what would be done; change nothing' }),
     )
-    .command('diff [master] [remotes..]', 'dry-run diff report: what sync would do; changes nothing', (y: Argv) => syncOptions(y), () => {
-      command = 'diff';
-    })
-    .command('agent', 'internal: the agent that runs on each host (stdin/stdout protocol)', (y: Argv) => y, () => {
-      command = 'agent';
-    })
+    .command('diff [master] [remotes..]', 'dry-run diff report: what sync would do; changes nothing', (y: Argv) => syncOptions(y))
+    .command('agent', 'internal: the agent that runs on each host (stdin/stdout protocol)', (y: Argv) => y)
     .demandCommand(1, 'name a command: sync, diff or agent')
     .strict()
     .help()
     .version(ownVersion())
-    // yargs renders the help after every command, for later use; wrapping it costs tens of ms (string widths): only --help pays.
     .wrap(argv.includes('--help') ? Math.min(110, process.stdout.columns || 100) : null)
     .exitProcess(false)
     .fail((msg, err) => {
       throw err instanceof UsageError ? err : new UsageError(msg || err?.message || 'invalid arguments');
     });
   const parsed = (await parser.parseAsync()) as Record<string, unknown>;
-  if (command === undefined) return undefined; // --help or --version was printed
+  if (parsed.help === true || parsed.version === true) return undefined; // printed
+  const command = String((parsed._ as unknown[])[0]) as RawArgs['command'];
   // Endpoints after `--` (names that start with a dash) land in `_`, after the command name.
   const afterDashes = ((parsed._ as unknown[] | undefined) ?? []).slice(1).map(String);
   const endpoints = [parsed.master, ...((parsed.remotes as string[] | undefined) ?? []), ...afterDashes].filter((x): x is string => x !== undefined).map(String);
