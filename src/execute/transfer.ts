@@ -213,7 +213,12 @@ function chunkSinks(
   const deltas = new Map<CopyTarget, DeltaSender>();
   for (const { basis, members } of groups) {
     const toEach = async (send: (w: FileWriter) => Promise<void>): Promise<void> => {
-      await Promise.all(members.map(async (t) => writers.get(t) && send(writers.get(t)!).catch((err) => drop(t, err))));
+      await Promise.all(
+        members.map(async (t) => {
+          const w = writers.get(t);
+          if (w) await send(w).catch((err) => drop(t, err));
+        }),
+      );
     };
     const sink = { write: (c: Buffer) => toEach((w) => w.write(c)), copyBasis: (first: number, count: number) => toEach((w) => w.copyBasis!(first, count)) };
     const sender = new DeltaSender(sink, basis.signatures, basis.blockSize);
