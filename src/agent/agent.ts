@@ -42,6 +42,9 @@ export async function runAgent(): Promise<number> {
     void server.closeEndpoint().finally(() => process.exit(2));
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+  // Nobody reads any more (replisync was killed, the connection cut): an answer fails with EPIPE.
+  // As at the end of input, what was staged is removed and the lock released, then the agent ends.
+  process.stdout.on('error', stop);
   try {
     await server.run();
     return 0;
