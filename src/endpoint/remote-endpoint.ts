@@ -1,3 +1,4 @@
+import { inflateRawSync } from 'node:zlib';
 import type { ClassSpec } from '../engine/classification.js';
 import type { Entry, Listing, RootAttrs } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
@@ -18,6 +19,8 @@ export interface RemoteOpenOptions {
   bwlimit?: number;
   /** Whether changed files are sent as their changed blocks (kept here): see Endpoint.deltaTransfer. */
   deltaTransfer?: boolean;
+  /** Whether listings travel deflated (kept here): across a network, a sixth of the bytes for a few ms of CPU. */
+  deflateListings?: boolean;
 }
 
 /**
@@ -31,24 +34,37 @@ export class RemoteEndpoint implements Endpoint {
     private readonly onClose: () => Promise<void>,
     readonly location: Location | undefined,
     readonly deltaTransfer: boolean,
+    private readonly deflateListings: boolean,
   ) {}
 
   static async open(client: AgentClient, label: string, options: RemoteOpenOptions, onClose: () => Promise<void>): Promise<RemoteEndpoint> {
     await client.hello;
-    const { bwlimit, deltaTransfer, ...params } = options;
+    const { bwlimit, deltaTransfer, deflateListings, ...params } = options;
     if (bwlimit !== undefined) client.limitUploads(new RateLimit(bwlimit));
     const opened = (await client.request('open', params)) as { location?: unknown } | null;
-    return new RemoteEndpoint(client, label, onClose, locationFrom(opened?.location), deltaTransfer === true);
+    return new RemoteEndpoint(client, label, onClose, locationFrom(opened?.location), deltaTransfer === true, deflateListings === true);
   }
 
   async list(classes: ClassSpec[]): Promise<Listing> {
-    const listing = (await this.client.request('list', { classes })) as Listing;
+    let listing: Listing;
+    let packed: unknown;
+    if (this.deflateListings) {
+      // The entries come as data, deflated; the rest of the listing as the result.
+      const d = this.client.download('list', { classes, deflated: true });
+      const parts: Buffer[] = [];
+      for await (const chunk of d.chunks()) parts.push(chunk);
+      listing = (await d.result) as Listing;
+      packed = this.decoded(() => JSON.parse(inflateRawSync(Buffer.concat(parts)).toString('utf8')));
+    } else {
+      listing = (await this.client.request('list', { classes })) as Listing;
+      packed = listing.entries;
+    }
     const badNames: unknown = listing.badNames;
     if (badNames !== undefined && !(Array.isArray(badNames) && badNames.every((p) => typeof p === 'string'))) {
       throw new EndpointError('protocol error: badNames is not a list of paths', this.label);
     }
     const root = listing.root === undefined ? undefined : (this.decoded(() => unpackRootAttrs(listing.root, false)) as RootAttrs);
-    return { ...listing, root, entries: this.decoded(() => unpackEntries(listing.entries)) };
+    return { ...listing, root, entries: this.decoded(() => unpackEntries(packed)) };
   }
 
   async stat(paths: string[]): Promise<Entry[]> {

@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib';
 import type { Readable, Writable } from 'node:stream';
 import type { ClassSpec } from '../engine/classification.js';
 import type { Endpoint, FileWriter, LockOwner } from '../endpoint/endpoint.js';
@@ -133,7 +134,14 @@ export class AgentServer {
         return { canChown: (this.endpoint as { canChown?: boolean }).canChown ?? false, location: this.endpoint.location ?? null };
       case 'list': {
         const listing = await this.ep().list(p('classes', 'array') as ClassSpec[]);
-        return { ...listing, entries: listing.entries.map(packEntry) };
+        const entries = listing.entries.map(packEntry);
+        if (params.deflated === undefined) return { ...listing, entries };
+        if (params.deflated !== true) throw this.fail(`${method}: deflated must be true`);
+        // Paths sorted, fields alike from entry to entry: level 1 makes it about 7 times smaller in a few ms.
+        const data = deflateRawSync(Buffer.from(JSON.stringify(entries)), { level: 1 });
+        for (let at = 0; at < data.length; at += READ_FRAME) await this.send(encodeFrame(FrameType.Data, id, data.subarray(at, at + READ_FRAME)));
+        await this.send(encodeFrame(FrameType.End, id));
+        return { ...listing, entries: null };
       }
       case 'stat':
         return (await this.ep().stat(p('paths', 'array') as string[])).map(packEntry);

@@ -1,4 +1,6 @@
 import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import * as nodePath from 'node:path';
 import { PassThrough } from 'node:stream';
 import { LocalEndpoint } from '../../src/endpoint/local/local-endpoint.js';
 import { EndpointError } from '../../src/endpoint/errors.js';
@@ -38,6 +40,44 @@ test('the endpoint contract holds through the agent protocol over a pipe', async
       await p.running;
     });
   });
+});
+
+test('the endpoint contract holds over a pipe with listings deflated, as they travel over SSH', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => void cleanup(dir));
+  await endpointContract(t, dir, async (root) => {
+    const p = pipeEndpoint();
+    return RemoteEndpoint.open(p.client, 'pipe:/test', { root, cache: false, saveCache: false, deflateListings: true }, async () => {
+      p.close();
+      await p.running;
+    });
+  });
+});
+
+test('a listing asked for deflated is the same listing, in a sixth of the bytes or less; a bad request for it is refused', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => void cleanup(dir));
+  for (let i = 0; i < 2000; i++) writeFileSync(nodePath.join(dir, `file-${i}.txt`), String(i));
+  const open = (deflateListings: boolean) => {
+    const q = pipeEndpoint();
+    return RemoteEndpoint.open(q.client, 'pipe:/test', { root: dir, cache: false, saveCache: false, deflateListings }, async () => void q.close());
+  };
+  const [plain, deflated] = await Promise.all([open(false), open(true)]);
+  t.deepEqual(await deflated.list([]), await plain.list([]));
+  await Promise.all([plain.close(), deflated.close()]);
+
+  const p = pipeEndpoint();
+  await p.client.hello;
+  await p.client.request('open', { root: dir, cache: false, saveCache: false });
+  const asJson = JSON.stringify(((await p.client.request('list', { classes: [] })) as { entries: unknown[] }).entries).length;
+  const d = p.client.download('list', { classes: [], deflated: true });
+  let bytes = 0;
+  for await (const chunk of d.chunks()) bytes += chunk.length;
+  t.like(await d.result, { exists: true, entries: null });
+  t.true(bytes * 6 < asJson, `${bytes} B deflated against ${asJson} B of JSON`);
+  await t.throwsAsync(p.client.request('list', { classes: [], deflated: 'yes' }), { message: /deflated must be true/ });
+  t.like(await p.client.request('list', { classes: [] }), { exists: true });
+  p.close();
 });
 
 test('a login banner before the greeting is skipped and kept', async (t) => {
