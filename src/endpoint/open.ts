@@ -50,8 +50,8 @@ export async function openEndpoints(settings: Settings, verbose?: (m: string) =>
     const label = formatAddress(a);
     try {
       const shell = settings.rsh ? ssh!.rshShell(rshCommand(settings), a.host, a.user, a.port) : ssh!.connectionShell(await ssh!.pool.get(a.host, a.user, a.port));
-      // Across a network, a changed file goes as its changed blocks and listings deflated; beside this process, whole.
-      const options = { ...agentOptions(a.path, settings), deltaTransfer: settings.deltaTransfer, deflateListings: true };
+      // Across a network, a changed file goes as its changed blocks and long messages deflated; beside this process, whole.
+      const options = { ...agentOptions(a.path, settings), deltaTransfer: settings.deltaTransfer, deflate: true };
       return await ssh!.openHostAgent(shell, label, options, { node: settings.remoteNode, readOnly: settings.dryRun, verbose });
     } catch (err) {
       const e = err instanceof EndpointError ? new EndpointError(err.message, label, err.path, err.code) : new EndpointError((err as Error).message, label);

@@ -1,4 +1,3 @@
-import { inflateRawSync } from 'node:zlib';
 import type { ClassSpec } from '../engine/classification.js';
 import type { Entry, Listing, RootAttrs } from '../engine/entry.js';
 import type { AgentClient } from '../protocol/client.js';
@@ -19,8 +18,8 @@ export interface RemoteOpenOptions {
   bwlimit?: number;
   /** Whether changed files are sent as their changed blocks (kept here): see Endpoint.deltaTransfer. */
   deltaTransfer?: boolean;
-  /** Whether listings travel deflated (kept here): across a network, a sixth of the bytes for a few ms of CPU. */
-  deflateListings?: boolean;
+  /** Whether long messages (listings, checksum requests, commit steps) travel deflated, both ways: across a network. */
+  deflate?: boolean;
 }
 
 /**
@@ -34,37 +33,25 @@ export class RemoteEndpoint implements Endpoint {
     private readonly onClose: () => Promise<void>,
     readonly location: Location | undefined,
     readonly deltaTransfer: boolean,
-    private readonly deflateListings: boolean,
   ) {}
 
   static async open(client: AgentClient, label: string, options: RemoteOpenOptions, onClose: () => Promise<void>): Promise<RemoteEndpoint> {
     await client.hello;
-    const { bwlimit, deltaTransfer, deflateListings, ...params } = options;
+    const { bwlimit, deltaTransfer, ...params } = options;
     if (bwlimit !== undefined) client.limitUploads(new RateLimit(bwlimit));
+    if (options.deflate === true) client.deflateRequests();
     const opened = (await client.request('open', params)) as { location?: unknown } | null;
-    return new RemoteEndpoint(client, label, onClose, locationFrom(opened?.location), deltaTransfer === true, deflateListings === true);
+    return new RemoteEndpoint(client, label, onClose, locationFrom(opened?.location), deltaTransfer === true);
   }
 
   async list(classes: ClassSpec[]): Promise<Listing> {
-    let listing: Listing;
-    let packed: unknown;
-    if (this.deflateListings) {
-      // The entries come as data, deflated; the rest of the listing as the result.
-      const d = this.client.download('list', { classes, deflated: true });
-      const parts: Buffer[] = [];
-      for await (const chunk of d.chunks()) parts.push(chunk);
-      listing = (await d.result) as Listing;
-      packed = this.decoded(() => JSON.parse(inflateRawSync(Buffer.concat(parts)).toString('utf8')));
-    } else {
-      listing = (await this.client.request('list', { classes })) as Listing;
-      packed = listing.entries;
-    }
+    const listing = (await this.client.request('list', { classes })) as Listing;
     const badNames: unknown = listing.badNames;
     if (badNames !== undefined && !(Array.isArray(badNames) && badNames.every((p) => typeof p === 'string'))) {
       throw new EndpointError('protocol error: badNames is not a list of paths', this.label);
     }
     const root = listing.root === undefined ? undefined : (this.decoded(() => unpackRootAttrs(listing.root, false)) as RootAttrs);
-    return { ...listing, root, entries: this.decoded(() => unpackEntries(packed)) };
+    return { ...listing, root, entries: this.decoded(() => unpackEntries(listing.entries)) };
   }
 
   async stat(paths: string[]): Promise<Entry[]> {

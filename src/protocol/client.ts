@@ -50,6 +50,8 @@ export class AgentClient {
   private stderrTail = '';
   /** --bwlimit: what file contents sent to the agent may take. */
   private uploadLimit: RateLimit | undefined;
+  /** Long requests go deflated (across a network). */
+  private deflate = false;
 
   constructor(
     private readonly input: Readable,
@@ -183,7 +185,7 @@ export class AgentClient {
     const id = this.nextId++;
     const done = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, stream }));
     done.catch(() => undefined);
-    this.send(encodeJson(FrameType.Request, id, { method, params })).catch((err) => this.failAll(err));
+    this.send(encodeJson(FrameType.Request, id, { method, params }, this.deflate)).catch((err) => this.failAll(err));
     return { id, done };
   }
 
@@ -195,6 +197,11 @@ export class AgentClient {
     const stream = new InStream((n) => this.consumed(n));
     const { done } = this.start(method, params, stream);
     return { started: stream.started, chunks: () => stream.chunks(), result: done, cancel: () => stream.cancel() };
+  }
+
+  /** Sends long requests deflated from now on (the agent is told to answer alike by `open`'s `deflate`). */
+  deflateRequests(): void {
+    this.deflate = true;
   }
 
   /** Holds the file contents sent to the agent to a rate (bytes a second). */

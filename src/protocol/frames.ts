@@ -1,10 +1,13 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+
 /**
  * The wire format between replisync and its agent. After the agent's greeting line (MAGIC), both
  * directions carry frames: a 9-byte header (payload length u32, type u8, request id u32) and the
  * payload. JSON frames carry requests and responses; DATA/END/ABORT carry file contents of the
- * request with the same id.
+ * request with the same id. A JSON frame whose type has the DEFLATED bit carries its JSON
+ * deflated (raw deflate).
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const MAGIC = `REPLISYNC-AGENT ${PROTOCOL_VERSION}\n`;
 const MAGIC_PREFIX = 'REPLISYNC-AGENT ';
 
@@ -17,6 +20,11 @@ export const enum FrameType {
   Abort = 6,
 }
 
+/** The type bit of a JSON frame whose payload is deflated. */
+const DEFLATED = 0x80;
+/** JSON this long or longer is deflated where the connection asks for it; shorter gains too little. */
+const DEFLATE_FROM = 4096;
+
 const HEADER = 9;
 /** Large enough for the listing of a million files; a bigger length means a corrupt stream. */
 export const MAX_JSON = 512 * 1024 * 1024;
@@ -26,6 +34,8 @@ export interface Frame {
   type: FrameType;
   id: number;
   payload: Buffer;
+  /** A JSON frame's payload is deflated. */
+  deflated?: boolean;
 }
 
 export class ProtocolError extends Error {}
@@ -56,13 +66,33 @@ export function joinAdjacent(parts: readonly Buffer[]): Buffer[] {
   return out;
 }
 
-export function encodeJson(type: FrameType, id: number, value: unknown): Buffer {
-  return encodeFrame(type, id, Buffer.from(JSON.stringify(value), 'utf8'));
+/**
+ * A JSON frame. With `deflate` (across a network), long JSON goes deflated at level 1: listings,
+ * checksum requests and commit steps are sorted paths and alike fields, 5 to 7 times smaller for
+ * a few ms of CPU per megabyte.
+ */
+export function encodeJson(type: FrameType, id: number, value: unknown, deflate = false): Buffer {
+  const json = Buffer.from(JSON.stringify(value), 'utf8');
+  if (deflate && json.length >= DEFLATE_FROM) {
+    const packed = deflateRawSync(json, { level: 1 });
+    if (packed.length < json.length) return encodeFrame(type | DEFLATED, id, packed);
+  }
+  return encodeFrame(type, id, json);
 }
 
-export function decodeJson(frame: Frame): unknown {
+/** `limit`: what a deflated payload may inflate to (a small frame must not become gigabytes). */
+export function decodeJson(frame: Frame, limit = MAX_JSON): unknown {
+  let json = frame.payload;
+  if (frame.deflated) {
+    try {
+      json = inflateRawSync(frame.payload, { maxOutputLength: limit });
+    } catch (err) {
+      const why = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than ${limit} bytes` : 'is not valid deflate data';
+      throw new ProtocolError(`frame ${frame.type} for request ${frame.id} ${why}`);
+    }
+  }
   try {
-    return JSON.parse(frame.payload.toString('utf8'));
+    return JSON.parse(json.toString('utf8'));
   } catch {
     throw new ProtocolError(`frame ${frame.type} for request ${frame.id} is not valid JSON`);
   }
@@ -105,14 +135,18 @@ export class FrameDecoder {
     while (this.length >= HEADER) {
       const head = this.peek(HEADER);
       const length = head.readUInt32BE(0);
-      const type = head.readUInt8(4) as FrameType;
+      const typeByte = head.readUInt8(4);
+      const deflated = (typeByte & DEFLATED) !== 0;
+      const type = (typeByte & ~DEFLATED) as FrameType;
       if (type < FrameType.Hello || type > FrameType.Abort) throw new ProtocolError(`unknown frame type ${type}`);
+      if (deflated && type !== FrameType.Request && type !== FrameType.Response) throw new ProtocolError(`frame type ${type} cannot be deflated`);
       const limit = type === FrameType.Data ? MAX_DATA : MAX_JSON;
       if (length > limit) throw new ProtocolError(`frame of ${length} bytes exceeds the limit of ${limit}`);
       if (this.length < HEADER + length) break;
       const id = head.readUInt32BE(5);
       this.take(HEADER);
-      out.push({ type, id, payload: length === 0 ? Buffer.alloc(0) : this.take(length) });
+      const payload = length === 0 ? Buffer.alloc(0) : this.take(length);
+      out.push(deflated ? { type, id, payload, deflated } : { type, id, payload });
     }
     return out;
   }

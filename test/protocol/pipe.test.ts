@@ -6,7 +6,7 @@ import { LocalEndpoint } from '../../src/endpoint/local/local-endpoint.js';
 import { EndpointError } from '../../src/endpoint/errors.js';
 import { RemoteEndpoint } from '../../src/endpoint/remote-endpoint.js';
 import { AgentClient } from '../../src/protocol/client.js';
-import { FrameDecoder, FrameType, MAGIC, ProtocolError, encodeFrame, encodeJson } from '../../src/protocol/frames.js';
+import { FrameDecoder, FrameType, MAGIC, ProtocolError, decodeJson, encodeFrame, encodeJson } from '../../src/protocol/frames.js';
 import { AgentServer } from '../../src/protocol/server.js';
 import { endpointContract } from '../helpers/endpoint-contract.js';
 import { cleanup, tempDir } from '../helpers/tree.js';
@@ -21,7 +21,7 @@ function pipeEndpoint(banner = '') {
   const server = new AgentServer(toAgent, fromAgent, hello, (params) => new LocalEndpoint(String(params.root)));
   const running = server.run();
   const client = new AgentClient(fromAgent, toAgent, 'pipe:/test');
-  return { client, running, close: () => toAgent.end() };
+  return { client, running, toAgent, fromAgent, close: () => toAgent.end() };
 }
 
 test('the endpoint contract holds in-process', async (t) => {
@@ -42,41 +42,44 @@ test('the endpoint contract holds through the agent protocol over a pipe', async
   });
 });
 
-test('the endpoint contract holds over a pipe with listings deflated, as they travel over SSH', async (t) => {
+test('the endpoint contract holds over a pipe with long messages deflated, as they travel over SSH', async (t) => {
   const dir = tempDir();
   t.teardown(() => void cleanup(dir));
   await endpointContract(t, dir, async (root) => {
     const p = pipeEndpoint();
-    return RemoteEndpoint.open(p.client, 'pipe:/test', { root, cache: false, saveCache: false, deflateListings: true }, async () => {
+    return RemoteEndpoint.open(p.client, 'pipe:/test', { root, cache: false, saveCache: false, deflate: true }, async () => {
       p.close();
       await p.running;
     });
   });
 });
 
-test('a listing asked for deflated is the same listing, in a sixth of the bytes or less; a bad request for it is refused', async (t) => {
+test('deflated, a listing and the checksums of its files are the same, in a fifth of the bytes or less both ways', async (t) => {
   const dir = tempDir();
   t.teardown(() => void cleanup(dir));
   for (let i = 0; i < 2000; i++) writeFileSync(nodePath.join(dir, `file-${i}.txt`), String(i));
-  const open = (deflateListings: boolean) => {
-    const q = pipeEndpoint();
-    return RemoteEndpoint.open(q.client, 'pipe:/test', { root: dir, cache: false, saveCache: false, deflateListings }, async () => void q.close());
+  const run = async (deflate: boolean) => {
+    const p = pipeEndpoint();
+    const bytes = { sent: 0, received: 0 };
+    p.toAgent.on('data', (c: Buffer) => (bytes.sent += c.length));
+    p.fromAgent.on('data', (c: Buffer) => (bytes.received += c.length));
+    const ep = await RemoteEndpoint.open(p.client, 'pipe:/test', { root: dir, cache: false, saveCache: false, deflate }, async () => void p.close());
+    const before = { ...bytes };
+    const listing = await ep.list([]);
+    const crcs = await ep.checksums(listing.entries.map((e) => e.path));
+    await ep.close();
+    return { listing, crcs, sent: bytes.sent - before.sent, received: bytes.received - before.received };
   };
-  const [plain, deflated] = await Promise.all([open(false), open(true)]);
-  t.deepEqual(await deflated.list([]), await plain.list([]));
-  await Promise.all([plain.close(), deflated.close()]);
+  const [plain, deflated] = await Promise.all([run(false), run(true)]);
+  t.deepEqual(deflated.listing, plain.listing);
+  t.deepEqual(deflated.crcs, plain.crcs);
+  t.is(deflated.crcs.size, 2000);
+  t.true(deflated.sent * 5 < plain.sent, `sent ${deflated.sent} B deflated against ${plain.sent} B`);
+  t.true(deflated.received * 5 < plain.received, `received ${deflated.received} B deflated against ${plain.received} B`);
 
   const p = pipeEndpoint();
   await p.client.hello;
-  await p.client.request('open', { root: dir, cache: false, saveCache: false });
-  const asJson = JSON.stringify(((await p.client.request('list', { classes: [] })) as { entries: unknown[] }).entries).length;
-  const d = p.client.download('list', { classes: [], deflated: true });
-  let bytes = 0;
-  for await (const chunk of d.chunks()) bytes += chunk.length;
-  t.like(await d.result, { exists: true, entries: null });
-  t.true(bytes * 6 < asJson, `${bytes} B deflated against ${asJson} B of JSON`);
-  await t.throwsAsync(p.client.request('list', { classes: [], deflated: 'yes' }), { message: /deflated must be true/ });
-  t.like(await p.client.request('list', { classes: [] }), { exists: true });
+  await t.throwsAsync(p.client.request('open', { root: dir, cache: false, saveCache: false, deflate: 'yes' }), { message: /deflate must be true or false/ });
   p.close();
 });
 
@@ -102,6 +105,28 @@ test('malformed frames are protocol errors, not crashes', (t) => {
   t.throws(() => new FrameDecoder(false).push(big), { message: /exceeds the limit/ });
   const frames = new FrameDecoder(false).push(Buffer.concat([encodeJson(FrameType.Request, 7, { a: 1 }), encodeFrame(FrameType.End, 7)]));
   t.deepEqual(frames.map((f) => [f.type, f.id]), [[FrameType.Request, 7], [FrameType.End, 7]]);
+});
+
+test('long JSON frames go deflated when asked, short ones as they are; bad deflated frames are protocol errors', (t) => {
+  const long = { paths: Array.from({ length: 500 }, (_, i) => `dir/file-${i}.txt`) };
+  const [plain, packed, short] = new FrameDecoder(false).push(
+    Buffer.concat([encodeJson(FrameType.Request, 1, long), encodeJson(FrameType.Request, 2, long, true), encodeJson(FrameType.Response, 3, { result: null }, true)]),
+  );
+  t.falsy(plain!.deflated);
+  t.true(packed!.deflated);
+  t.falsy(short!.deflated);
+  t.true(packed!.payload.length * 4 < plain!.payload.length);
+  t.deepEqual(decodeJson(packed!), long);
+  t.deepEqual(decodeJson(short!), { result: null });
+
+  const typed = (type: number, payload: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, payload.length, type, 0, 0, 0, 9]), payload]);
+  t.throws(() => new FrameDecoder(false).push(typed(0x80 | FrameType.Data, Buffer.from('x'))), { message: /frame type 4 cannot be deflated/ });
+  const [garbage] = new FrameDecoder(false).push(typed(0x80 | FrameType.Request, Buffer.from([0xff, 0xff, 0xff])));
+  t.throws(() => decodeJson(garbage!), { instanceOf: ProtocolError, message: /request 9 is not valid deflate data/ });
+  // A small frame that inflates beyond the limit (here 1 KiB: a zip bomb's shape) is refused.
+  const [bomb] = new FrameDecoder(false).push(encodeJson(FrameType.Request, 9, { pad: ' '.repeat(8000) }, true));
+  t.true(bomb!.deflated);
+  t.throws(() => decodeJson(bomb!, 1024), { instanceOf: ProtocolError, message: /inflates to more than 1024 bytes/ });
 });
 
 test('an unknown request is a protocol violation: the agent stops rather than guess', async (t) => {
