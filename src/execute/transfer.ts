@@ -152,8 +152,12 @@ function accept(t: CopyTarget, staged: StagedFile, read: ReadStat): void {
     return;
   }
   t.temp = staged.temp;
+  const m = t.action.master!;
   const { size, mtimeMs, mode, uid, gid } = read;
-  t.action = { ...t.action, master: { ...t.action.master!, size, mtimeMs, mode, uid, gid } };
+  // Mostly the file is as listed, and the planned action stands: no copy of it per file and remote.
+  if (size !== m.size || mtimeMs !== m.mtimeMs || mode !== m.mode || uid !== m.uid || gid !== m.gid) {
+    t.action = { ...t.action, master: { ...m, size, mtimeMs, mode, uid, gid } };
+  }
 }
 
 /** Whether a copy may go as the blocks that differ from the remote's file at its path. */
