@@ -35,7 +35,7 @@ export interface Frame {
   id: number;
   payload: Buffer;
   /** A JSON frame's payload is deflated. */
-  deflated?: boolean;
+  deflated: boolean;
 }
 
 export class ProtocolError extends Error {}
@@ -146,7 +146,7 @@ export class FrameDecoder {
       const id = head.readUInt32BE(5);
       this.take(HEADER);
       const payload = length === 0 ? Buffer.alloc(0) : this.take(length);
-      out.push(deflated ? { type, id, payload, deflated } : { type, id, payload });
+      out.push({ type, id, payload, deflated });
     }
     return out;
   }

@@ -131,8 +131,7 @@ export class AgentServer {
     const p = <T extends 'string' | 'number' | 'boolean' | 'object' | 'array'>(name: string, type: T) => param(params, name, type, this.fail);
     switch (method) {
       case 'open':
-        if (params.deflate !== undefined && typeof params.deflate !== 'boolean') throw this.fail('open: deflate must be true or false');
-        this.deflate = params.deflate === true;
+        this.deflate = params.deflate !== undefined && p('deflate', 'boolean');
         this.endpoint = this.open(params);
         return { canChown: (this.endpoint as { canChown?: boolean }).canChown ?? false, location: this.endpoint.location ?? null };
       case 'list': {

@@ -79,7 +79,7 @@ test('deflated, a listing and the checksums of its files are the same, in a fift
 
   const p = pipeEndpoint();
   await p.client.hello;
-  await t.throwsAsync(p.client.request('open', { root: dir, cache: false, saveCache: false, deflate: 'yes' }), { message: /deflate must be true or false/ });
+  await t.throwsAsync(p.client.request('open', { root: dir, cache: false, saveCache: false, deflate: 'yes' }), { message: /parameter deflate must be a boolean/ });
   p.close();
 });
 
