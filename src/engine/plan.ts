@@ -119,6 +119,15 @@ function underUnreplicated(master: readonly Entry[]): (path: string) => boolean 
   };
 }
 
+/** The directories that directly hold an entry the master does not have. */
+function dirsHoldingRemoteOnly(remote: readonly Entry[], inMaster: readonly boolean[]): Set<string> {
+  const dirs = new Set<string>();
+  remote.forEach((r, j) => {
+    if (!inMaster[j]) dirs.add(parentOf(r.path));
+  });
+  return dirs;
+}
+
 /** Deepest first, so that a directory is emptied before it is removed. */
 function deepestFirst(a: Action, b: Action): number {
   return depthOf(b.path) - depthOf(a.path) || comparePaths(a.path, b.path);
@@ -217,8 +226,11 @@ export function planRemote(input: PlanInput): Action[] {
     });
   }
 
+  // With --no-delete, an entry kept on the remote moved its directory's mtime when it was made:
+  // that is no difference either, or a diff could never come out clean beside kept files.
+  const keptIn = options.delete ? undefined : dirsHoldingRemoteOnly(input.remote.entries, inMaster);
   const byPathOrder = (a: Action, b: Action): number => comparePaths(a.path, b.path);
-  const dirTouches = touches.filter((a) => a.master!.type === 'dir').sort(deepestFirst);
+  const dirTouches = touches.filter((a) => a.master!.type === 'dir' && !keptIn?.has(a.path)).sort(deepestFirst);
   const otherTouches = touches.filter((a) => a.master!.type !== 'dir').sort(byPathOrder);
   return [
     ...removalsOf(makeWay),

@@ -214,12 +214,21 @@ test('--no-delete keeps remote-only files and exits 0', async (t) => {
   const r = remote();
   await runCli(['sync', master, r]);
   writeFileSync(nodePath.join(r, 'mine.txt'), 'remote only');
+  // Made in a directory of the master's: that directory's mtime moved, which is no difference either.
+  writeFileSync(nodePath.join(r, 'bin/mine.log'), 'remote only');
   const diff = await runCli(['diff', master, r, '--no-delete']);
   t.is(diff.code, 0, diff.stdout);
-  t.notRegex(diff.stdout, /mine\.txt/);
+  t.notRegex(diff.stdout, /mine\.|touch/);
   const res = await runCli(['sync', master, r, '--no-delete']);
   t.is(res.code, 0);
+  t.notRegex(res.stdout, /mine\.|touch/);
   t.true(existsSync(nodePath.join(r, 'mine.txt')));
+  t.true(existsSync(nodePath.join(r, 'bin/mine.log')));
+  // Without --no-delete they go, and the directory gets the master's mtime back.
+  const full = await runCli(['diff', master, r]);
+  t.is(full.code, 1);
+  t.regex(full.stdout, /delete +bin\/mine\.log/);
+  t.regex(full.stdout, /touch +bin +mtime/);
 
   // A directory where the master has a file holds remote-only files: they stay, and the type
   // change fails, named, instead of deleting them.

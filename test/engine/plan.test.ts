@@ -103,6 +103,10 @@ test('symlink retargeted, never followed', (t) => {
 
 test('--no-delete keeps remote-only entries and does not report them', (t) => {
   t.deepEqual(plan([file('a')], [file('a'), file('extra'), dir('xd')], { sums: [{ a: 1 }, { a: 1 }], delete: false }), []);
+  // Nor is the mtime of a directory that holds a kept entry (making it moved that mtime).
+  const kept = plan([dir('d', { mtimeMs: 1000 }), dir('e', { mtimeMs: 1000 })], [dir('d', { mtimeMs: 2000 }), file('d/extra'), dir('e', { mtimeMs: 2000 })], { delete: false });
+  t.deepEqual(brief(kept), ['touch e']);
+  t.deepEqual(brief(plan([dir('d', { mtimeMs: 1000 })], [dir('d', { mtimeMs: 2000 }), file('d/extra')])), ['delete d/extra', 'touch d']);
   // Not even to make way for a type change: the directory's removal is planned, and fails while it holds them.
   t.deepEqual(brief(plan([file('d')], [dir('d'), file('d/only-here')], { delete: false })), ['rmdir d', 'copy(type) d']);
   t.deepEqual(brief(plan([file('d')], [dir('d'), file('d/only-here')], { delete: true })), ['delete d/only-here', 'rmdir d', 'copy(type) d']);
