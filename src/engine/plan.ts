@@ -226,11 +226,13 @@ export function planRemote(input: PlanInput): Action[] {
     });
   }
 
-  // With --no-delete, an entry kept on the remote moved its directory's mtime when it was made:
-  // that is no difference either, or a diff could never come out clean beside kept files.
+  // A remote directory holding entries the run leaves alone (outside the classification, or kept
+  // by --no-delete) had its mtime moved by them: no difference, or a diff could never come out
+  // clean beside a log file an application writes there.
   const keptIn = options.delete ? undefined : dirsHoldingRemoteOnly(input.remote.entries, inMaster);
+  const ownMtime = (a: Action): boolean => !a.remote?.partial && !keptIn?.has(a.path);
   const byPathOrder = (a: Action, b: Action): number => comparePaths(a.path, b.path);
-  const dirTouches = touches.filter((a) => a.master!.type === 'dir' && !keptIn?.has(a.path)).sort(deepestFirst);
+  const dirTouches = touches.filter((a) => a.master!.type === 'dir' && ownMtime(a)).sort(deepestFirst);
   const otherTouches = touches.filter((a) => a.master!.type !== 'dir').sort(byPathOrder);
   return [
     ...removalsOf(makeWay),

@@ -163,6 +163,11 @@ test('classification: paths outside it are never copied, changed or deleted', as
   t.false(after.has('logs/x.log'));
   t.false(after.has('bin/app.debug'));
   t.true(after.has('bin/app'));
+  // What an application writes on the remote outside the classification is no difference, though
+  // it moves its directory's mtime.
+  writeFileSync(nodePath.join(r, 'bin/new.debug'), 'written on the remote');
+  const again = await runCli(['diff', master, r, '--exclude', '*.tmp', '--exclude', 'logs/', '--exclude-regex', '\\.debug$']);
+  t.is(again.code, 0, again.stdout);
 
   // Options before the endpoints, as rsync users write them: each --include takes one glob.
   const inc = await runCli(['sync', '--include', 'bin/**', '--include-regex', '^keep$', master, remote(2)]);

@@ -117,6 +117,14 @@ test('a partial directory (holding paths outside the classification) is never re
   t.deepEqual(brief(actions), ['delete keep/selected']);
 });
 
+test('the mtime of a remote directory holding paths outside the classification is left alone; its mode is not', (t) => {
+  const m = [dir('logs', { mtimeMs: 1000, mode: 0o755 }), dir('bin', { mtimeMs: 1000 })];
+  const r = [dir('logs', { mtimeMs: 2000, mode: 0o700, partial: true }), dir('bin', { mtimeMs: 2000 })];
+  t.deepEqual(brief(plan(m, r)), ['chmod logs', 'touch bin']);
+  // Partial on the master only: the remote holds nothing of its own there, so it takes the mtime.
+  t.deepEqual(brief(plan([dir('bin', { mtimeMs: 1000, partial: true })], [dir('bin', { mtimeMs: 2000 })])), ['touch bin']);
+});
+
 test('a missing hard-link group is one copy and one hardlink per other name', (t) => {
   const m = [file('a', { ino: 1, nlink: 3 }), file('b', { ino: 1, nlink: 3 }), file('c', { ino: 1, nlink: 3 })];
   t.deepEqual(brief(plan(m, [])), ['copy(missing) a', 'hardlink b == a', 'hardlink c == a']);
