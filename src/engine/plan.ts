@@ -119,15 +119,6 @@ function underUnreplicated(master: readonly Entry[]): (path: string) => boolean 
   };
 }
 
-/** The directories that directly hold an entry the master does not have. */
-function dirsHoldingRemoteOnly(remote: readonly Entry[], inMaster: readonly boolean[]): Set<string> {
-  const dirs = new Set<string>();
-  remote.forEach((r, j) => {
-    if (!inMaster[j]) dirs.add(parentOf(r.path));
-  });
-  return dirs;
-}
-
 /** Deepest first, so that a directory is emptied before it is removed. */
 function deepestFirst(a: Action, b: Action): number {
   return depthOf(b.path) - depthOf(a.path) || comparePaths(a.path, b.path);
@@ -216,21 +207,21 @@ export function planRemote(input: PlanInput): Action[] {
     }
   }
 
+  // What only the remote has is removed, or left alone: with --no-delete, below a master special,
+  // or a directory holding paths outside the classification.
   const extras: Entry[] = [];
-  if (options.delete) {
-    const leftAlone = underUnreplicated(input.master.entries);
-    input.remote.entries.forEach((r, j) => {
-      if (inMaster[j] || cleared.has(r.path) || leftAlone(r.path)) return;
-      if (r.type === 'dir' && r.partial) return; // holds paths outside the classification
-      extras.push(r);
-    });
-  }
+  const holdsLeftAlone = new Set<string>();
+  const underSpecial = underUnreplicated(input.master.entries);
+  input.remote.entries.forEach((r, j) => {
+    if (inMaster[j] || cleared.has(r.path)) return;
+    if (options.delete && !underSpecial(r.path) && !(r.type === 'dir' && r.partial)) extras.push(r);
+    else holdsLeftAlone.add(parentOf(r.path));
+  });
 
-  // A remote directory holding entries the run leaves alone (outside the classification, or kept
-  // by --no-delete) had its mtime moved by them: no difference, or a diff could never come out
+  // A remote directory holding entries the run leaves alone (those above, or paths outside the
+  // classification) had its mtime moved by them: no difference, or a diff could never come out
   // clean beside a log file an application writes there.
-  const keptIn = options.delete ? undefined : dirsHoldingRemoteOnly(input.remote.entries, inMaster);
-  const ownMtime = (a: Action): boolean => !a.remote?.partial && !keptIn?.has(a.path);
+  const ownMtime = (a: Action): boolean => !a.remote?.partial && !holdsLeftAlone.has(a.path);
   const byPathOrder = (a: Action, b: Action): number => comparePaths(a.path, b.path);
   const dirTouches = touches.filter((a) => a.master!.type === 'dir' && ownMtime(a)).sort(deepestFirst);
   const otherTouches = touches.filter((a) => a.master!.type !== 'dir').sort(byPathOrder);
