@@ -123,9 +123,21 @@ export interface StagedFile {
 
 export type ReadOutcome = { ok: true; content: Buffer; stat: ReadStat } | { ok: false; error: string; code?: string };
 
+/**
+ * Attributes a staged file is given while it is still open (mode by its creation, mtime after the
+ * last write): what its commit would set by path anyway, so the commit need not. Left out, the
+ * commit sets them as it does for any copy.
+ */
+export interface StagedAttrs {
+  /** Permission bits (no set-ID or sticky bit: a chown at commit would clear those). */
+  mode?: number;
+  mtimeMs?: number;
+}
+
 export interface WholeFile {
   path: string;
   content: Buffer;
+  attrs?: StagedAttrs;
 }
 
 export type StageOutcome = { ok: true; staged: StagedFile } | { ok: false; error: string; code?: string };

@@ -111,7 +111,7 @@ export class RemoteEndpoint implements Endpoint {
   }
 
   async stageFiles(files: WholeFile[]): Promise<StageOutcome[]> {
-    const u = this.client.upload('stageFiles', { files: files.map((f) => [f.path, f.content.length]) });
+    const u = this.client.upload('stageFiles', { files: files.map((f) => [f.path, f.content.length, f.attrs?.mode ?? null, f.attrs?.mtimeMs ?? null]) });
     // All contents in one data frame: the request, its data and its end leave in one write.
     await u.write(files.map((f) => f.content));
     const outcomes = await u.end();

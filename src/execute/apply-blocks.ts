@@ -143,7 +143,7 @@ async function stageBlock(name: string, work: Map<RemoteRun, Block>, master: Mas
     }
   }
   ctx.progress?.relabel(`pass ${ctx.pass}: transfer, block ${name}`);
-  await stageCopies(ctx.master, copies, master, ctx.progress);
+  await stageCopies(ctx.master, copies, master, ctx.attrs, ctx.progress);
   return targets;
 }
 

@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import type { Action } from '../engine/action.js';
-import type { Endpoint, FileWriter, ReadOutcome, ReadStat, StagedFile, WholeFile } from '../endpoint/endpoint.js';
+import type { AttrName } from '../engine/entry.js';
+import type { Endpoint, FileWriter, ReadOutcome, ReadStat, StagedAttrs, StagedFile, WholeFile } from '../endpoint/endpoint.js';
 import { EndpointError, PathError, ReplisyncError, describe } from '../endpoint/errors.js';
 import { DeltaSender, blockSizeFor } from './delta.js';
 import type { RemoteRun } from './remote-run.js';
@@ -58,7 +59,13 @@ function masterProblem(master: Endpoint, path: string, err: unknown, state: Mast
  * remote). Content is committed only if the master did not change while it was read and the CRC
  * each remote computed of what it stored equals the CRC of what was read.
  */
-export async function stageCopies(master: Endpoint, byPath: Map<string, CopyTarget[]>, state: MasterState, progress?: Progress): Promise<void> {
+export async function stageCopies(
+  master: Endpoint,
+  byPath: Map<string, CopyTarget[]>,
+  state: MasterState,
+  attrs: ReadonlySet<AttrName>,
+  progress?: Progress,
+): Promise<void> {
   const large: [string, CopyTarget[]][] = [];
   const batches: [string, CopyTarget[]][][] = [];
   let batch: [string, CopyTarget[]][] = [];
@@ -81,7 +88,7 @@ export async function stageCopies(master: Endpoint, byPath: Map<string, CopyTarg
   const fileLimit = pLimit(FILES_IN_FLIGHT);
   const batchLimit = pLimit(BATCHES_IN_FLIGHT);
   await Promise.all([
-    ...batches.map((b) => batchLimit(() => stageBatch(master, b, state, progress))),
+    ...batches.map((b) => batchLimit(() => stageBatch(master, b, state, attrs, progress))),
     ...large.map(([path, targets]) => fileLimit(() => stageOne(master, path, targets, state, progress))),
   ]);
 }
@@ -89,7 +96,12 @@ export async function stageCopies(master: Endpoint, byPath: Map<string, CopyTarg
 /** What a remote gets of a batch: each file with the copy it serves and how it was read. */
 type RemoteBatch = { file: WholeFile; target: CopyTarget; read: ReadStat }[];
 
-async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], state: MasterState, progress?: Progress): Promise<void> {
+/** Of the master file's attributes as read, those --attrs selects: a remote gives them to the staged file as it writes it. */
+function attrsToStage(read: ReadStat, attrs: ReadonlySet<AttrName>): StagedAttrs {
+  return { mode: attrs.has('mode') ? read.mode : undefined, mtimeMs: attrs.has('mtime') ? read.mtimeMs : undefined };
+}
+
+async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], state: MasterState, attrs: ReadonlySet<AttrName>, progress?: Progress): Promise<void> {
   const wanted = batch.filter(([, targets]) => targets.some((t) => t.remote.alive));
   if (wanted.length === 0) return;
   let reads: ReadOutcome[];
@@ -112,6 +124,7 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], sta
       return;
     }
     progress?.advance(read.content.length);
+    const file: WholeFile = { path, content: read.content, attrs: attrsToStage(read.stat, attrs) };
     for (const t of live) {
       if (!read.stat.consistent) {
         t.inconsistent = true;
@@ -119,7 +132,7 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], sta
       }
       let rb = perRemote.get(t.remote);
       if (!rb) perRemote.set(t.remote, (rb = []));
-      rb.push({ file: { path, content: read.content }, target: t, read: read.stat });
+      rb.push({ file, target: t, read: read.stat });
     }
   });
   await Promise.all(

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ClassSpec } from '../engine/classification.js';
-import type { Endpoint, FileWriter, LockOwner } from '../endpoint/endpoint.js';
+import type { Endpoint, FileWriter, LockOwner, StagedAttrs } from '../endpoint/endpoint.js';
 import { type DeltaOp, decodeDeltaFrame, validBlockSize } from './delta-frames.js';
 import { EndpointError, PathError, errnoCode, reasonOf } from '../endpoint/errors.js';
 import { FrameWriter } from './frame-writer.js';
@@ -215,7 +215,6 @@ export class AgentServer {
     };
   }
 
-  /** Gathers the contents of a stageFiles request (announced sizes, checked) and stages them at its end. */
   /** Files of [path, size] whose sizes add up to at most MAX_DATA (what one request may move whole). */
   private sizedFiles(list: unknown[], method: string): { path: string; size: number }[] {
     const files = list.map((v) => {
@@ -230,8 +229,20 @@ export class AgentServer {
     return files;
   }
 
+  /** The attributes a file of stageFiles is to get as it is written: [path, size, mode | null, mtimeMs | null]. */
+  private stagedAttrs(file: unknown): StagedAttrs {
+    const [, , mode, mtimeMs] = file as unknown[];
+    const modeOk = mode == null || (typeof mode === 'number' && Number.isInteger(mode) && mode >= 0 && mode <= 0o7777);
+    if (!modeOk || !(mtimeMs == null || (typeof mtimeMs === 'number' && Number.isFinite(mtimeMs)))) {
+      throw this.fail('stageFiles wants files of [path, size, mode | null, mtimeMs | null]');
+    }
+    return { mode: mode ?? undefined, mtimeMs: mtimeMs ?? undefined };
+  }
+
+  /** Gathers the contents of a stageFiles request (announced sizes, checked) and stages them at its end. */
   private collectFiles(list: unknown[]): UploadSink {
     const files = this.sizedFiles(list, 'stageFiles');
+    const attrs = list.map((file) => this.stagedAttrs(file));
     const total = files.reduce((n, f) => n + f.size, 0);
     const endpoint = this.ep();
     const parts: Buffer[] = [];
@@ -246,7 +257,7 @@ export class AgentServer {
         if (got !== total) throw this.fail(`stageFiles sent ${got} of the ${total} bytes announced`);
         const all = Buffer.concat(parts, total);
         let at = 0;
-        return packOutcomes(await endpoint.stageFiles(files.map((f) => ({ path: f.path, content: all.subarray(at, (at += f.size)) }))));
+        return packOutcomes(await endpoint.stageFiles(files.map((f, i) => ({ path: f.path, content: all.subarray(at, (at += f.size)), attrs: attrs[i] }))));
       },
       abort: async () => undefined,
     };

@@ -195,6 +195,9 @@ test('stageFiles whose data does not match the announced sizes is refused, and t
   await long.write(Buffer.from('abc'));
   await t.throwsAsync(long.end(), { message: /more than the 2 bytes announced/ });
   await t.throwsAsync(p.client.request('stageFiles', { files: [[7, 1]] }), { message: /files of \[path, size\]/ });
+  for (const attrs of [[0o10000, null], [-1, null], ['644', null], [null, 'now'], [null, [1]]]) {
+    await t.throwsAsync(p.client.request('stageFiles', { files: [['a', 0, ...attrs]] }), { message: /files of \[path, size, mode \| null, mtimeMs \| null\]/ });
+  }
   t.like(await p.client.request('list', { classes: [] }), { exists: true });
   p.close();
 });

@@ -20,6 +20,7 @@ import { type ParentGuard, resolveInside, underRoot } from './safe-path.js';
 import { fileTime, timeMs } from './file-time.js';
 import { contentKey, entryType, toEntry } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
+import type { StagedOwnAttrs } from './file-io.js';
 
 /** What applying steps needs from its endpoint. */
 export interface CommitContext {
@@ -37,11 +38,9 @@ export interface CommitContext {
   committed(temp: string): void;
 }
 
-/** A staged temp file: the CRC of its content, and its owner as created. */
-export interface StagedInfo {
+/** A staged temp file: the CRC of its content, its owner as created and the attributes it has. */
+export interface StagedInfo extends StagedOwnAttrs {
   crc: number;
-  uid: number;
-  gid: number;
 }
 
 /** The path is not what the plan was made from: not an error, the next pass looks again. */
@@ -167,10 +166,10 @@ export class Committer {
   }
 
   /**
-   * Owner, mode and mtime of something new (`has`: its owner now, if known), set before it is
-   * renamed into place. The owner first: chown clears the set-user-ID and set-group-ID bits.
+   * Owner, mode and mtime of something new (`has`: what it has already, if known), set before it
+   * is renamed into place. The owner first: chown clears the set-user-ID and set-group-ID bits.
    */
-  private dress(tmpAbs: string, step: CommitStep, current: Entry | undefined, has?: { uid: number; gid: number }): void {
+  private dress(tmpAbs: string, step: CommitStep, current: Entry | undefined, has?: StagedOwnAttrs): void {
     const m = step.action.master!;
     if (this.ctx.canChown && (step.attrs.owner || step.attrs.group)) {
       const [uid, gid] = this.owner(step, current);
@@ -178,9 +177,9 @@ export class Committer {
     }
     if (m.type !== 'symlink') {
       const mode = step.attrs.mode ? m.mode : current && current.type === m.type ? current.mode : m.mode & ~UMASK;
-      chmod(tmpAbs, mode);
+      if (mode !== has?.mode) chmod(tmpAbs, mode);
     }
-    if (step.attrs.mtime) lutimes(tmpAbs, Date.now() / 1000, fileTime(m.mtimeMs));
+    if (step.attrs.mtime && m.mtimeMs !== has?.mtimeMs) lutimes(tmpAbs, Date.now() / 1000, fileTime(m.mtimeMs));
   }
 
   private copy(step: CommitStep, abs: string): Entry {

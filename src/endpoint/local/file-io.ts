@@ -1,8 +1,8 @@
-import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import type { FileReader, FileWriter, ReadStat, StagedFile } from '../endpoint.js';
+import { type BigIntStats, closeSync, constants, fstatSync, futimesSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import type { FileReader, FileWriter, ReadStat, StagedAttrs, StagedFile } from '../endpoint.js';
 import { crc32 } from './crc.js';
 import { type ListedFile, contentKey } from './stat-key.js';
-import { timeMs } from './file-time.js';
+import { fileTime, timeMs } from './file-time.js';
 import { underRoot } from './safe-path.js';
 
 export const CHUNK = 256 * 1024;
@@ -153,14 +153,36 @@ export function tempName(runTag: string, seq: number): string {
   return `.replisync-${runTag}-${seq.toString(36)}.tmp`;
 }
 
-/** Writes new content to a temp file `tempRel` (created exclusively, mode 0600), CRC computed on the way; its owner told at the end. */
+/** What a staged file was given as it was written: its owner as created, and the attributes it has already. */
+export interface StagedOwnAttrs {
+  uid: number;
+  gid: number;
+  mode: number;
+  /** Set when the wanted mtime was given. */
+  mtimeMs?: number;
+}
+
+/**
+ * The mode a temp file is created with: the wanted one when it lets the owner read and write
+ * (a flush opens it anew to read) and has no set-ID or sticky bit (a chown at commit clears
+ * those: the commit sets them); else private until the commit sets its mode.
+ */
+function creationMode(wanted: number | undefined): number {
+  return wanted !== undefined && (wanted & 0o600) === 0o600 && (wanted & ~0o777) === 0 ? wanted : 0o600;
+}
+
+/**
+ * Writes new content to a temp file `tempRel` (created exclusively), CRC computed on the way;
+ * `attrs` given to it while open (the commit then need not set them by path); what it got told at the end.
+ */
 export function openStagedWriter(
   root: string,
   tempRel: string,
-  on: { finished(staged: StagedFile, owner: { uid: number; gid: number }): void; aborted(): void },
+  on: { finished(staged: StagedFile, got: StagedOwnAttrs): void; aborted(): void },
+  attrs?: StagedAttrs,
 ): FileWriter {
   const abs = underRoot(root, tempRel);
-  const fd = openSync(abs, 'wx', 0o600);
+  const fd = openSync(abs, 'wx', creationMode(attrs?.mode));
   let crc = 0;
   let size = 0;
   let open = true;
@@ -178,11 +200,12 @@ export function openStagedWriter(
       while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
     },
     async finish(): Promise<StagedFile> {
-      // Who owns it now: the commit need not set an owner the file already has.
-      const { uid, gid } = fstatSync(fd);
+      if (attrs?.mtimeMs !== undefined) futimesSync(fd, Date.now() / 1000, fileTime(attrs.mtimeMs));
+      // Who owns it now and its mode (the umask may have taken bits): the commit sets only what differs.
+      const { uid, gid, mode } = fstatSync(fd);
       close();
       const staged = { temp: tempRel, size, crc };
-      on.finished(staged, { uid, gid });
+      on.finished(staged, { uid, gid, mode: mode & 0o7777, mtimeMs: attrs?.mtimeMs });
       return staged;
     },
     async abort() {

@@ -241,7 +241,7 @@ export class LocalEndpoint implements Endpoint {
     for (const f of files) {
       let writer: FileWriter | undefined;
       try {
-        writer = this.temps.writer(f.path);
+        writer = this.temps.writer(f.path, f.attrs);
         await writer.write(f.content);
         out.push({ ok: true, staged: await writer.finish() });
       } catch (err) {

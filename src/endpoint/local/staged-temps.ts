@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmdirSync, unlinkSync } from 'node:fs';
 import { childOf, parentOf } from '../../engine/entry.js';
-import type { FileWriter } from '../endpoint.js';
+import type { FileWriter, StagedAttrs } from '../endpoint.js';
 import { errnoCode } from '../errors.js';
 import type { StagedInfo } from './commit.js';
 import { openStagedWriter, tempName } from './file-io.js';
@@ -31,17 +31,17 @@ export class StagedTemps {
     return tempName(this.runTag, this.seq++);
   }
 
-  /** A writer to a new temp file for `path`, next to it. */
-  writer(path: string): FileWriter {
+  /** A writer to a new temp file for `path`, next to it; `attrs`: what to give it while it is open. */
+  writer(path: string, attrs?: StagedAttrs): FileWriter {
     // Beside its target, a temp file is renamed within its directory at commit: across
     // directories, renames serialise on a lock of the whole file system.
     const dir = this.stagingDirs.usable(parentOf(path)) ? parentOf(path) : '';
     this.touchedDirs.note(dir);
     const temp = childOf(dir, this.newName());
     const writer = openStagedWriter(this.root, temp, {
-      finished: (staged, owner) => this.staged.set(staged.temp, { crc: staged.crc, ...owner }),
+      finished: (staged, got) => this.staged.set(staged.temp, { crc: staged.crc, ...got }),
       aborted: () => this.pending.delete(temp),
-    });
+    }, attrs);
     this.pending.add(temp);
     return writer;
   }
