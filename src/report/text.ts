@@ -10,7 +10,8 @@ export function printable(path: string): string {
 }
 
 export function renderText(report: ReportView): string {
-  const lines: string[] = [];
+  // Errors are on stderr as well; here they keep a failed remote's empty block from reading as a clean one.
+  const lines: string[] = report.error ? [`error ${printable(report.error)}`] : [];
   for (const r of report.remotes) {
     lines.push(`remote ${r.endpoint}`);
     for (const a of r.actions) {
@@ -18,6 +19,7 @@ export function renderText(report: ReportView): string {
       const head = `  ${symbolOf(a)} ${a.op.padEnd(8)} ${printable(a.path)}`;
       lines.push(detail ? `${head.padEnd(36)} ${printable(detail)}` : head);
     }
+    if (r.error) lines.push(`error ${printable(r.error)}`);
     lines.push(`summary ${r.endpoint}: ${summaryLine(r)}`);
   }
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';

@@ -53,4 +53,6 @@ test('a remote directory that cannot be created is an error naming it; the other
   t.regex(res.stderr, /dangling-root: cannot create the directory: \S+\/dangling-root is a symlink to nowhere-too, which is no directory/);
   t.notRegex(res.stderr, /agent failed|    at /, 'no stack trace');
   t.true(existsSync(nodePath.join(good, 'f')));
+  // The report on stdout says so too, in the failed remote's block.
+  t.regex(res.stdout, /^remote \/proc\/replisync-test\/remote\nerror \/proc\/replisync-test\/remote: cannot create the directory: .*\nsummary \/proc/m);
 });

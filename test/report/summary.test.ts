@@ -29,3 +29,29 @@ test("the contract's example counts: 2 copies (3 copied for people, with the sym
   };
   t.regex(renderText(report), /^summary root@web1:\/srv\/app: 3 copied \(1\.2 MiB\), 1 deleted, 4 attributes fixed, 0 inconsistent$/m);
 });
+
+test('the text report names the error of a failed remote in its block, and a run error first', (t) => {
+  const summary = { copied: 0, bytes: 0, deleted: 0, attributes: 0 };
+  const failed = { endpoint: 'web2:/srv/app', actions: [], passes: 0, inconsistent: [], blocks: [], summary };
+  const report: ReportView = {
+    master: '/srv/app',
+    dryRun: false,
+    error: null,
+    remotes: [
+      { ...failed, endpoint: 'web1:/srv/app', error: null },
+      { ...failed, error: 'web2:/srv/app: cannot connect to web2 port 22: connection refused' },
+    ],
+  };
+  t.is(
+    renderText(report),
+    [
+      'remote web1:/srv/app',
+      'summary web1:/srv/app: 0 copied (0 B), 0 deleted, 0 attributes fixed, 0 inconsistent',
+      'remote web2:/srv/app',
+      'error web2:/srv/app: cannot connect to web2 port 22: connection refused',
+      'summary web2:/srv/app: 0 copied (0 B), 0 deleted, 0 attributes fixed, 0 inconsistent',
+      '',
+    ].join('\n'),
+  );
+  t.regex(renderText({ ...report, error: '/srv/app: the master directory does not exist' }), /^error \/srv\/app: the master directory does not exist\nremote web1/);
+});
