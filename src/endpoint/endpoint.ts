@@ -129,7 +129,7 @@ export type ReadOutcome = { ok: true; content: Buffer; stat: ReadStat } | { ok: 
  * commit sets them as it does for any copy.
  */
 export interface StagedAttrs {
-  /** Permission bits (no set-ID or sticky bit: a chown at commit would clear those). */
+  /** The mode it is to have (one the file cannot be created with, a set-ID one say, is left to the commit). */
   mode?: number;
   mtimeMs?: number;
 }
