@@ -43,13 +43,20 @@ export class ChecksumCache {
     }
   }
 
+  /** Not to be called again before it settles (one temp file per process). */
   async save(): Promise<void> {
     if (!this.file || !this.dirty || !this.writable) return;
-    const entries = [...this.map].map(([path, { key, crc }]) => [path, key, crc]);
-    makeDirs(nodePath.dirname(this.file), 0o700);
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ v: 1, entries }), { mode: 0o600 });
-    await rename(tmp, this.file);
+    // Taken whole now: what is learnt while the file is written makes it dirty again.
+    const json = JSON.stringify({ v: 1, entries: [...this.map].map(([path, { key, crc }]) => [path, key, crc]) });
     this.dirty = false;
+    try {
+      makeDirs(nodePath.dirname(this.file), 0o700);
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      await writeFile(tmp, json, { mode: 0o600 });
+      await rename(tmp, this.file);
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
   }
 }

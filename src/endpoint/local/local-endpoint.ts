@@ -40,6 +40,8 @@ export class LocalEndpoint implements Endpoint {
   private readonly root: string;
   private readonly cache: ChecksumCache;
   private cacheLoaded: Promise<void> | undefined;
+  /** A save begun when the lock was released (what this run learnt is kept by then); close waits for it. */
+  private cacheSaving: Promise<void> = Promise.resolve();
   /** The files of the last listing (and of stat calls since), as checksums need them. */
   private files = new Map<string, ListedFile>();
   private readonly stagingDirs: StagingDirs;
@@ -313,7 +315,11 @@ export class LocalEndpoint implements Endpoint {
 
   async unlock(root?: Partial<RootAttrs>): Promise<void> {
     this.temps.discard();
-    if (!(await this.lockFile.release()) || !root) return;
+    const released = await this.lockFile.release();
+    // The pass is done here: the cache is written while the run verifies (mostly by looking at the
+    // master), not after it. Begun once this answer is sent: writing it takes a while.
+    this.cacheSaving = this.cacheSaving.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => this.cache.save()).catch(() => undefined);
+    if (!released || !root) return;
     try {
       dressRoot(this.root, root);
     } catch (err) {
@@ -333,6 +339,7 @@ export class LocalEndpoint implements Endpoint {
   async close(): Promise<void> {
     this.closed = true;
     this.fsSync.close();
+    await this.cacheSaving;
     await this.cache.save().catch(() => undefined);
     try {
       this.temps.discard();
