@@ -118,7 +118,7 @@ export class AgentClient {
           this.paused = true;
           this.input.pause();
         }
-        p.stream.push(Buffer.from(f.payload));
+        p.stream.push(f.payload);
         return;
       case FrameType.End:
         p.stream?.end();

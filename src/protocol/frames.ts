@@ -100,7 +100,9 @@ export function decodeJson(frame: Frame, limit = MAX_JSON): unknown {
 
 /**
  * Cuts a byte stream into frames. With `expectMagic`, everything before the greeting line is
- * collected as `banner` (a login message, say) instead of being taken for frames.
+ * collected as `banner` (a login message, say) instead of being taken for frames. A payload is a
+ * view of the input as received (or of a join of it), which nothing writes to again: it may be
+ * kept and used in place.
  */
 export class FrameDecoder {
   /** Unconsumed input, kept as received: joined only once a whole frame is there (no quadratic copying). */

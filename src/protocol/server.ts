@@ -93,7 +93,8 @@ export class AgentServer {
         if (w === undefined) throw new ProtocolError(`data for request ${f.id}, which is not an upload`);
         if (w instanceof Error) return; // already answered with the error
         try {
-          await w.write(Buffer.from(f.payload));
+          // The decoder never writes into what it handed out: the payload is used in place, not copied.
+          await w.write(f.payload);
         } catch (err) {
           this.uploads.set(f.id, err as Error);
           await w.abort().catch(() => undefined);
@@ -255,7 +256,8 @@ export class AgentServer {
       },
       finish: async () => {
         if (got !== total) throw this.fail(`stageFiles sent ${got} of the ${total} bytes announced`);
-        const all = Buffer.concat(parts, total);
+        // Mostly one data frame carries all of it (see RemoteEndpoint.stageFiles): no copy then.
+        const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
         let at = 0;
         return packOutcomes(await endpoint.stageFiles(files.map((f, i) => ({ path: f.path, content: all.subarray(at, (at += f.size)), attrs: attrs[i] }))));
       },
