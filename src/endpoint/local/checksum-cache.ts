@@ -1,6 +1,7 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { makeDirs } from '../../make-dirs.js';
+import { pruneCacheDir } from './cache-prune.js';
 
 /**
  * CRC-32 by path, trusted only while the file's dev, inode, size, mtime and ctime are all unchanged
@@ -10,6 +11,8 @@ import { makeDirs } from '../../make-dirs.js';
 export class ChecksumCache {
   private readonly map = new Map<string, { key: string; crc: number }>();
   private dirty = false;
+  /** The file was there to read: a run that learns nothing new still marks it as in use. */
+  private inUse = false;
 
   constructor(
     private readonly file?: string,
@@ -36,6 +39,7 @@ export class ChecksumCache {
     try {
       const data = JSON.parse(await readFile(this.file, 'utf8')) as { v: number; entries: [string, string, number][] };
       if (data.v !== 1) return;
+      this.inUse = true;
       // What this run learnt already is newer than the file.
       for (const [path, key, crc] of data.entries) if (!this.map.has(path)) this.map.set(path, { key, crc });
     } catch {
@@ -43,9 +47,20 @@ export class ChecksumCache {
     }
   }
 
-  /** Not to be called again before it settles (one temp file per process). */
+  /**
+   * Writes the cache if it learnt anything, else only marks the file as in use (its mtime: caches
+   * left unused for long are pruned). Not to be called again before it settles (one temp file per process).
+   */
   async save(): Promise<void> {
-    if (!this.file || !this.dirty || !this.writable) return;
+    if (!this.file || !this.writable) return;
+    if (!this.dirty) {
+      if (this.inUse) {
+        this.inUse = false; // once a run is enough
+        const now = new Date();
+        await utimes(this.file, now, now).catch(() => undefined);
+      }
+      return;
+    }
     // Taken whole now: what is learnt while the file is written makes it dirty again.
     const json = JSON.stringify({ v: 1, entries: [...this.map].map(([path, { key, crc }]) => [path, key, crc]) });
     this.dirty = false;
@@ -54,9 +69,11 @@ export class ChecksumCache {
       const tmp = `${this.file}.${process.pid}.tmp`;
       await writeFile(tmp, json, { mode: 0o600 });
       await rename(tmp, this.file);
+      this.inUse = false; // as fresh as can be
     } catch (err) {
       this.dirty = true;
       throw err;
     }
+    await pruneCacheDir(nodePath.dirname(this.file), this.file);
   }
 }
