@@ -20,7 +20,7 @@ import { type ParentGuard, resolveInside, underRoot } from './safe-path.js';
 import { fileTime, timeMs } from './file-time.js';
 import { contentKey, entryType, toEntry } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
-import type { StagedOwnAttrs } from './file-io.js';
+import type { StagedInfo } from './file-io.js';
 
 /** What applying steps needs from its endpoint. */
 export interface CommitContext {
@@ -36,11 +36,6 @@ export interface CommitContext {
   /** What staging knows of a temp file, and forgetting it once it is renamed into place. */
   staged(temp: string): StagedInfo | undefined;
   committed(temp: string): void;
-}
-
-/** A staged temp file: the CRC of its content, its owner as created and the attributes it has. */
-export interface StagedInfo extends StagedOwnAttrs {
-  crc: number;
 }
 
 /** The path is not what the plan was made from: not an error, the next pass looks again. */
@@ -169,7 +164,7 @@ export class Committer {
    * Owner, mode and mtime of something new (`has`: what it has already, if known), set before it
    * is renamed into place. The owner first: chown clears the set-user-ID and set-group-ID bits.
    */
-  private dress(tmpAbs: string, step: CommitStep, current: Entry | undefined, has?: StagedOwnAttrs): void {
+  private dress(tmpAbs: string, step: CommitStep, current: Entry | undefined, has?: StagedInfo): void {
     const m = step.action.master!;
     if (this.ctx.canChown && (step.attrs.owner || step.attrs.group)) {
       const [uid, gid] = this.owner(step, current);

@@ -153,8 +153,9 @@ export function tempName(runTag: string, seq: number): string {
   return `.replisync-${runTag}-${seq.toString(36)}.tmp`;
 }
 
-/** What a staged file was given as it was written: its owner as created, and the attributes it has already. */
-export interface StagedOwnAttrs {
+/** A staged temp file as written: the CRC of its content, its owner as created and the attributes it has already. */
+export interface StagedInfo {
+  crc: number;
   uid: number;
   gid: number;
   mode: number;
@@ -173,12 +174,12 @@ function creationMode(wanted: number | undefined): number {
 
 /**
  * Writes new content to a temp file `tempRel` (created exclusively), CRC computed on the way;
- * `attrs` given to it while open (the commit then need not set them by path); what it got told at the end.
+ * `attrs` given to it while open (the commit then need not set them by path); what it is, told at the end.
  */
 export function openStagedWriter(
   root: string,
   tempRel: string,
-  on: { finished(staged: StagedFile, got: StagedOwnAttrs): void; aborted(): void },
+  on: { finished(staged: StagedFile, info: StagedInfo): void; aborted(): void },
   attrs?: StagedAttrs,
 ): FileWriter {
   const abs = underRoot(root, tempRel);
@@ -205,7 +206,7 @@ export function openStagedWriter(
       const { uid, gid, mode } = fstatSync(fd);
       close();
       const staged = { temp: tempRel, size, crc };
-      on.finished(staged, { uid, gid, mode: mode & 0o7777, mtimeMs: attrs?.mtimeMs });
+      on.finished(staged, { crc, uid, gid, mode: mode & 0o7777, mtimeMs: attrs?.mtimeMs });
       return staged;
     },
     async abort() {

@@ -3,8 +3,7 @@ import { rmdirSync, unlinkSync } from 'node:fs';
 import { childOf, parentOf } from '../../engine/entry.js';
 import type { FileWriter, StagedAttrs } from '../endpoint.js';
 import { errnoCode } from '../errors.js';
-import type { StagedInfo } from './commit.js';
-import { openStagedWriter, tempName } from './file-io.js';
+import { type StagedInfo, openStagedWriter, tempName } from './file-io.js';
 import { resolveInside } from './safe-path.js';
 import type { StagingDirs } from './staging-dirs.js';
 import type { TouchedDirs } from './touched-dirs.js';
@@ -39,7 +38,7 @@ export class StagedTemps {
     this.touchedDirs.note(dir);
     const temp = childOf(dir, this.newName());
     const writer = openStagedWriter(this.root, temp, {
-      finished: (staged, got) => this.staged.set(staged.temp, { crc: staged.crc, ...got }),
+      finished: (staged, info) => this.staged.set(staged.temp, info),
       aborted: () => this.pending.delete(temp),
     }, attrs);
     this.pending.add(temp);
