@@ -19,7 +19,7 @@ async function synced(t: { teardown(fn: () => void): void }) {
 
 test('the cache never hides a change that keeps size and mtime: ctime moved, so the file is read again', async (t) => {
   const { master, remote, env, cacheDir } = await synced(t);
-  t.is(readdirSync(cacheDir).length, 2, 'a cache per root: master and remote');
+  t.is(readdirSync(cacheDir).filter((f) => f.endsWith('.json')).length, 2, 'a cache per root: master and remote');
   const conf = nodePath.join(remote, 'etc/app.conf');
   const { atime, mtime } = statSync(conf);
   writeFileSync(conf, 'port=9090\n'); // same size

@@ -52,6 +52,12 @@ test('caches unused for 60 days and temp files of cut-off writes are pruned when
   t.false(existsSync(unused));
   t.false(existsSync(cutOff));
   for (const kept of [recent, writing, foreign, idle, nodePath.join(cacheDir, 'current.json')]) t.true(existsSync(kept), kept);
+
+  // Once a day: the next save does not look through the directory again.
+  const agedSince = aged('aged-since.json', 90);
+  cache.set('b', 'k', 2);
+  await cache.save();
+  t.true(existsSync(agedSince));
 });
 
 test('a dry run (a cache not writable) neither writes nor marks its file', async (t) => {

@@ -1,4 +1,4 @@
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -6,15 +6,22 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const UNUSED_CACHE_MS = 60 * DAY_MS;
 /** A temp file this old is what a killed run left while it wrote a cache. */
 export const STALE_TEMP_MS = DAY_MS;
+/** Its mtime is when the directory was last pruned: once a day is enough, not every save of every process. */
+const STAMP = '.pruned';
 
 /**
  * Removes from a checksum-cache directory the caches of roots not synced for 60 days (one file
  * per root path ever synced: without this they pile up, a few MB for every large tree) and the
- * temp files of writes that were cut off. `keep` (the cache just written) always stays.
+ * temp files of writes that were cut off, at most once a day. `keep` (the cache just written)
+ * always stays.
  */
 export async function pruneCacheDir(dir: string, keep: string, now = Date.now()): Promise<void> {
+  const stamp = nodePath.join(dir, STAMP);
+  const last = await stat(stamp).then((st) => st.mtimeMs, () => undefined);
+  if (last !== undefined && now - last < DAY_MS) return;
   let names: string[];
   try {
+    await writeFile(stamp, '', { mode: 0o600 });
     names = await readdir(dir);
   } catch {
     return;
