@@ -185,6 +185,8 @@ export interface LockRecord extends LockOwner {
   host: string;
   pid: number;
   since: string;
+  /** Which process had that pid (boot and start time), where the host can tell: see processInstance. */
+  instance?: string;
 }
 
 export interface HookResult {

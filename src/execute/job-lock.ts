@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError, reasonOf } from '../endpoint/errors.js';
-import { processAlive } from '../endpoint/local/process-alive.js';
+import { processAlive, processInstance } from '../endpoint/local/process-alive.js';
 import { makeDirs } from '../make-dirs.js';
 
 /** Another run of the same job holds its run lock (exit 2, unless --wait). */
@@ -16,6 +16,7 @@ interface JobLockRecord {
   host: string;
   pid: number;
   since: string;
+  instance?: string;
 }
 
 export interface JobLock {
@@ -47,7 +48,8 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
   } catch (err) {
     throw new UsageError(`job lock: cannot make ${nodePath.dirname(file)}: ${reasonOf(err)}`);
   }
-  const record: JobLockRecord = { job, runId, host: os.hostname(), pid: process.pid, since: new Date().toISOString() };
+  const instance = processInstance();
+  const record: JobLockRecord = { job, runId, host: os.hostname(), pid: process.pid, since: new Date().toISOString(), ...(instance ? { instance } : {}) };
   const tmp = `${file}.${runId}.tmp`;
   await writeFile(tmp, `${JSON.stringify(record)}\n`).catch((err: unknown) => {
     throw new UsageError(`job lock: cannot write in ${nodePath.dirname(file)}: ${reasonOf(err)}`);
@@ -67,7 +69,7 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
       } catch {
         holder = undefined;
       }
-      if (holder && !processAlive(holder.pid)) {
+      if (holder && !processAlive(holder.pid, holder.instance)) {
         await unlink(file).catch(() => undefined);
         continue;
       }

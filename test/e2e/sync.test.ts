@@ -1,7 +1,10 @@
 import test from 'ava';
 import { chmodSync, chownSync, existsSync, linkSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import * as nodePath from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
+import { makeZombie } from '../helpers/zombie.js';
+import { processInstance } from '../../src/endpoint/local/process-alive.js';
 import { BIN, assertSameTree, comparable, makeTree, runCli, setupMaster, snapshot } from '../helpers/tree.js';
 
 const SAMPLE = {
@@ -363,11 +366,51 @@ test('leftover temp files of an interrupted run are removed by the next run; sta
   t.deepEqual(snapshot(r, { withRoot: true }), before, 'directories get their mtime back');
 });
 
+test('locks of a run killed a moment ago, whose process is still an unreaped zombie, are taken over at once', async (t) => {
+  const { dir, master, remote } = await setup(t);
+  const r = remote();
+  await makeTree(r, {});
+  const zombie = await makeZombie();
+  t.teardown(zombie.release);
+  const holder = { host: hostname(), pid: zombie.pid, runId: 'killed', since: new Date().toISOString() };
+  const locks = nodePath.join(dir, 'locks');
+  mkdirSync(locks);
+  writeFileSync(nodePath.join(locks, 'j.lock'), JSON.stringify({ ...holder, job: 'j' }));
+  writeFileSync(nodePath.join(r, '.replisync.lock'), JSON.stringify({ ...holder, job: 'j', block: 'bin' }));
+  const config = nodePath.join(dir, 'job.json');
+  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [r] } } }));
+  const res = await runCli(['sync', '--config', config, '--lock-timeout', '2'], { env: { REPLISYNC_LOCK_DIR: locks } });
+  t.is(res.code, 0, res.stderr);
+  assertSameTree(t, master, r);
+  t.false(existsSync(nodePath.join(r, '.replisync.lock')));
+  t.deepEqual(readdirSync(locks), []);
+});
+
+test('locks whose pid now belongs to another process (after a reboot, say) are taken over at once', async (t) => {
+  const { dir, master, remote } = await setup(t);
+  const r = remote();
+  await makeTree(r, {});
+  // This test's own pid, alive, but recorded with another start time: the holder is gone.
+  const instance = `${processInstance()!.split('/')[0]}/1`;
+  const holder = { host: hostname(), pid: process.pid, runId: 'before-reboot', since: '2026-01-01T00:00:00.000Z', instance };
+  const locks = nodePath.join(dir, 'locks');
+  mkdirSync(locks);
+  writeFileSync(nodePath.join(locks, 'j.lock'), JSON.stringify({ ...holder, job: 'j' }));
+  writeFileSync(nodePath.join(r, '.replisync.lock'), JSON.stringify({ ...holder, job: 'j', block: 'bin' }));
+  const config = nodePath.join(dir, 'job.json');
+  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [r] } } }));
+  const res = await runCli(['sync', '--config', config, '--lock-timeout', '2', '--format', 'json'], { env: { REPLISYNC_LOCK_DIR: locks } });
+  t.is(res.code, 0, res.stderr);
+  assertSameTree(t, master, r);
+  t.false(existsSync(nodePath.join(r, '.replisync.lock')));
+  t.deepEqual(readdirSync(locks), []);
+});
+
 test('a lock held by a live run makes the other wait, then fail naming the holder', async (t) => {
   const { master, remote } = await setup(t);
   const r = remote();
   await makeTree(r, {});
-  writeFileSync(nodePath.join(r, '.replisync.lock'), JSON.stringify({ host: (await import('node:os')).hostname(), pid: process.pid, runId: 'other', job: 'nightly', block: 'bin', since: 'now' }));
+  writeFileSync(nodePath.join(r, '.replisync.lock'), JSON.stringify({ host: (await import('node:os')).hostname(), pid: process.pid, runId: 'other', job: 'nightly', block: 'bin', since: 'now', instance: processInstance() }));
   const res = await runCli(['sync', master, r, '--lock-timeout', '1']);
   t.is(res.code, 2);
   t.regex(res.stderr, /\.replisync\.lock: cannot take the lock: lock not obtained within 1s: held by .* pid \d+ \(run other, job nightly, block bin/);

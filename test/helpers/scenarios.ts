@@ -152,6 +152,7 @@ export async function concurrentRunsRespectTheRemoteLock(t: ExecutionContext, w:
   const lock = JSON.parse(readFileSync(nodePath.join(r, '.replisync.lock'), 'utf8'));
   t.like(lock, { job: 'j', block: 'app' });
   t.truthy(lock.host && lock.pid && lock.runId && lock.since);
+  t.regex(lock.instance, /^[0-9a-f-]{36}\/\d+$/, 'which process holds it: boot id and start time');
   // Started at once, so that it waits for most of the holder's 5 s whatever the load of the machine.
   const patientRun = start(['sync', master, w.remote(r), '--lock-timeout', '30', '-v'], w.env);
   // A third job on it, named in a config of its own (the patient run holds the ad-hoc job's lock).
