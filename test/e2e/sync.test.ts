@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { chmodSync, chownSync, existsSync, linkSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as nodePath from 'node:path';
@@ -366,17 +366,16 @@ test('leftover temp files of an interrupted run are removed by the next run; sta
   t.deepEqual(snapshot(r, { withRoot: true }), before, 'directories get their mtime back');
 });
 
-test('locks of a run killed a moment ago, whose process is still an unreaped zombie, are taken over at once', async (t) => {
+/** The job lock and the remote lock a dead run left, naming `holder`: the next run takes both over at once. */
+async function takesOverLocksLeftBy(t: ExecutionContext, holder: { pid: number; runId: string; instance?: string }): Promise<void> {
   const { dir, master, remote } = await setup(t);
   const r = remote();
   await makeTree(r, {});
-  const zombie = await makeZombie();
-  t.teardown(zombie.release);
-  const holder = { host: hostname(), pid: zombie.pid, runId: 'killed', since: new Date().toISOString() };
+  const record = { host: hostname(), since: '2026-01-01T00:00:00.000Z', job: 'j', ...holder };
   const locks = nodePath.join(dir, 'locks');
   mkdirSync(locks);
-  writeFileSync(nodePath.join(locks, 'j.lock'), JSON.stringify({ ...holder, job: 'j' }));
-  writeFileSync(nodePath.join(r, '.replisync.lock'), JSON.stringify({ ...holder, job: 'j', block: 'bin' }));
+  writeFileSync(nodePath.join(locks, 'j.lock'), JSON.stringify(record));
+  writeFileSync(nodePath.join(r, '.replisync.lock'), JSON.stringify({ ...record, block: 'bin' }));
   const config = nodePath.join(dir, 'job.json');
   writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [r] } } }));
   const res = await runCli(['sync', '--config', config, '--lock-timeout', '2'], { env: { REPLISYNC_LOCK_DIR: locks } });
@@ -384,26 +383,17 @@ test('locks of a run killed a moment ago, whose process is still an unreaped zom
   assertSameTree(t, master, r);
   t.false(existsSync(nodePath.join(r, '.replisync.lock')));
   t.deepEqual(readdirSync(locks), []);
+}
+
+test('locks of a run killed a moment ago, whose process is still an unreaped zombie, are taken over at once', async (t) => {
+  const zombie = await makeZombie();
+  t.teardown(zombie.release);
+  await takesOverLocksLeftBy(t, { pid: zombie.pid, runId: 'killed' });
 });
 
 test('locks whose pid now belongs to another process (after a reboot, say) are taken over at once', async (t) => {
-  const { dir, master, remote } = await setup(t);
-  const r = remote();
-  await makeTree(r, {});
   // This test's own pid, alive, but recorded with another start time: the holder is gone.
-  const instance = `${processInstance()!.split('/')[0]}/1`;
-  const holder = { host: hostname(), pid: process.pid, runId: 'before-reboot', since: '2026-01-01T00:00:00.000Z', instance };
-  const locks = nodePath.join(dir, 'locks');
-  mkdirSync(locks);
-  writeFileSync(nodePath.join(locks, 'j.lock'), JSON.stringify({ ...holder, job: 'j' }));
-  writeFileSync(nodePath.join(r, '.replisync.lock'), JSON.stringify({ ...holder, job: 'j', block: 'bin' }));
-  const config = nodePath.join(dir, 'job.json');
-  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [r] } } }));
-  const res = await runCli(['sync', '--config', config, '--lock-timeout', '2', '--format', 'json'], { env: { REPLISYNC_LOCK_DIR: locks } });
-  t.is(res.code, 0, res.stderr);
-  assertSameTree(t, master, r);
-  t.false(existsSync(nodePath.join(r, '.replisync.lock')));
-  t.deepEqual(readdirSync(locks), []);
+  await takesOverLocksLeftBy(t, { pid: process.pid, runId: 'before-reboot', instance: `${processInstance()!.split('/')[0]}/1` });
 });
 
 test('a lock held by a live run makes the other wait, then fail naming the holder', async (t) => {
