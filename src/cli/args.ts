@@ -71,11 +71,28 @@ const SYNC_OPTIONS: Record<string, Options> = {
   'whole-file': { alias: 'W', type: 'boolean', describe: 'send changed files whole to SSH hosts, not only their changed blocks (as rsync -W)' },
 };
 
-function syncOptions(y: Argv): Argv {
+const COMMANDS = {
+  sync: 'make every remote identical to the master',
+  diff: 'dry-run diff report: what sync would do; changes nothing',
+  agent: 'internal: the agent that runs on each host (stdin/stdout protocol)',
+} as const;
+
+type Command = keyof typeof COMMANDS;
+
+const isCommand = (word: string | undefined): word is Command => word !== undefined && Object.hasOwn(COMMANDS, word);
+
+/** The options a command takes (yargs commands and the plain parser below share them). */
+function commandOptions(y: Argv, command: Command): Argv {
+  if (command === 'agent') return y;
+  const withSync = y.options(SYNC_OPTIONS);
+  return command === 'sync' ? withSync.option('dry-run', { alias: 'n', type: 'boolean', describe: 'report what would be done; change nothing' }) : withSync;
+}
+
+function withPositionals(y: Argv, command: Command): Argv {
+  if (command === 'agent') return y;
   return y
     .positional('master', { type: 'string', describe: 'the master directory: path, [user@]host:/path or ssh://[user@]host[:port]/path' })
-    .positional('remotes', { type: 'string', array: true, describe: 'remote directories, same forms' })
-    .options(SYNC_OPTIONS);
+    .positional('remotes', { type: 'string', array: true, describe: 'remote directories, same forms' });
 }
 
 /** Option words that take a value, long and short, by the long name they stand for. */
@@ -126,39 +143,64 @@ export function askedForJson(argv: string[]): { json: boolean; dryRun: boolean }
   return { json, dryRun };
 }
 
+/** A usage problem, as yargs reports it, becomes a UsageError (exit 2). */
+function fail(msg: string | null, err: Error | undefined): never {
+  throw err instanceof UsageError ? err : new UsageError(msg || err?.message || 'invalid arguments');
+}
+
+function parserFor(argv: string[]): Argv {
+  return (
+    yargs(argv)
+      .scriptName('replisync')
+      // One value per --include (repeat it for more), as rsync: greedy lists took the endpoints
+      // after `--include x` for more globs. Endpoints stay strings: `-- 1e3` is no number 1000.
+      .parserConfiguration({ 'greedy-arrays': false, 'parse-positional-numbers': false })
+      // Messages in one language whatever LANG says: scripts match them, and our own texts are English.
+      .locale('en')
+      .exitProcess(false)
+      .fail(fail)
+  );
+}
+
+/**
+ * The words before `--` ask for help or the version: those go through yargs' commands, which
+ * render the whole help text after any command they run (~30 ms of string widths per run, with
+ * or without a handler), so a plain run parses its command's options alone.
+ */
+function wantsHelp(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((w) => w === '--help' || w === '--version');
+}
+
 /** Parses argv; a usage problem becomes a UsageError (exit 2), --help and --version print and return undefined. */
 export async function parseArgs(given: string[]): Promise<RawArgs | undefined> {
   const argv = joinValues(given);
-  const parser = yargs(argv)
-    .scriptName('replisync')
-    // One value per --include (repeat it for more), as rsync: greedy lists took the endpoints
-    // after `--include x` for more globs.
-    .parserConfiguration({ 'greedy-arrays': false })
-    // Messages in one language whatever LANG says: scripts match them, and our own texts are English.
-    .locale('en')
-    // Commands without handlers: yargs renders the whole help after every command it runs a
-    // handler for (tens of ms of string widths per run). The command is read off `_` instead.
-    .command('sync [master] [remotes..]', 'make every remote identical to the master', (y: Argv) =>
-      syncOptions(y).option('dry-run', { alias: 'n', type: 'boolean', describe: 'report what would be done; change nothing' }),
-    )
-    .command('diff [master] [remotes..]', 'dry-run diff report: what sync would do; changes nothing', (y: Argv) => syncOptions(y))
-    .command('agent', 'internal: the agent that runs on each host (stdin/stdout protocol)', (y: Argv) => y)
-    .demandCommand(1, 'name a command: sync, diff or agent')
+  const first = argv[0];
+  if (isCommand(first) && !wantsHelp(argv)) {
+    // Every word that is no option is an endpoint (the agent takes none): only unknown options are refused.
+    const plain = commandOptions(parserFor(argv.slice(1)), first);
+    const parsed = (await (first === 'agent' ? plain.strict() : plain.strictOptions()).help(false).version(false).parseAsync()) as Record<string, unknown>;
+    const endpoints = ((parsed._ as unknown[] | undefined) ?? []).map(String);
+    return { command: first, endpoints, dryRun: parsed.dryRun as boolean | undefined, ...optionValues(parsed) };
+  }
+  let parser = parserFor(argv);
+  for (const [name, describe] of Object.entries(COMMANDS) as [Command, string][]) {
+    const usage = name === 'agent' ? name : `${name} [master] [remotes..]`;
+    parser = parser.command(usage, describe, (y: Argv) => commandOptions(withPositionals(y, name), name));
+  }
+  const parsed = (await parser
     .strict()
+    .demandCommand(1, 'name a command: sync, diff or agent')
     .help()
     .version(ownVersion())
-    .wrap(argv.includes('--help') ? Math.min(110, process.stdout.columns || 100) : null)
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw err instanceof UsageError ? err : new UsageError(msg || err?.message || 'invalid arguments');
-    });
-  const parsed = (await parser.parseAsync()) as Record<string, unknown>;
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .parseAsync()) as Record<string, unknown>;
   if (parsed.help === true || parsed.version === true) return undefined; // printed
-  const command = String((parsed._ as unknown[])[0]) as RawArgs['command'];
-  // Endpoints after `--` (names that start with a dash) land in `_`, after the command name.
-  const afterDashes = ((parsed._ as unknown[] | undefined) ?? []).slice(1).map(String);
+  // Options before the command (`replisync -q sync ...`): the command is the first word of `_`,
+  // and endpoints after `--` (names that start with a dash) follow it there.
+  const [command, ...afterDashes] = ((parsed._ as unknown[] | undefined) ?? []).map(String);
   const endpoints = [parsed.master, ...((parsed.remotes as string[] | undefined) ?? []), ...afterDashes].filter((x): x is string => x !== undefined).map(String);
-  return { command, endpoints, dryRun: parsed.dryRun as boolean | undefined, ...optionValues(parsed) };
+  return { command: command as Command, endpoints, dryRun: parsed.dryRun as boolean | undefined, ...optionValues(parsed) };
 }
 
 /**
@@ -171,6 +213,8 @@ function optionValues(parsed: Record<string, unknown>): Omit<RawArgs, 'command' 
   for (const [name, option] of Object.entries(SYNC_OPTIONS)) {
     const key = name.replace(/-(.)/g, (_, c: string) => c.toUpperCase());
     const v = parsed[key];
+    // yargs reads `--no-include` as include=false: no value for an option that needs one.
+    if (option.type === 'string' && [v].flat().some((x) => typeof x === 'boolean')) throw new UsageError(`--no-${name}: --${name} takes a value; it has no --no- form`);
     values[key] = !option.array && Array.isArray(v) ? v[v.length - 1] : v;
   }
   // RawArgs names the options of the table above, in camel case: keep the two together.

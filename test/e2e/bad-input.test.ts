@@ -32,6 +32,7 @@ function linked(s: { dir: string }, name: string, target: string): string {
 const cases: [string, (s: Awaited<ReturnType<typeof setup>>) => string[], RegExp][] = [
   ['an unknown option', (s) => ['sync', s.master, s.remote, '--frobnicate'], /Unknown argument: frobnicate/],
   ['no remote', (s) => ['sync', s.master], /name at least one remote after the master/],
+  ['--no- of an option that takes a value', (s) => ['sync', s.master, s.remote, '--no-exclude'], /--no-exclude: --exclude takes a value; it has no --no- form/],
   ['no endpoints at all', () => ['sync'], /name the master and at least one remote \(or --config FILE\)/],
   ['a bad --format', (s) => ['sync', s.master, s.remote, '--format', 'xml'], /--format must be text or json, not xml/],
   ['a bad --attrs', (s) => ['sync', s.master, s.remote, '--attrs', 'mode,color'], /--attrs: unknown attribute "color"/],
