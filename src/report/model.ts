@@ -5,7 +5,10 @@ import type { RunResult } from '../execute/types.js';
 export interface ActionView {
   op: Action['op'];
   path: string;
+  /** One of the contract's: missing, size, checksum, type. */
   reason?: string;
+  /** With reason `type`: the remote file is hard-linked where the master's is not (an addition to the contract). */
+  linksDiffer?: true;
   from?: string;
   to?: string;
   target?: string;
@@ -32,7 +35,14 @@ export function viewAction(a: Action): ActionView {
   const v: ActionView = { op: a.op, path: a.path };
   switch (a.op) {
     case 'copy':
-      v.reason = a.reason;
+      // A file leaving a hard-link group becomes a file of its own: a change of kind, as tar sees
+      // it (a link entry becomes a file), and scripts know only the contract's reasons.
+      if (a.reason === 'links') {
+        v.reason = 'type';
+        v.linksDiffer = true;
+      } else {
+        v.reason = a.reason;
+      }
       break;
     case 'chmod':
       v.from = formatMode(a.remote!.mode);
@@ -74,7 +84,6 @@ const REASON_TEXT: Record<string, string> = {
   size: 'size differs',
   checksum: 'checksum differs',
   type: 'type differs',
-  links: 'hard links differ',
 };
 
 const SYMBOL: Record<Action['op'], string> = {
@@ -97,7 +106,7 @@ export function symbolOf(v: ActionView): string {
 export function detailOf(v: ActionView): string {
   switch (v.op) {
     case 'copy':
-      return REASON_TEXT[v.reason ?? ''] ?? v.reason ?? '';
+      return v.linksDiffer ? 'hard links differ' : (REASON_TEXT[v.reason ?? ''] ?? v.reason ?? '');
     case 'chmod':
     case 'chown':
       return `${v.from} -> ${v.to}`;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { existsSync, linkSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, readFileSync, renameSync, statSync, utimesSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { assertSameTree as assertSame, makeTree, runCli, setupMaster as setup } from '../helpers/tree.js';
 
@@ -64,4 +64,25 @@ test('hard-link groups become one inode on the remote', async (t) => {
   t.is(res2.code, 0, res2.stderr);
   t.is(JSON.parse(res2.stdout).remotes[0].passes, 1);
   assertSame(t, across.master, across.remote());
+});
+
+test('a file that leaves a hard-link group on the master is split off on the remote: a copy of reason type', async (t) => {
+  const { master, remote } = await setup(t, { a: 'shared' });
+  linkSync(nodePath.join(master, 'a'), nodePath.join(master, 'b'));
+  const r = remote();
+  t.is((await runCli(['sync', master, r])).code, 0);
+  // b gets a file of its own on the master, with the same content and times.
+  copyFileSync(nodePath.join(master, 'a'), nodePath.join(master, 'b.new'));
+  renameSync(nodePath.join(master, 'b.new'), nodePath.join(master, 'b'));
+  const { atime, mtime } = statSync(nodePath.join(master, 'a'));
+  utimesSync(nodePath.join(master, 'b'), atime, mtime);
+  const json = await runCli(['diff', master, r, '--format', 'json']);
+  t.is(json.code, 1);
+  t.deepEqual(JSON.parse(json.stdout).remotes[0].actions, [{ op: 'copy', path: 'b', reason: 'type', linksDiffer: true }]);
+  const text = await runCli(['sync', master, r]);
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, /~ copy {5}b {23}hard links differ\n/);
+  t.not(statSync(nodePath.join(r, 'a')).ino, statSync(nodePath.join(r, 'b')).ino);
+  t.is(statSync(nodePath.join(r, 'a')).nlink, 1);
+  assertSame(t, master, r);
 });
