@@ -196,8 +196,8 @@ export async function parseArgs(given: string[]): Promise<RawArgs | undefined> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .parseAsync()) as Record<string, unknown>;
   if (parsed.help === true || parsed.version === true) return undefined; // printed
-  // Options before the command (`replisync -q sync ...`): the command is the first word of `_`,
-  // and endpoints after `--` (names that start with a dash) follow it there.
+  // Help and version have printed, and anything else not led by a command failed: what comes
+  // here ran a command all the same, read as yargs gives it (endpoints after `--` follow in `_`).
   const [command, ...afterDashes] = ((parsed._ as unknown[] | undefined) ?? []).map(String);
   const endpoints = [parsed.master, ...((parsed.remotes as string[] | undefined) ?? []), ...afterDashes].filter((x): x is string => x !== undefined).map(String);
   return { command: command as Command, endpoints, dryRun: parsed.dryRun as boolean | undefined, ...optionValues(parsed) };
