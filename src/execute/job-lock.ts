@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError, reasonOf } from '../endpoint/errors.js';
-import { processAlive, processInstance } from '../endpoint/local/process-alive.js';
+import { processAlive, thisProcess } from '../endpoint/local/process-alive.js';
 import { makeDirs } from '../make-dirs.js';
 
 /** Another run of the same job holds its run lock (exit 2, unless --wait). */
@@ -48,8 +48,7 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
   } catch (err) {
     throw new UsageError(`job lock: cannot make ${nodePath.dirname(file)}: ${reasonOf(err)}`);
   }
-  const instance = processInstance();
-  const record: JobLockRecord = { job, runId, host: os.hostname(), pid: process.pid, since: new Date().toISOString(), ...(instance ? { instance } : {}) };
+  const record: JobLockRecord = { job, runId, host: os.hostname(), ...thisProcess(), since: new Date().toISOString() };
   const tmp = `${file}.${runId}.tmp`;
   await writeFile(tmp, `${JSON.stringify(record)}\n`).catch((err: unknown) => {
     throw new UsageError(`job lock: cannot write in ${nodePath.dirname(file)}: ${reasonOf(err)}`);

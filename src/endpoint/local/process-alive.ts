@@ -37,6 +37,12 @@ export function processInstance(pid = process.pid): string | undefined {
   return boot && stat?.start ? `${boot}/${stat.start}` : undefined;
 }
 
+/** What a lock record says of the process that holds it. */
+export function thisProcess(): { pid: number; instance?: string } {
+  const instance = processInstance();
+  return instance ? { pid: process.pid, instance } : { pid: process.pid };
+}
+
 /**
  * Whether the process that wrote a lock record of this host still runs. A killed process stays a
  * zombie until its parent reaps it, and `kill(pid, 0)` still finds it: a run started right after a

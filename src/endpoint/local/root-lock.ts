@@ -6,7 +6,7 @@ import { LOCK_FILE } from '../../engine/classification.js';
 import type { LockOwner, LockRecord } from '../endpoint.js';
 import { PathError, errnoCode } from '../errors.js';
 import type { TouchedDirs } from './touched-dirs.js';
-import { processAlive, processInstance } from './process-alive.js';
+import { processAlive, thisProcess } from './process-alive.js';
 
 const POLL_MS = 200;
 
@@ -81,8 +81,7 @@ export class RootLock {
       if (this.held.block !== owner.block) await this.relabel({ ...this.held, block: owner.block });
       return;
     }
-    const instance = processInstance();
-    const record: LockRecord = { host: os.hostname(), pid: process.pid, ...owner, since: new Date().toISOString(), ...(instance ? { instance } : {}) };
+    const record: LockRecord = { host: os.hostname(), ...thisProcess(), ...owner, since: new Date().toISOString() };
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.closed) throw new PathError('closed: the run is stopping', '', LOCK_FILE, 'ECLOSED');
