@@ -208,15 +208,18 @@ export function planRemote(input: PlanInput): Action[] {
   }
 
   // What only the remote has is removed, or left alone: with --no-delete, below a master special,
-  // or a directory holding paths outside the classification.
+  // or a directory holding paths outside the classification, or holding anything left alone
+  // (deepest first, so that a directory learns of what it holds, at any depth, before its turn).
   const extras: Entry[] = [];
   const holdsLeftAlone = new Set<string>();
   const underSpecial = underUnreplicated(input.master.entries);
-  input.remote.entries.forEach((r, j) => {
-    if (inMaster[j] || cleared.has(r.path)) return;
-    if (options.delete && !underSpecial(r.path) && !(r.type === 'dir' && r.partial)) extras.push(r);
+  for (let j = input.remote.entries.length - 1; j >= 0; j--) {
+    const r = input.remote.entries[j]!;
+    if (inMaster[j] || cleared.has(r.path)) continue;
+    const keptDir = r.type === 'dir' && (r.partial === true || holdsLeftAlone.has(r.path));
+    if (options.delete && !underSpecial(r.path) && !keptDir) extras.push(r);
     else holdsLeftAlone.add(parentOf(r.path));
-  });
+  }
 
   // A remote directory holding entries the run leaves alone (those above, or paths outside the
   // classification) had its mtime moved by them: no difference, or a diff could never come out

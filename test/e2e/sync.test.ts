@@ -245,8 +245,23 @@ test('--no-delete keeps remote-only files and exits 0', async (t) => {
   writeFileSync(nodePath.join(r, 'README.md/notes'), 'remote only');
   const blocked = await runCli(['sync', master, r, '--no-delete']);
   t.is(blocked.code, 2);
-  t.regex(blocked.stderr, /remote1: README\.md: directory not empty \(ENOTEMPTY\)/);
+  t.regex(blocked.stderr, /remote1: README\.md: directory not empty \(ENOTEMPTY\): it holds entries no run removes \(outside the classification, kept by --no-delete/);
   t.is(readFileSync(nodePath.join(r, 'README.md/notes'), 'utf8'), 'remote only');
+});
+
+test('remote-only directories holding paths outside the classification at any depth are kept, with every directory above them', async (t) => {
+  const { master, remote } = await setup(t, { keep: 'k' });
+  const r = remote();
+  // Only a/b/c holds something outside the classification (a .log); a and a/b hold only directories.
+  await makeTree(r, { 'a/b/c/app.log': 'remote only', 'a/b/c/listed': 'x', 'a/b/gone': 'x', 'other/gone': 'x' });
+  const res = await runCli(['sync', master, r, '--exclude', '*.log']);
+  t.is(res.code, 0, res.stderr);
+  t.regex(res.stdout, /delete +a\/b\/c\/listed/);
+  t.notRegex(res.stdout, /rmdir +a/);
+  t.regex(res.stdout, /rmdir +other/);
+  t.is(readFileSync(nodePath.join(r, 'a/b/c/app.log'), 'utf8'), 'remote only');
+  t.deepEqual(readdirSync(r).sort(), ['a', 'keep']);
+  t.is((await runCli(['diff', master, r, '--exclude', '*.log'])).code, 0);
 });
 
 test('--max-delete refuses before anything changes anywhere', async (t) => {

@@ -117,6 +117,14 @@ test('a partial directory (holding paths outside the classification) is never re
   t.deepEqual(brief(actions), ['delete keep/selected']);
 });
 
+test('nor is any directory above one, however deep, nor above a file kept by --no-delete', (t) => {
+  // Only deep/er/est holds paths outside the classification; deep/er only holds deep/er/est.
+  const r = [dir('deep'), file('deep/gone'), dir('deep/er'), dir('deep/er/est', { partial: true }), dir('other'), file('other/x')];
+  t.deepEqual(brief(plan([], r)), ['delete deep/gone', 'delete other/x', 'rmdir other']);
+  const kept = [dir('a'), dir('a/b'), file('a/b/kept'), dir('a/c')];
+  t.deepEqual(brief(plan([], kept, { delete: false })), []);
+});
+
 test('the mtime of a remote directory holding paths outside the classification is left alone; its mode is not', (t) => {
   const m = [dir('logs', { mtimeMs: 1000, mode: 0o755 }), dir('bin', { mtimeMs: 1000 })];
   const r = [dir('logs', { mtimeMs: 2000, mode: 0o700, partial: true }), dir('bin', { mtimeMs: 2000 })];

@@ -122,7 +122,13 @@ export class Committer {
       case 'rmdir':
         expectState(abs, a.remote, false);
         this.ctx.touchedDirs.note(parentOf(a.path));
-        rmdir(abs);
+        try {
+          rmdir(abs);
+        } catch (err) {
+          // A directory the master has as a file or symlink, say, that holds what no run may remove.
+          if (errnoCode(err) === 'ENOTEMPTY') throw new Error('directory not empty (ENOTEMPTY): it holds entries no run removes (outside the classification, kept by --no-delete, or made since the listing)');
+          throw err;
+        }
         return;
       case 'mkdir':
         this.mkdir(step, abs);
