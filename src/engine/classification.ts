@@ -1,4 +1,5 @@
 import picomatch from 'picomatch';
+import type { EntryType } from './entry.js';
 
 /**
  * One file classification: include/exclude globs and regular expressions on the path relative to
@@ -96,6 +97,15 @@ function compileOne(spec: ClassSpec): Classifier {
     excluded: (p, isDir) => (excGlob?.(p, isDir) ?? false) || (excRe?.(p) ?? false),
     included: (p, isDir) => !hasIncludes || (incGlob?.(p, isDir) ?? false) || (incRe?.(p) ?? false),
   };
+}
+
+/**
+ * Whether a listing may hold this entry, as far as its own path and type tell (its parents are
+ * listed): a directory unless excluded (it may hold selected entries), anything else only when
+ * selected. What a fresh look at a path finds is kept to that, as a full listing would be.
+ */
+export function listable(c: Classifier, path: string, type: EntryType): boolean {
+  return type === 'dir' ? !c.excluded(path, true) : !c.excluded(path, false) && c.included(path, false);
 }
 
 /** Several specs (a named class and the job's own lists) combine: a path must satisfy all of them. */

@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import type { ClassSpec } from '../engine/classification.js';
+import { type ClassSpec, compileClassification, listable } from '../engine/classification.js';
 import type { AttrName, Entry, Listing } from '../engine/entry.js';
 import { patchListing, touchedPaths, trustedPlacements } from '../engine/listing-patch.js';
 import { checksumCandidates, planRemote } from '../engine/plan.js';
@@ -62,6 +62,10 @@ export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: C
  */
 export async function verifyTouched(master: Endpoint, masterListing: Listing, remotes: RemoteRun[], opts: CompareOptions): Promise<Listing> {
   const limit = pLimit(opts.concurrency);
+  // A path looked at may now hold what is outside the classification (a remote file in the way of
+  // a directory the master has): that never enters a listing, so never gets planned for.
+  const classifier = compileClassification(opts.classes);
+  const inClass = (entries: Entry[]): Entry[] => entries.filter((e) => listable(classifier, e.path, e.type));
   const touched = new Map(alive(remotes).map((r) => [r, touchedPaths(r.plan)]));
   const union = new Set<string>();
   for (const paths of touched.values()) for (const p of paths) union.add(p);
@@ -73,14 +77,14 @@ export async function verifyTouched(master: Endpoint, masterListing: Listing, re
         const placed = trustedPlacements(r.plan, r.placed);
         try {
           const looked = await r.endpoint.stat([...paths].filter((p) => !placed.has(p)));
-          r.listing = patchListing(r.listing!, paths, [...looked, ...placed.values()]);
+          r.listing = patchListing(r.listing!, paths, [...inClass(looked), ...placed.values()]);
         } catch (err) {
           r.fail(err);
         }
       }),
     ),
   ]);
-  const patched = patchListing(masterListing, union, masterFresh);
+  const patched = patchListing(masterListing, union, inClass(masterFresh));
   await checksumAndPlan(master, patched, remotes, opts);
   return patched;
 }

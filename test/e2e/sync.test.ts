@@ -249,6 +249,25 @@ test('--no-delete keeps remote-only files and exits 0', async (t) => {
   t.is(readFileSync(nodePath.join(r, 'README.md/notes'), 'utf8'), 'remote only');
 });
 
+test('an entry outside the classification in the way of what the master has is left as it is, and named', async (t) => {
+  const { master, remote } = await setup(t, { 'app/conf/main': 'm', cache: 'a file on the master' });
+  const r = remote();
+  // On the remote, "app" is a file: not selected by the include, so outside the classification,
+  // though the master's directory app must exist to hold app/conf. And cache/ excludes a directory.
+  await makeTree(r, { app: 'the remote own file', 'cache/kept': 'k' });
+  const res = await runCli(['sync', master, r, '--include', '**/conf/**', '--include', 'cache', '--exclude', 'cache/']);
+  t.is(res.code, 2, res.stderr);
+  t.regex(res.stderr, /remote1: app: already exists \(EEXIST\) and is no directory: an entry outside the classification \(or made since the listing\) is in the way, and is left as it is/);
+  t.regex(res.stderr, /still inconsistent after 3 pass\(es\): .*cache/);
+  t.is(readFileSync(nodePath.join(r, 'app'), 'utf8'), 'the remote own file');
+  t.is(readFileSync(nodePath.join(r, 'cache/kept'), 'utf8'), 'k');
+  // An empty excluded directory in the way is not removed either.
+  rmSync(nodePath.join(r, 'cache/kept'));
+  const again = await runCli(['sync', master, r, '--include', 'cache', '--exclude', 'cache/']);
+  t.is(again.code, 1, again.stderr);
+  t.true(statSync(nodePath.join(r, 'cache')).isDirectory());
+});
+
 test('remote-only directories holding paths outside the classification at any depth are kept, with every directory above them', async (t) => {
   const { master, remote } = await setup(t, { keep: 'k' });
   const r = remote();

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ClassificationError, EMPTY_CLASS, compileClassification, isTempName, normalizeGlob } from '../../src/engine/classification.js';
+import { ClassificationError, EMPTY_CLASS, compileClassification, isTempName, normalizeGlob, listable } from '../../src/engine/classification.js';
 
 const spec = (s: Partial<typeof EMPTY_CLASS>) => ({ ...EMPTY_CLASS, ...s });
 
@@ -54,4 +54,15 @@ test('temp file names of replisync are recognised', (t) => {
   t.true(isTempName('.replisync-0123abcd-1z.tmp'));
   t.false(isTempName('.replisync-x.tmp'));
   t.false(isTempName('replisync-0123abcd-1.tmp'));
+});
+
+test('listable: what a listing may hold, by path and type (a fresh look at a path is kept to it)', (t) => {
+  const c = compileClassification([{ include: ['**/c*'], exclude: ['cache/', '*.log'], includeRegex: [], excludeRegex: [] }]);
+  t.true(listable(c, 'a', 'dir'), 'a directory not selected itself may hold selected entries');
+  t.false(listable(c, 'a', 'file'), 'not selected');
+  t.true(listable(c, 'a/conf', 'file'));
+  t.true(listable(c, 'a/conf', 'symlink'));
+  t.false(listable(c, 'a/cache', 'dir'), 'excluded directory');
+  t.true(listable(c, 'a/cache', 'file'), 'cache/ excludes directories only');
+  t.false(listable(c, 'a/c.log', 'file'), 'excluded');
 });

@@ -54,7 +54,7 @@ function lstatOrNone(abs: string): BigIntStats | undefined {
 function expectState(abs: string, expect: Entry | undefined, strictContent: boolean): BigIntStats | undefined {
   const st = lstatOrNone(abs);
   if (!expect) {
-    if (st) throw new Changed('appeared on the remote since it was listed');
+    if (st) throw new Changed('something the listing did not show is in its place on the remote (made since, or outside the classification)');
     return undefined;
   }
   if (!st) throw new Changed('vanished from the remote since it was listed');
@@ -213,7 +213,8 @@ export class Committer {
       mkdir(abs, mode | 0o700);
     } catch (err) {
       const st = errnoCode(err) === 'EEXIST' ? lstatSync(abs) : undefined;
-      if (!st?.isDirectory()) throw err;
+      if (st && !st.isDirectory()) throw new Error('already exists (EEXIST) and is no directory: an entry outside the classification (or made since the listing) is in the way, and is left as it is');
+      if (!st) throw err;
       created = this.ctx.madeForStaging.has(m.path);
     }
     this.ctx.madeForStaging.delete(m.path);
