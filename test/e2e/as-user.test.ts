@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { BIN, type CliResult, cleanup, comparable, makeTree, snapshot, tempDir } from '../helpers/tree.js';
 
@@ -61,6 +61,32 @@ test("read-only directories of the user's own are updated inside and get their m
   t.is(third.code, 0, third.stderr);
   t.is(statSync(nodePath.join(remote, 'ro')).mode & 0o7777, 0o500);
   t.is(readFileSync(nodePath.join(remote, 'ro/f'), 'utf8'), 'three');
+});
+
+test('a read-only directory replaced by a symlink: the mode it was lent back goes to no target outside the tree', async (t) => {
+  const dir = tempDir();
+  t.teardown(async () => {
+    execFileSync('chmod', ['-R', 'u+rwx', dir]);
+    await cleanup(dir);
+  });
+  const master = nodePath.join(dir, 'master');
+  const remote = nodePath.join(dir, 'remote');
+  const target = nodePath.join(dir, 'target');
+  await makeTree(master, { 'ro/f': 'one' });
+  await makeTree(target, { t: 'outside the remote' });
+  chmodSync(nodePath.join(master, 'ro'), 0o555);
+  if (asRoot) execFileSync('chown', ['-R', 'nobody:', dir]);
+  t.is((await runAsOwner(dir, ['sync', master, remote])).code, 0);
+  // Deleting ro/f lends the remote's ro u+w; ro is then replaced by a symlink to a directory outside.
+  chmodSync(nodePath.join(master, 'ro'), 0o755);
+  rmSync(nodePath.join(master, 'ro'), { recursive: true });
+  symlinkSync(target, nodePath.join(master, 'ro'));
+  if (asRoot) execFileSync('chown', ['-h', 'nobody:', nodePath.join(master, 'ro')]);
+  const res = await runAsOwner(dir, ['sync', master, remote, '--format', 'json']);
+  t.is(res.code, 0, res.stderr);
+  t.is(JSON.parse(res.stdout).remotes[0].passes, 1, 'the symlink keeps the mtime it was given');
+  t.is(statSync(target).mode & 0o7777, 0o755, 'the target outside the tree keeps its mode');
+  t.deepEqual(comparable(snapshot(remote)), comparable(snapshot(master)));
 });
 
 test('a master file the user may not read: exit 2, named once however many passes, the rest synced', async (t) => {

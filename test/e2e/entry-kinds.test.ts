@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, readFileSync, renameSync, statSync, utimesSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { assertSameTree as assertSame, makeTree, runCli, setupMaster as setup } from '../helpers/tree.js';
 
@@ -42,6 +42,25 @@ test('FIFOs: a remote one is deleted or replaced like any entry; a master one is
   const quiet = await runCli(['sync', '-q', master, r]);
   t.is(quiet.code, 0);
   t.is(quiet.stderr, '');
+});
+
+test('a master directory replaced by a symlink (to outside the tree, or to itself) is looked at as a symlink, never through it', async (t) => {
+  const { dir, master, remote } = await setup(t, { 'a/x': 'mine', 'loop/z': 'z' });
+  const r = remote();
+  t.is((await runCli(['sync', master, r])).code, 0);
+  const outside = nodePath.join(dir, 'outside');
+  await makeTree(outside, { x: 'not the master', z: 'not the master' });
+  rmSync(nodePath.join(master, 'a'), { recursive: true });
+  symlinkSync(outside, nodePath.join(master, 'a'));
+  rmSync(nodePath.join(master, 'loop'), { recursive: true });
+  symlinkSync('loop', nodePath.join(master, 'loop'));
+  // The verification looks again at a/x and loop/z on the master: below a symlink they are gone.
+  const res = await runCli(['sync', master, r, '--format', 'json']);
+  t.is(res.code, 0, res.stderr);
+  t.is(JSON.parse(res.stdout).remotes[0].passes, 1);
+  t.is(readlinkSync(nodePath.join(r, 'a')), outside);
+  t.is(readlinkSync(nodePath.join(r, 'loop')), 'loop');
+  assertSame(t, master, r);
 });
 
 test('hard-link groups become one inode on the remote', async (t) => {

@@ -98,15 +98,20 @@ export class LocalEndpoint implements Endpoint {
     if (!statSync(this.root, { throwIfNoEntry: false })?.isDirectory()) this.fail('the directory is gone');
     const out: Entry[] = [];
     const breather = new Breather();
+    // As a listing sees the tree, never through a symlink: below one (a directory replaced by a
+    // symlink since, even one to itself), a path is gone.
+    const parents = new ParentGuard(this.root);
     for (const p of paths) {
       if (breather.tick()) await breathe();
       let abs: string;
       let st: BigIntStats | undefined;
       try {
         abs = resolveInside(this.root, p);
+        parents.check(p);
         st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
       } catch (err) {
-        if (errnoCode(err) === 'ENOTDIR') continue; // a parent is no directory now: the path is gone
+        const code = errnoCode(err);
+        if (code === 'ENOTDIR' || code === 'ELOOP' || code === 'ENOENT') continue; // a parent is gone or no directory now
         this.fail('cannot look at', p, err);
       }
       if (!st) continue;

@@ -68,11 +68,14 @@ export class TouchedDirs {
       const prev = this.saved.get(rel);
       const mode = this.lent.get(rel);
       try {
+        // Removed by this commit, or replaced by a symlink or a file (whose own times the commit
+        // set, and which chmod would follow): nothing of the directory's to restore.
+        if (!lstatSync(this.abs(rel), { throwIfNoEntry: false })?.isDirectory()) continue;
         if (ms !== undefined) lutimesSync(this.abs(rel), fileTime(prev?.atime ?? Date.now()), fileTime(ms));
         else if (prev) lutimesSync(this.abs(rel), fileTime(prev.atime), fileTime(prev.mtime));
         if (mode !== undefined) chmodSync(this.abs(rel), mode);
       } catch {
-        // Removed by this commit: nothing to restore.
+        // Gone meanwhile: nothing to restore.
       }
     }
     this.saved.clear();
