@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
@@ -17,14 +17,18 @@ function runAsOwner(dir: string, args: string[]): Promise<CliResult> {
   });
 }
 
-test("read-only directories of the user's own are updated inside and get their modes back, as with rsync", async (t) => {
+/** A temp dir for master and remote, removed afterwards even where the test left read-only directories. */
+function ownTrees(t: ExecutionContext): { dir: string; master: string; remote: string } {
   const dir = tempDir();
   t.teardown(async () => {
     execFileSync('chmod', ['-R', 'u+rwx', dir]);
     await cleanup(dir);
   });
-  const master = nodePath.join(dir, 'master');
-  const remote = nodePath.join(dir, 'remote');
+  return { dir, master: nodePath.join(dir, 'master'), remote: nodePath.join(dir, 'remote') };
+}
+
+test("read-only directories of the user's own are updated inside and get their modes back, as with rsync", async (t) => {
+  const { dir, master, remote } = ownTrees(t);
   await makeTree(master, { 'ro/f': 'one', 'ro/sub/x': 'x', top: 'top' });
   /** Makes the master's directories `dirs` writable for `fn`, then read-only (0555) again. */
   const editable = (dirs: string[], fn: () => void): void => {
@@ -64,13 +68,7 @@ test("read-only directories of the user's own are updated inside and get their m
 });
 
 test('a read-only directory replaced by a symlink: the mode it was lent back goes to no target outside the tree', async (t) => {
-  const dir = tempDir();
-  t.teardown(async () => {
-    execFileSync('chmod', ['-R', 'u+rwx', dir]);
-    await cleanup(dir);
-  });
-  const master = nodePath.join(dir, 'master');
-  const remote = nodePath.join(dir, 'remote');
+  const { dir, master, remote } = ownTrees(t);
   const target = nodePath.join(dir, 'target');
   await makeTree(master, { 'ro/f': 'one' });
   await makeTree(target, { t: 'outside the remote' });
