@@ -1,20 +1,14 @@
 import test, { type ExecutionContext } from 'ava';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { BIN, type CliResult, cleanup, comparable, makeTree, snapshot, tempDir } from '../helpers/tree.js';
+import { type CliResult, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
 
 // Root writes anywhere: the case is that of a user who owns a read-only tree, so as root it runs as nobody.
 const asRoot = process.getuid?.() === 0;
 
 function runAsOwner(dir: string, args: string[]): Promise<CliResult> {
-  const env = { ...process.env, HOME: dir, XDG_CACHE_HOME: nodePath.join(dir, '.cache') };
-  const [cmd, argv] = asRoot ? ['runuser', ['-u', 'nobody', '--', process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
-  return new Promise((resolve) => {
-    execFile(cmd, argv as string[], { env }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
+  return runCli(args, { asUser: true, env: { HOME: dir, XDG_CACHE_HOME: nodePath.join(dir, '.cache') } });
 }
 
 /** A temp dir for master and remote, removed afterwards even where the test left read-only directories. */

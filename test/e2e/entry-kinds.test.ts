@@ -63,6 +63,21 @@ test('a master directory replaced by a symlink (to outside the tree, or to itsel
   assertSame(t, master, r);
 });
 
+test("a directory replaced by a symlink to '.': the times put back after the change go to no directory through it", async (t) => {
+  const { master, remote } = await setup(t, { 'p/q/f': 'f', 'q/g': 'g' });
+  utimesSync(nodePath.join(master, 'p/q'), new Date(1_600_000_000_000), new Date(1_600_000_000_000));
+  const r = remote();
+  t.is((await runCli(['sync', master, r])).code, 0);
+  // Removing p/q/f notes p/q, to give it its time back; p then becomes a symlink to '.', through
+  // which p/q is the directory q.
+  rmSync(nodePath.join(master, 'p'), { recursive: true });
+  symlinkSync('.', nodePath.join(master, 'p'));
+  const res = await runCli(['sync', master, r, '--format', 'json']);
+  t.is(res.code, 0, res.stderr);
+  t.is(JSON.parse(res.stdout).remotes[0].passes, 1);
+  assertSame(t, master, r);
+});
+
 test('hard-link groups become one inode on the remote', async (t) => {
   const { master, remote } = await setup(t, { a: 'shared', other: 'x' });
   linkSync(nodePath.join(master, 'a'), nodePath.join(master, 'b'));

@@ -96,12 +96,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the CLI; `input` is written to its stdin, which is then closed. */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+/**
+ * Runs the CLI; `input` is written to its stdin, which is then closed. `asUser`: as the user
+ * nobody when the suite runs as root (who may write anywhere), else as this user.
+ */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; asUser?: boolean } = {}): Promise<CliResult> {
+  const [cmd, argv] = options.asUser && process.getuid?.() === 0 ? ['runuser', ['-u', 'nobody', '--', process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
   return new Promise((resolve) => {
     const child = execFile(
-      process.execPath,
-      [BIN, ...args],
+      cmd,
+      argv,
       { cwd: options.cwd, env: { ...process.env, ...options.env }, maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 120_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;

@@ -1,7 +1,7 @@
 import { chmodSync, lstatSync, lutimesSync } from 'node:fs';
 import { depthOf } from '../../engine/entry.js';
 import { fileTime, timeMs } from './file-time.js';
-import { underRoot } from './safe-path.js';
+import { ParentGuard, underRoot } from './safe-path.js';
 
 /** Write and search for the owner: what creating, renaming or removing an entry in a directory takes. */
 const OWNER_WX = 0o300;
@@ -63,13 +63,16 @@ export class TouchedDirs {
   restore(): void {
     const dirs = [...new Set([...this.saved.keys(), ...this.wanted.keys(), ...this.lent.keys()])];
     dirs.sort((a, b) => (a === '' ? 1 : b === '' ? -1 : depthOf(b) - depthOf(a)));
+    // A parent replaced by a symlink (to '.', say) would lead the path to another directory.
+    const parents = new ParentGuard(this.root);
     for (const rel of dirs) {
       const ms = this.wanted.get(rel);
       const prev = this.saved.get(rel);
       const mode = this.lent.get(rel);
       try {
-        // Removed by this commit, or replaced by a symlink or a file (whose own times the commit
-        // set, and which chmod would follow): nothing of the directory's to restore.
+        // Removed by this commit, or replaced (it or a parent) by a symlink or a file, whose own
+        // times the commit set and which chmod would follow: nothing of the directory's to restore.
+        parents.check(rel);
         if (!lstatSync(this.abs(rel), { throwIfNoEntry: false })?.isDirectory()) continue;
         if (ms !== undefined) lutimesSync(this.abs(rel), fileTime(prev?.atime ?? Date.now()), fileTime(ms));
         else if (prev) lutimesSync(this.abs(rel), fileTime(prev.atime), fileTime(prev.mtime));
