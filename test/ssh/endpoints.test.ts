@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, statSync, writeFileSync, linkSync, chmodSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { comparable, makeTree, runCli, snapshot } from '../helpers/tree.js';
+import { Random, lockDirs, mutateTree, randomTree } from '../helpers/random-tree.js';
 import { freePort } from '../helpers/sshd.js';
 import { SAMPLE, freshDir, sshTest, trees } from '../helpers/ssh-fixture.js';
 import { endpointContract } from '../helpers/endpoint-contract.js';
@@ -128,5 +129,30 @@ test.serial('the endpoint contract holds over SSH', async (t) => {
   } finally {
     await pool.closeAll();
     process.env.HOME = home;
+  }
+});
+
+test.serial('random trees with a master over SSH, to a host and a local directory, changed and synced again', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  // Seeds that found bugs in the local runs (random-trees.test.ts), now through agents on both sides.
+  for (const seed of [27, 60, 120]) {
+    const base = freshDir(t, `random-${seed}`);
+    const rnd = new Random(seed);
+    const master = nodePath.join(base, 'master');
+    const [remote, local] = [nodePath.join(base, 'remote'), nodePath.join(base, 'local')];
+    lockDirs(randomTree(rnd, master));
+    lockDirs(randomTree(rnd, remote));
+    const sync = async (): Promise<void> => {
+      const res = await runCli(['sync', `web1:${master}`, `web2:${remote}`, local], { env: lab.env() });
+      t.is(res.code, 0, `seed ${seed}: ${res.stderr}`);
+      t.deepEqual(comparable(snapshot(remote)), comparable(snapshot(master)), `seed ${seed}`);
+      t.deepEqual(comparable(snapshot(local)), comparable(snapshot(master)), `seed ${seed}`);
+    };
+    await sync();
+    execFileSync('chmod', ['-R', 'u+rwx', master]);
+    lockDirs(mutateTree(rnd, master));
+    await sync();
+    execFileSync('chmod', ['-R', 'u+rwx', base]);
   }
 });
