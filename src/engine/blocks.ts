@@ -62,6 +62,9 @@ function topLevelSlots(actions: readonly Action[]): Slots {
   };
 }
 
+/** The actions that put an entry at their path. */
+const CREATES = new Set<Action['op']>(['mkdir', 'copy', 'symlink', 'hardlink']);
+
 function isDirAction(a: Action): boolean {
   return a.op === 'mkdir' || a.op === 'rmdir' || (a.op !== 'delete' && a.master?.type === 'dir');
 }
@@ -99,6 +102,20 @@ export function assignBlocks(actions: readonly Action[], specs: readonly BlockSp
     if (!isDirAction(a)) return own[i]!;
     if (a.op === 'mkdir') return Math.min(own[i]!, first.get(a.path) ?? own[i]!);
     return Math.max(own[i]!, last.get(a.path) ?? own[i]!);
+  });
+  // What makes way for a new entry (the old one at its path, and what was below it) goes no later
+  // than the new entry: a directory cannot be made where a file still stands, nor a file where a
+  // directory does. Any removal at or below a path being created makes way for it.
+  const createdIn = new Map<string, number>();
+  actions.forEach((a, i) => {
+    if (CREATES.has(a.op)) createdIn.set(a.path, slotOf[i]!);
+  });
+  actions.forEach((a, i) => {
+    if (createdIn.size === 0 || (a.op !== 'delete' && a.op !== 'rmdir')) return;
+    for (let p = a.path; p !== ''; p = parentOf(p)) {
+      const slot = createdIn.get(p);
+      if (slot !== undefined) slotOf[i] = Math.min(slotOf[i]!, slot);
+    }
   });
   const buckets: Action[][] = slots.names.map(() => []);
   actions.forEach((a, j) => buckets[slotOf[j]!]!.push(a));

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import * as s from '../helpers/scenarios.js';
 import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
@@ -42,5 +42,22 @@ test.serial('a file the remote cannot take (too large for it) keeps its whole bl
 
   const next = await runCli(['sync', master, r], { env: w.env });
   t.is(next.code, 0, next.stderr);
+  t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)));
+});
+
+test.serial('type changes across declared blocks: what stands in the way goes in the block that needs the path', async (t) => {
+  const w = local(t);
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  // On the remote, app is a file and data a directory; on the master the other way round. app/conf
+  // falls in the first block, data (the file) too, while app and data/** fall in the second.
+  await makeTree(master, { 'app/conf': 'c', 'app/bin': 'b', data: 'now a file' });
+  await makeTree(r, { app: 'was a file', 'data/x/conf': 'old', 'data/y': 'old' });
+  const config = nodePath.join(w.base, 'job.json');
+  const blocks = [{ name: 'first', include: ['**/conf', 'data'] }, { name: 'second', include: ['app/**', 'data/**'] }];
+  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [r], blocks } } }));
+  const res = await runCli(['sync', '--config', config, '--format', 'json'], { env: w.env });
+  t.is(res.code, 0, res.stderr);
+  t.is(JSON.parse(res.stdout).remotes[0].passes, 1);
   t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)));
 });

@@ -57,3 +57,20 @@ test('a hard link waits for the block that copies its target; one to a target al
   const byTop = assignBlocks([copy('a-b/x'), link('a/y', 'a-b/x'), copy('0top'), link('z/w', '0top')], []);
   t.deepEqual(names(byTop), ['a-b: copy a-b/x, hardlink a/y', `${ROOT_BLOCK}: copy 0top, hardlink z/w`]);
 });
+
+test('what makes way for a new entry of another type goes no later than the entry', (t) => {
+  const specs = [
+    { name: 'early', include: ['**/conf'] },
+    { name: 'late', include: ['app/**', 'data/**'] },
+  ];
+  const del = (path: string): Action => ({ op: 'delete', path, remote: e(path) });
+  // A remote file app becomes a directory whose file app/conf goes in the early block: the file
+  // must be gone before that block makes the directory.
+  const fileToDir = assignBlocks([del('app'), mkdir('app'), copy('app/conf')], specs);
+  t.deepEqual(names(fileToDir), ['early: delete app, mkdir app, copy app/conf']);
+  // A remote directory data, with data/x/conf and data/y in it, becomes a file that the early
+  // block copies: what was below it goes with that copy, not in the late block after it.
+  const early = [{ name: 'early', include: ['**/conf', 'data'] }, specs[1]!];
+  const dirToFile = assignBlocks([del('data/x/conf'), del('data/y'), rmdir('data/x'), rmdir('data'), { ...copy('data'), reason: 'type' }], early);
+  t.deepEqual(names(dirToFile), ['early: delete data/x/conf, delete data/y, rmdir data/x, rmdir data, copy data']);
+});
