@@ -32,8 +32,11 @@ function currentBoot(): string | undefined {
  * lock whose pid was given to another process since (after a reboot, say) is still seen as stale.
  */
 export function processInstance(pid = process.pid): string | undefined {
+  return instanceOf(procStat(pid));
+}
+
+function instanceOf(stat: { start: string } | undefined): string | undefined {
   const boot = currentBoot();
-  const stat = procStat(pid);
   return boot && stat?.start ? `${boot}/${stat.start}` : undefined;
 }
 
@@ -58,6 +61,7 @@ export function processAlive(pid: number, instance?: string): boolean {
   const stat = procStat(pid);
   if (stat === undefined) return true; // no procfs here: kill() is all there is
   if (stat.state === 'Z' || stat.state === 'X') return false;
-  const now = processInstance(pid);
+  // The stat just read tells its instance too: /proc is read once.
+  const now = instanceOf(stat);
   return instance === undefined || now === undefined || now === instance;
 }
