@@ -162,10 +162,14 @@ export interface CommitStep {
   attrs: { mode: boolean; mtime: boolean; owner: boolean; group: boolean };
 }
 
+/** A step's `code` when the path is not what the plan was made from: no error, the next pass looks again. */
+export const CHANGED = 'ECHANGED';
+
 export interface StepResult {
   path: string;
   ok: boolean;
   error?: string;
+  /** The errno-style code of what failed, or CHANGED. */
   code?: string;
   /**
    * For a copy done: the file as a look right after it was put in place found it (its CRC

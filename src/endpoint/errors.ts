@@ -54,10 +54,14 @@ const CODE_TEXT: Record<string, string> = {
   EDQUOT: 'disk quota exceeded',
 };
 
-/** "what failed: why", the why being the system's reason without Node's decoration. */
+/**
+ * Why something failed: a system call's reason without Node's decoration; an error of our own
+ * wording (one that carries a code for the caller to decide by) as it is worded.
+ */
 export function reasonOf(err: unknown): string {
   const code = errnoCode(err);
-  if (code && CODE_TEXT[code]) return `${CODE_TEXT[code]} (${code})`;
+  const fromSystem = (err as { syscall?: unknown } | null)?.syscall !== undefined;
+  if (code && CODE_TEXT[code] && fromSystem) return `${CODE_TEXT[code]} (${code})`;
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -2,8 +2,7 @@ import pLimit from 'p-limit';
 import type { Action } from '../engine/action.js';
 import type { Block } from '../engine/blocks.js';
 import type { AttrName, RootAttrs } from '../engine/entry.js';
-import type { CommitStep } from '../endpoint/endpoint.js';
-import type { Endpoint } from '../endpoint/endpoint.js';
+import { CHANGED, type CommitStep, type Endpoint } from '../endpoint/endpoint.js';
 import { PathError } from '../endpoint/errors.js';
 import type { RemoteRun } from './remote-run.js';
 import { type CopyTarget, type MasterState, stageCopies } from './transfer.js';
@@ -18,13 +17,11 @@ export interface BlockContext {
   job: string;
   runId: string;
   pass: number;
+  lastPass: boolean;
   lockTimeoutMs: number;
   progress?: Progress;
   verbose?: (message: string) => void;
 }
-
-/** Result of a step that is not an error but a sign the path moved under us: retried next pass. */
-const CHANGED = 'ECHANGED';
 
 /**
  * Applies a pass, block by block in `order`, each on every remote that has work in it, all remotes
@@ -178,12 +175,23 @@ async function commitBlock(name: string, r: RemoteRun, b: Block, copies: Map<Act
   }
   results.forEach((res, i) => {
     if (res.entry) r.placed.set(res.path, res.entry);
+    if (res.code === 'ENOTEMPTY') r.relist = true;
     if (res.ok) r.done.push(steps[i]!.action);
-    else if (res.code !== CHANGED) r.pathError(r.label, res.path, res.error ?? 'failed');
+    else if (res.code !== CHANGED && !(inTheWay(res.code) && !ctx.lastPass)) r.pathError(r.label, res.path, res.error ?? 'failed');
     else ctx.verbose?.(`${r.label}: ${res.path}: ${res.error}`);
   });
   r.blocks.push({ name, pass: ctx.pass, actions: results.filter((x) => x.ok).length });
   if (hooked) await hook(r, b.postBlock, 'postBlock', ctx.verbose);
+}
+
+/**
+ * Something in the way: a directory not empty when removed, or an entry where one is made. It may
+ * have been put there by another process since the listing, which the next pass sees and deals
+ * with; or it is kept (outside the classification, or by --no-delete), and every pass meets it
+ * again. So it is an error only when the last pass meets it.
+ */
+function inTheWay(code: string | undefined): boolean {
+  return code === 'ENOTEMPTY' || code === 'EEXIST';
 }
 
 /** Runs a hook; its output is shown with --verbose, and in the error when it fails. */

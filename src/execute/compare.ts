@@ -58,7 +58,8 @@ export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: C
 /**
  * The verification after a pass: the paths each remote's plan acted on are looked at again on
  * both sides (the rest of the listings stands), and every remote is planned again. A file a
- * commit put in place was looked at by that commit right after: that look stands for it.
+ * commit put in place was looked at by that commit right after: that look stands for it. A
+ * remote where a directory held more than listed is listed whole again.
  */
 export async function verifyTouched(master: Endpoint, masterListing: Listing, remotes: RemoteRun[], opts: CompareOptions): Promise<Listing> {
   const limit = pLimit(opts.concurrency);
@@ -76,6 +77,11 @@ export async function verifyTouched(master: Endpoint, masterListing: Listing, re
         const paths = touched.get(r)!;
         const placed = trustedPlacements(r.plan, r.placed);
         try {
+          if (r.relist) {
+            r.relist = false;
+            r.listing = await r.endpoint.list(opts.classes);
+            return;
+          }
           const looked = await r.endpoint.stat([...paths].filter((p) => !placed.has(p)));
           r.listing = patchListing(r.listing!, paths, [...inClass(looked), ...placed.values()]);
         } catch (err) {

@@ -23,6 +23,8 @@ export class RemoteRun {
   /** Files whose delta transfer came out wrong (the remote's file moved under it): sent whole from then on. */
   readonly wholeFile = new Set<string>();
   leftoversRemoved = false;
+  /** A directory this pass emptied held more than its listing showed (another process is at work there): the verification lists this remote whole again. */
+  relist = false;
 
   constructor(readonly endpoint: Endpoint) {}
 

@@ -97,6 +97,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
       job: opts.job,
       runId: opts.runId,
       pass,
+      lastPass: pass === opts.maxPasses,
       lockTimeoutMs: opts.lockTimeoutMs,
       progress: opts.progress,
       verbose: opts.verbose,

@@ -35,7 +35,8 @@ export interface MasterState {
  * A master file that is gone by the time it is read (removed, or its directory replaced), or is
  * no regular file any more (a directory, a symlink or a FIFO now), is no error: like one that
  * changed while read, it is left for the next pass, whose look at the master sees what is there
- * now and plans by that (rsync calls the first kind "vanished").
+ * now and plans by that (rsync calls the first kind "vanished"). So is a remote directory that
+ * another process removed or replaced while a copy was staged in it.
  */
 function vanished(code: string | undefined): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP';
@@ -43,6 +44,10 @@ function vanished(code: string | undefined): boolean {
 
 /** The remote could not stage a copy: noted on it, and its block is not committed there. */
 function stagingFailed(t: CopyTarget, err: unknown): void {
+  if (err instanceof PathError && vanished(err.code)) {
+    t.inconsistent = true;
+    return;
+  }
   t.failed = true;
   t.remote.fail(err);
 }
@@ -147,6 +152,7 @@ async function stageBatch(master: Endpoint, batch: [string, CopyTarget[]][], sta
       outcomes.forEach((o, i) => {
         const { target, read } = rb[i]!;
         if (o.ok) accept(target, o.staged, read);
+        else if (vanished(o.code)) target.inconsistent = true;
         else {
           target.failed = true;
           remote.pathError(remote.label, target.action.path, o.error);

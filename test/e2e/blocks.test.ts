@@ -17,6 +17,9 @@ test.serial('master files that vanish before they are read are no error: the nex
 test.serial('a master directory gone mid-run fails the run and deletes nothing for it', (t) => s.masterGoneMidRunDeletesNothing(t, local(t)));
 test.serial('a crash between staging and commit leaves no mixed block; the next run completes', (t) => s.crashBetweenStagingAndCommit(t, local(t)));
 test.serial('a remote file changed during the sync gets another pass', (t) => s.remoteChangedDuringSyncGetsAnotherPass(t, local(t)));
+test.serial('remote directories removed or filled by another process mid-run are no error: another pass sets them right', (t) =>
+  s.remoteDirectoriesChangedByAnotherProcess(t, local(t)),
+);
 test.serial('a master file rewritten during the sync is never committed half old, half new', (t) => s.masterWriterNeverCommitsAMix(t, local(t)));
 test.serial('a small master file rewritten during the sync is never committed mixed either (batched path)', (t) =>
   s.masterWriterNeverCommitsAMix(t, local(t), 64 * 1024),

@@ -112,6 +112,30 @@ export async function remoteChangedDuringSyncGetsAnotherPass(t: ExecutionContext
   t.is(once.code, 0);
 }
 
+export async function remoteDirectoriesChangedByAnotherProcess(t: ExecutionContext, w: Where): Promise<void> {
+  const { master, r, config } = await setupTrees(
+    w,
+    { 'app/keep': 'k', 'app/new/one': 'one', 'app/made/two': 'two' },
+    { 'app/keep': 'old k', 'app/old/x': 'x' },
+  );
+  const marker = nodePath.join(w.base, 'changed-once');
+  // Between staging and commit (once), another process on the remote removes the directory made
+  // for the new file staged in it, puts a file in a directory the plan empties, and a file where
+  // a directory is to be made.
+  const hook = `test -f ${marker} || { rm -rf app/new; touch app/old/y; echo in the way > app/made; touch ${marker}; }`;
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: hook }] });
+  const res = await runCli(['sync', '--config', config, '--format', 'json'], { env: w.env });
+  t.true(existsSync(marker), 'the hook ran');
+  t.is(res.code, 0, `no error, another pass: ${res.stderr}`);
+  t.is(res.stderr, '');
+  const report = JSON.parse(res.stdout).remotes[0];
+  t.is(report.passes, 2);
+  t.deepEqual(report.inconsistent, []);
+  t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)), 'the remote ends as the master');
+  const again = await runCli(['diff', '--config', config], { env: w.env });
+  t.is(again.code, 0, again.stdout);
+}
+
 /** `size` 8 MiB goes through the streamed path; a small size through the batches of small files. */
 export async function masterWriterNeverCommitsAMix(t: ExecutionContext, w: Where, size = 8 * 1024 * 1024): Promise<void> {
   const { master, r } = await setupTrees(w, { 'data/other': 'x' });

@@ -12,7 +12,7 @@ import {
   unlinkSync as unlink,
 } from 'node:fs';
 import { type Entry, childOf, parentOf } from '../../engine/entry.js';
-import type { CommitStep, StepResult } from '../endpoint.js';
+import { CHANGED, type CommitStep, type StepResult } from '../endpoint.js';
 import { errnoCode, reasonOf } from '../errors.js';
 import type { ChecksumCache } from './checksum-cache.js';
 import type { TouchedDirs } from './touched-dirs.js';
@@ -40,7 +40,7 @@ export interface CommitContext {
 
 /** The path is not what the plan was made from: not an error, the next pass looks again. */
 class Changed extends Error {
-  readonly code = 'ECHANGED';
+  readonly code = CHANGED;
 }
 
 const UMASK = process.umask();
@@ -64,6 +64,23 @@ function expectState(abs: string, expect: Entry | undefined, strictContent: bool
     (!strictContent || expect.type !== 'file' || (Number(st.size) === expect.size && timeMs(st.mtimeNs) === expect.mtimeMs));
   if (!same) throw new Changed('changed on the remote since it was listed');
   return st;
+}
+
+/**
+ * A step that failed. ENOENT, ENOTDIR or ELOOP: the path, its temp file or a directory above it
+ * was removed or replaced since the listing (by another process: the plan makes parents first),
+ * which the next pass looks at again. An entry outside the classification in the way of a
+ * directory is named by the failed mkdir of that directory.
+ */
+function failed(path: string, err: unknown): StepResult {
+  const code = errnoCode(err);
+  const moved = code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
+  return { path, ok: false, error: reasonOf(err), code: moved ? CHANGED : code };
+}
+
+/** An error of our wording that keeps the system's code, which the executor decides by. */
+function withCode(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
 }
 
 function quietly(fn: () => void): void {
@@ -91,7 +108,7 @@ export class Committer {
           const entry = this.apply(step);
           results.push(entry ? { path: step.action.path, ok: true, entry } : { path: step.action.path, ok: true });
         } catch (err) {
-          results.push({ path: step.action.path, ok: false, error: reasonOf(err), code: errnoCode(err) });
+          results.push(failed(step.action.path, err));
         }
       }
     } finally {
@@ -126,7 +143,7 @@ export class Committer {
           rmdir(abs);
         } catch (err) {
           // A directory the master has as a file or symlink, say, that holds what no run may remove.
-          if (errnoCode(err) === 'ENOTEMPTY') throw new Error('directory not empty (ENOTEMPTY): it holds entries no run removes (outside the classification, kept by --no-delete, or made since the listing)');
+          if (errnoCode(err) === 'ENOTEMPTY') throw withCode('directory not empty (ENOTEMPTY): it holds entries no run removes (outside the classification, kept by --no-delete, or made since the listing)', 'ENOTEMPTY');
           throw err;
         }
         return;
@@ -213,7 +230,7 @@ export class Committer {
       mkdir(abs, mode | 0o700);
     } catch (err) {
       const st = errnoCode(err) === 'EEXIST' ? lstatSync(abs) : undefined;
-      if (st && !st.isDirectory()) throw new Error('already exists (EEXIST) and is no directory: an entry outside the classification (or made since the listing) is in the way, and is left as it is');
+      if (st && !st.isDirectory()) throw withCode('already exists (EEXIST) and is no directory: an entry outside the classification (or made since the listing) is in the way, and is left as it is', 'EEXIST');
       if (!st) throw err;
       created = this.ctx.madeForStaging.has(m.path);
     }

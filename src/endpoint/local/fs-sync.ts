@@ -1,6 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { errnoCode } from '../errors.js';
 import { resolveInside } from './safe-path.js';
 
 /** Up to this many files, each is flushed on its own rather than the whole file system. */
@@ -64,6 +65,9 @@ export class FsSync {
           closeSync(fd);
         }
       } catch (err) {
+        // Gone with its directory, which another process removed: its commit finds so, and the next pass looks again.
+        const code = errnoCode(err);
+        if (code === 'ENOENT' || code === 'ENOTDIR') continue;
         failed(file, err);
       }
     }

@@ -36,11 +36,14 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
   const files = new Map<string, ListedFile>();
   const breather = new Breather();
 
-  async function visit(rel: string): Promise<{ partial: boolean; listed: number }> {
+  async function visit(rel: string): Promise<{ partial: boolean; listed: number; gone?: true }> {
     let dirents: Dirent[];
     try {
       dirents = readdirSync(underRoot(root, rel), { withFileTypes: true });
     } catch (err) {
+      // Removed (or replaced) since its parent was read: as if never there. Not so the root.
+      const code = errnoCode(err);
+      if (rel !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) return { partial: false, listed: 0, gone: true };
       throw new WalkError(rel || '.', err);
     }
     let partial = false;
@@ -96,6 +99,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
     }
     for (const s of subdirs) {
       const sub = await visit(s.path);
+      if (sub.gone) continue;
       if (sub.listed > 0 || classifier.included(s.path, true)) {
         if (sub.partial) s.partial = true;
         entries.push(s);
