@@ -1,8 +1,8 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, utimesSync } from 'node:fs';
+import { lstatSync, readFileSync, utimesSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { comparable, runCli, setupMaster, snapshot } from '../helpers/tree.js';
+import { comparable, makeTree, runCli, setupMaster, snapshot } from '../helpers/tree.js';
 
 test('file and directory times before 1970 and far ahead are replicated; a second run changes nothing', async (t) => {
   const { master, remote: remoteOf } = await setupMaster(t, { 'old-dir/1960': 'a', '2200': 'b' });
@@ -36,4 +36,45 @@ test('times are replicated to the microsecond (what node can set), before 1970 t
   const again = await runCli(['sync', master, remote]);
   t.is(again.code, 0);
   t.regex(again.stdout, /0 copied \(0 B\), 0 deleted, 0 attributes fixed, 0 inconsistent/);
+});
+
+/** Access times of the files under `root`, each set well before its mtime: a read would move it (relatime). */
+function oldAccessTimes(root: string, files: string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const f of files) {
+    const abs = nodePath.join(root, f);
+    utimesSync(abs, new Date(1_500_000_000_000), new Date(1_600_000_000_000));
+    out.set(f, lstatSync(abs).atimeMs);
+  }
+  return out;
+}
+
+function accessTimes(root: string, files: string[]): Map<string, number> {
+  return new Map(files.map((f) => [f, lstatSync(nodePath.join(root, f)).atimeMs]));
+}
+
+test('files read for checksums and copies keep their access times (O_NOATIME), as root and as their owner; others are still read', async (t) => {
+  for (const asUser of [false, true]) {
+    const { master, remote: remoteOf } = await setupMaster(t, { same: 'same', differs: 'aaaa', copied: 'new', 'rootowned/f': 'read anyway' });
+    const remote = remoteOf();
+    await makeTree(remote, { same: 'same', differs: 'bbbb' });
+    const files = ['same', 'differs', 'copied'];
+    const env = { XDG_CACHE_HOME: nodePath.join(master, '..', 'cache') };
+    if (asUser && process.getuid?.() === 0) {
+      execFileSync('chown', ['-R', 'nobody:', nodePath.dirname(master)]);
+      // A file of another owner that the user may read: O_NOATIME is refused there, the read goes on.
+      execFileSync('chown', ['root:', nodePath.join(master, 'rootowned/f')]);
+    } else if (asUser) continue; // not root: the run above was already as the files' owner
+    const masterTimes = oldAccessTimes(master, files);
+    const remoteTimes = oldAccessTimes(remote, ['same', 'differs']);
+    const diff = await runCli(['diff', '--no-cache', master, remote], { asUser, env });
+    t.is(diff.code, 1, diff.stderr);
+    t.regex(diff.stdout, /~ copy +differs +checksum differs/, 'both sides were read for their checksums');
+    t.deepEqual(accessTimes(master, files), masterTimes, `master, diff${asUser ? ' as a user' : ''}`);
+    t.deepEqual(accessTimes(remote, ['same', 'differs']), remoteTimes, `remote, diff${asUser ? ' as a user' : ''}`);
+    const sync = await runCli(['sync', '--no-cache', master, remote], { asUser, env });
+    t.is(sync.code, 0, sync.stderr);
+    t.is(readFileSync(nodePath.join(remote, 'rootowned/f'), 'utf8'), 'read anyway');
+    t.deepEqual(accessTimes(master, files), masterTimes, `master, sync${asUser ? ' as a user' : ''}`);
+  }
 });

@@ -4,6 +4,7 @@ import { crc32 } from './crc.js';
 import { type ListedFile, contentKey } from './stat-key.js';
 import { fileTime, timeMs } from './file-time.js';
 import { underRoot } from './safe-path.js';
+import { errnoCode } from '../errors.js';
 
 export const CHUNK = 256 * 1024;
 
@@ -34,7 +35,7 @@ export function racy(ctimeNs: bigint, readStartMs: number): boolean {
  */
 export function crcOfFile(abs: string, buf: Buffer, listed: ListedFile): { crc: number; racy: boolean } | undefined {
   const started = Date.now();
-  const fd = openSync(abs, READ_FLAGS);
+  const fd = openToRead(abs);
   try {
     let crc = 0;
     let size = 0;
@@ -62,6 +63,26 @@ function checkRead(fd: number, before: BigIntStats, started: number, size: numbe
 
 /** Never through a symlink put in a file's place, never waiting on a FIFO: either fails the check below. */
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** Linux only; elsewhere 0. */
+const NOATIME: number = (constants as { O_NOATIME?: number }).O_NOATIME ?? 0;
+
+/**
+ * Opens a file to read it without moving its access time: a diff must change nothing, and a read
+ * moves it (with relatime, the first read after a write does), which atime-based cleaners and mail
+ * readers go by. Linux allows O_NOATIME to the file's owner and to root; for anyone else (EPERM),
+ * or a file system that refuses it, the file is read as usual.
+ */
+function openToRead(abs: string): number {
+  if (NOATIME !== 0) {
+    try {
+      return openSync(abs, READ_FLAGS | NOATIME);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code !== 'EPERM' && code !== 'EINVAL') throw err;
+    }
+  }
+  return openSync(abs, READ_FLAGS);
+}
 
 /**
  * Opens a file for reading and checks, on the open file, that it is a regular one. A symlink put
@@ -69,7 +90,7 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  * refused (ELOOP), not followed: its target's content would reach the remotes under its name.
  */
 export function openRegular(abs: string): { fd: number; before: BigIntStats } {
-  const fd = openSync(abs, READ_FLAGS);
+  const fd = openToRead(abs);
   try {
     const before = fstatSync(fd, { bigint: true });
     if (!before.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
