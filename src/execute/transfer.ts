@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Action } from '../engine/action.js';
 import type { AttrName } from '../engine/entry.js';
-import type { Endpoint, FileWriter, ReadOutcome, ReadStat, StagedAttrs, StagedFile, WholeFile } from '../endpoint/endpoint.js';
+import { CHANGED, type Endpoint, type FileWriter, type ReadOutcome, type ReadStat, type StagedAttrs, type StagedFile, type WholeFile } from '../endpoint/endpoint.js';
 import { EndpointError, PathError, ReplisyncError, describe } from '../endpoint/errors.js';
 import { DeltaSender, blockSizeFor } from './delta.js';
 import type { RemoteRun } from './remote-run.js';
@@ -39,7 +39,7 @@ export interface MasterState {
  * another process removed or replaced while a copy was staged in it.
  */
 function vanished(code: string | undefined): boolean {
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP';
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP' || code === CHANGED;
 }
 
 /** The remote could not stage a copy: noted on it, and its block is not committed there. */

@@ -64,3 +64,27 @@ test.serial('type changes across declared blocks: what stands in the way goes in
   t.is(JSON.parse(res.stdout).remotes[0].passes, 1);
   t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)));
 });
+
+test('a master directory swapped for a symlink after the listing is never read through: what is outside the master goes nowhere', async (t) => {
+  const w = local(t);
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  const outside = nodePath.join(w.base, 'outside');
+  // The decoy has the size of the file outside, so that only the check of which file was opened stops the read.
+  await makeTree(master, { 'a/first': 'first block', 'sub/secret': 'decoy!' });
+  await makeTree(outside, { secret: 'SECRET' });
+  const config = nodePath.join(w.base, 'c.json');
+  const swap = `rm -r ${master}/sub && ln -s ${outside} ${master}/sub`;
+  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [r], blocks: [{ name: 'a', include: ['a/**'], preBlock: swap }, { name: 'sub', include: ['sub/**'] }] } } }));
+  // One pass: what it copied stays, to be seen.
+  const once = await runCli(['sync', '--config', config, '--format', 'json', '--max-passes', '1'], { env: w.env });
+  t.is(once.code, 1, once.stderr);
+  const report = JSON.parse(once.stdout).remotes[0];
+  t.deepEqual(report.inconsistent, ['sub'], 'the master has a symlink there now');
+  t.false(report.actions.some((a: { op: string; path: string }) => a.op === 'copy' && a.path === 'sub/secret'), 'not copied');
+  for (const [path, e] of snapshot(r)) if (e.type === 'file') t.not(readFileSync(nodePath.join(r, path), 'utf8'), 'SECRET', path);
+  const again = await runCli(['sync', '--config', config], { env: w.env });
+  t.is(again.code, 0, again.stderr);
+  t.is(snapshot(r).get('sub')?.type, 'symlink', 'the remote has what the master has now: a symlink');
+  t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)));
+});

@@ -1,7 +1,7 @@
 import { type BigIntStats, closeSync, constants, fstatSync, futimesSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import type { FileReader, FileWriter, ReadStat, StagedAttrs, StagedFile } from '../endpoint.js';
+import { CHANGED, type FileReader, type FileWriter, type ReadStat, type StagedAttrs, type StagedFile } from '../endpoint.js';
 import { crc32 } from './crc.js';
-import { type ListedFile, contentKey } from './stat-key.js';
+import { type ListedFile, contentKey, sameFile } from './stat-key.js';
 import { fileTime, timeMs } from './file-time.js';
 import { underRoot } from './safe-path.js';
 import { errnoCode } from '../errors.js';
@@ -88,12 +88,17 @@ function openToRead(abs: string): number {
  * Opens a file for reading and checks, on the open file, that it is a regular one. A symlink put
  * in its place since it was listed (to a file the owner of that directory may not read, say) is
  * refused (ELOOP), not followed: its target's content would reach the remotes under its name.
+ * With `listed`, the open file must be the one listed: one reached through a directory swapped
+ * for a symlink since then (node cannot open a file relative to a directory it holds open) is
+ * another file, and so is one replaced at its path. Either is read in the next pass, if the
+ * verification's look (which never goes through a symlinked directory) still finds it.
  */
-export function openRegular(abs: string): { fd: number; before: BigIntStats } {
+export function openRegular(abs: string, listed?: ListedFile): { fd: number; before: BigIntStats } {
   const fd = openToRead(abs);
   try {
     const before = fstatSync(fd, { bigint: true });
     if (!before.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+    if (listed && !sameFile(listed, before)) throw Object.assign(new Error('another file than the one listed is at this path now'), { code: CHANGED });
     return { fd, before };
   } catch (err) {
     closeSync(fd);
@@ -106,9 +111,15 @@ export function openRegular(abs: string): { fd: number; before: BigIntStats } {
  * that grew is inconsistent, it waits for the next pass, when its new size is listed), under the
  * same check as a streamed read. The content is a view of `into`.
  */
-export function readWholeFile(abs: string, listedSize: number, into: Buffer, onConsistent?: (key: string, crc: number) => void): { content: Buffer; stat: ReadStat } {
+export function readWholeFile(
+  abs: string,
+  listedSize: number,
+  into: Buffer,
+  listed?: ListedFile,
+  onConsistent?: (key: string, crc: number) => void,
+): { content: Buffer; stat: ReadStat } {
   const started = Date.now();
-  const { fd, before } = openRegular(abs);
+  const { fd, before } = openRegular(abs, listed);
   try {
     // One read: a regular file gives all that was asked unless it ends first.
     const size = readSync(fd, into, 0, listedSize + 1, null);
@@ -125,9 +136,9 @@ export function readWholeFile(abs: string, listedSize: number, into: Buffer, onC
  * Reads a master file in fresh chunks (a chunk may still be queued on a channel when the next is
  * read) and checks, at the end, that it did not change while it was read.
  */
-export function openReader(abs: string, onConsistent?: (key: string, crc: number) => void): FileReader {
+export function openReader(abs: string, listed?: ListedFile, onConsistent?: (key: string, crc: number) => void): FileReader {
   const started = Date.now();
-  const { fd, before } = openRegular(abs);
+  const { fd, before } = openRegular(abs, listed);
   const expected = Number(before.size);
   let crc = 0;
   let size = 0;

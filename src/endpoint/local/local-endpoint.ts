@@ -184,7 +184,7 @@ export class LocalEndpoint implements Endpoint {
     let at = 0;
     return files.map(({ path, size }): ReadOutcome => {
       try {
-        const read = readWholeFile(resolveInside(this.root, path), size, buf.subarray(at), (key, crc) => this.cache.set(path, key, crc));
+        const read = readWholeFile(resolveInside(this.root, path), size, buf.subarray(at), this.files.get(path), (key, crc) => this.cache.set(path, key, crc));
         // A file that grew is read one byte too far (it is inconsistent): the next file takes that byte.
         if (read.content.length > size) read.content = Buffer.from(read.content);
         else at += read.content.length;
@@ -198,7 +198,7 @@ export class LocalEndpoint implements Endpoint {
   async openRead(path: string): Promise<FileReader> {
     let reader: FileReader;
     try {
-      reader = openReader(resolveInside(this.root, path), (key, crc) => this.cache.set(path, key, crc));
+      reader = openReader(resolveInside(this.root, path), this.files.get(path), (key, crc) => this.cache.set(path, key, crc));
     } catch (err) {
       this.fail('cannot open for reading', path, err);
     }

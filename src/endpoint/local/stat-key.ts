@@ -30,7 +30,12 @@ export function contentKey(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
-/** What checksumming a listed file needs of its stat when it was listed. */
+/** Whether `st` is the very file that was listed (its key starts with the device and inode), not another put at its path. */
+export function sameFile(listed: ListedFile, st: BigIntStats): boolean {
+  return listed.key.startsWith(`${st.dev}:${st.ino}:`);
+}
+
+/** What checksumming (and reading) a listed file needs of its stat when it was listed. */
 export interface ListedFile {
   key: string;
   size: number;
