@@ -20,6 +20,7 @@ test.serial('a remote file changed during the sync gets another pass', (t) => s.
 test.serial('remote directories removed or filled by another process mid-run are no error: another pass sets them right', (t) =>
   s.remoteDirectoriesChangedByAnotherProcess(t, local(t)),
 );
+test.serial('a staged file replaced before its commit is not taken for the one staged: read again, copied again', (t) => s.stagedFileReplacedBeforeCommit(t, local(t)));
 test.serial('a master file rewritten during the sync is never committed half old, half new', (t) => s.masterWriterNeverCommitsAMix(t, local(t)));
 test.serial('a small master file rewritten during the sync is never committed mixed either (batched path)', (t) =>
   s.masterWriterNeverCommitsAMix(t, local(t), 64 * 1024),

@@ -136,6 +136,22 @@ export async function remoteDirectoriesChangedByAnotherProcess(t: ExecutionConte
   t.is(again.code, 0, again.stdout);
 }
 
+export async function stagedFileReplacedBeforeCommit(t: ExecutionContext, w: Where): Promise<void> {
+  // Same size as the master's content: only the content tells the replacement apart.
+  const { master, r, config } = await setupTrees(w, { 'app/conf': 'GOOD' }, { 'app/conf': 'OLD!' });
+  // Between staging and commit, a process that may write in app/ puts its own file at the temp's name.
+  const marker = nodePath.join(w.base, 'replaced-once');
+  const hook = `test -f ${marker} || { for f in app/.replisync-*.tmp; do rm -f "$f"; printf EVIL > "$f"; done; touch ${marker}; }`;
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: hook }] });
+  const res = await runCli(['sync', '--config', config, '--format', 'json'], { env: w.env });
+  t.true(existsSync(marker), 'the hook ran');
+  t.is(res.code, 0, res.stderr);
+  t.is(JSON.parse(res.stdout).remotes[0].passes, 2, 'what was put in place was read again, and copied again');
+  t.is(readFileSync(nodePath.join(r, 'app/conf'), 'utf8'), 'GOOD');
+  const cached = await runCli(['diff', '--config', config], { env: w.env });
+  t.is(cached.code, 0, cached.stdout);
+}
+
 /** `size` 8 MiB goes through the streamed path; a small size through the batches of small files. */
 export async function masterWriterNeverCommitsAMix(t: ExecutionContext, w: Where, size = 8 * 1024 * 1024): Promise<void> {
   const { master, r } = await setupTrees(w, { 'data/other': 'x' });

@@ -1,6 +1,5 @@
 import {
   type BigIntStats,
-  chmodSync as chmod,
   lchownSync as lchown,
   linkSync as link,
   lstatSync,
@@ -16,9 +15,10 @@ import { CHANGED, type CommitStep, type StepResult } from '../endpoint.js';
 import { errnoCode, reasonOf } from '../errors.js';
 import type { ChecksumCache } from './checksum-cache.js';
 import type { TouchedDirs } from './touched-dirs.js';
+import { chmodNoFollow } from './no-follow.js';
 import { type ParentGuard, resolveInside, underRoot } from './safe-path.js';
 import { fileTime, timeMs } from './file-time.js';
-import { contentKey, entryType, toEntry } from './stat-key.js';
+import { contentKey, entryType, fileIdentity, toEntry } from './stat-key.js';
 import { Breather, breathe } from './yield.js';
 import type { StagedInfo } from './file-io.js';
 
@@ -36,6 +36,8 @@ export interface CommitContext {
   /** What staging knows of a temp file, and forgetting it once it is renamed into place. */
   staged(temp: string): StagedInfo | undefined;
   committed(temp: string): void;
+  /** A file put in place at `path`: checksums of it go by this stat from now on, no longer the listing's. */
+  placed(path: string, st: BigIntStats): void;
 }
 
 /** The path is not what the plan was made from: not an error, the next pass looks again. */
@@ -159,7 +161,7 @@ export class Committer {
       case 'chmod':
         expectState(abs, a.remote, false);
         if (a.master!.type === 'dir') this.ctx.touchedDirs.setMode(a.path, a.master!.mode);
-        else chmod(abs, a.master!.mode);
+        else chmodNoFollow(abs, a.master!.mode, 'file', a.remote!.ino);
         return;
       case 'chown': {
         expectState(abs, a.remote, false);
@@ -195,7 +197,7 @@ export class Committer {
     }
     if (m.type !== 'symlink') {
       const mode = step.attrs.mode ? m.mode : current && current.type === m.type ? current.mode : m.mode & ~UMASK;
-      if (mode !== has?.mode) chmod(tmpAbs, mode);
+      if (mode !== has?.mode) chmodNoFollow(tmpAbs, mode, 'file');
     }
     if (step.attrs.mtime && m.mtimeMs !== has?.mtimeMs) lutimes(tmpAbs, Date.now() / 1000, fileTime(m.mtimeMs));
   }
@@ -213,8 +215,11 @@ export class Committer {
     rename(tmpAbs, abs);
     this.ctx.committed(step.temp);
     const st = lstatSync(abs, { bigint: true });
+    this.ctx.placed(a.path, st);
     const entry = toEntry(a.path, st, 'file');
-    if (staged) {
+    // Another file put at the temp's name before the rename (by a process that may write in the
+    // directory) is not what was staged: its CRC unknown, the verification reads it.
+    if (staged && fileIdentity(st) === staged.identity) {
       this.ctx.cache.set(a.path, contentKey(st), staged.crc);
       entry.crc = staged.crc;
     }

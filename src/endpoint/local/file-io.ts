@@ -1,7 +1,7 @@
 import { type BigIntStats, closeSync, constants, fstatSync, futimesSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { CHANGED, type FileReader, type FileWriter, type ReadStat, type StagedAttrs, type StagedFile } from '../endpoint.js';
 import { crc32 } from './crc.js';
-import { type ListedFile, contentKey, sameFile } from './stat-key.js';
+import { type ListedFile, contentKey, fileIdentity, sameFile } from './stat-key.js';
 import { fileTime, timeMs } from './file-time.js';
 import { underRoot } from './safe-path.js';
 import { errnoCode } from '../errors.js';
@@ -188,6 +188,8 @@ export function tempName(runTag: string, seq: number): string {
 /** A staged temp file as written: the CRC of its content, its owner as created and the attributes it has already. */
 export interface StagedInfo {
   crc: number;
+  /** Which file it is (fileIdentity): what is renamed into place must be this one, not one put at the temp's name meanwhile. */
+  identity: string;
   uid: number;
   gid: number;
   mode: number;
@@ -235,10 +237,10 @@ export function openStagedWriter(
     async finish(): Promise<StagedFile> {
       if (attrs?.mtimeMs !== undefined) futimesSync(fd, Date.now() / 1000, fileTime(attrs.mtimeMs));
       // Who owns it now and its mode (the umask may have taken bits): the commit sets only what differs.
-      const { uid, gid, mode } = fstatSync(fd);
+      const st = fstatSync(fd, { bigint: true });
       close();
       const staged = { temp: tempRel, size, crc };
-      on.finished(staged, { crc, uid, gid, mode: mode & 0o7777, mtimeMs: attrs?.mtimeMs });
+      on.finished(staged, { crc, identity: fileIdentity(st), uid: Number(st.uid), gid: Number(st.gid), mode: Number(st.mode) & 0o7777, mtimeMs: attrs?.mtimeMs });
       return staged;
     },
     async abort() {

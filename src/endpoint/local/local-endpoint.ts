@@ -300,6 +300,7 @@ export class LocalEndpoint implements Endpoint {
       staged: (temp) => this.temps.info(temp),
       madeForStaging: this.stagingDirs.made,
       committed: (temp) => this.temps.committed(temp),
+      placed: (path, st) => this.files.set(path, listedFile(st)),
     });
     try {
       if (options.flush) await this.flushTemps(this.temps.written(mine));

@@ -30,6 +30,15 @@ export function contentKey(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
+/**
+ * A file's inode with its birth time: a file made after another was removed may get the same
+ * inode number at once (ext4 does), but not the same birth time, which no one can set. Where the
+ * file system keeps no birth time, the inode alone.
+ */
+export function fileIdentity(st: BigIntStats): string {
+  return `${st.ino}:${st.birthtimeNs}`;
+}
+
 /** Whether `st` is the very file that was listed (its key starts with the device and inode), not another put at its path. */
 export function sameFile(listed: ListedFile, st: BigIntStats): boolean {
   return listed.key.startsWith(`${st.dev}:${st.ino}:`);

@@ -1,6 +1,7 @@
-import { chmodSync, lstatSync, lutimesSync } from 'node:fs';
+import { lstatSync, lutimesSync } from 'node:fs';
 import { depthOf } from '../../engine/entry.js';
 import { fileTime, timeMs } from './file-time.js';
+import { chmodNoFollow } from './no-follow.js';
 import { ParentGuard, underRoot } from './safe-path.js';
 
 /** Write and search for the owner: what creating, renaming or removing an entry in a directory takes. */
@@ -35,7 +36,7 @@ export class TouchedDirs {
       this.saved.set(rel, { atime: timeMs(st.atimeNs), mtime: timeMs(st.mtimeNs) });
       const mode = Number(st.mode) & 0o7777;
       if (this.uid !== 0 && Number(st.uid) === this.uid && (mode & OWNER_WX) !== OWNER_WX) {
-        chmodSync(this.abs(rel), mode | OWNER_WX);
+        chmodNoFollow(this.abs(rel), mode | OWNER_WX, 'dir');
         this.lent.set(rel, mode);
       }
     } catch {
@@ -54,7 +55,7 @@ export class TouchedDirs {
    */
   setMode(rel: string, mode: number): void {
     const usable = (mode & OWNER_WX) === OWNER_WX;
-    chmodSync(this.abs(rel), usable ? mode : mode | OWNER_WX);
+    chmodNoFollow(this.abs(rel), usable ? mode : mode | OWNER_WX, 'dir');
     if (usable) this.lent.delete(rel);
     else this.lent.set(rel, mode);
   }
@@ -76,7 +77,7 @@ export class TouchedDirs {
         if (!lstatSync(this.abs(rel), { throwIfNoEntry: false })?.isDirectory()) continue;
         if (ms !== undefined) lutimesSync(this.abs(rel), fileTime(prev?.atime ?? Date.now()), fileTime(ms));
         else if (prev) lutimesSync(this.abs(rel), fileTime(prev.atime), fileTime(prev.mtime));
-        if (mode !== undefined) chmodSync(this.abs(rel), mode);
+        if (mode !== undefined) chmodNoFollow(this.abs(rel), mode, 'dir');
       } catch {
         // Gone meanwhile: nothing to restore.
       }
