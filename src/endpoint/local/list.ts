@@ -36,15 +36,23 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
   const files = new Map<string, ListedFile>();
   const breather = new Breather();
 
-  async function visit(rel: string): Promise<{ partial: boolean; listed: number; gone?: true }> {
+  /** `ino`: the directory's inode as its parent's listing found it (none for the root). */
+  async function visit(rel: string, ino?: number): Promise<{ partial: boolean; listed: number; gone?: true }> {
+    const gone = { partial: false, listed: 0, gone: true } as const;
     let dirents: Dirent[];
     try {
       dirents = readdirSync(underRoot(root, rel), { withFileTypes: true });
     } catch (err) {
       // Removed (or replaced) since its parent was read: as if never there. Not so the root.
       const code = errnoCode(err);
-      if (rel !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) return { partial: false, listed: 0, gone: true };
+      if (ino !== undefined && (code === 'ENOENT' || code === 'ENOTDIR')) return gone;
       throw new WalkError(rel || '.', err);
+    }
+    // readdir follows a symlink: one put in the directory's place since its lstat led it to
+    // another directory, whose entries are not this tree's.
+    if (ino !== undefined) {
+      const now = lstatSync(underRoot(root, rel), { throwIfNoEntry: false });
+      if (!now?.isDirectory() || now.ino !== ino) return gone;
     }
     let partial = false;
     let listed = 0;
@@ -98,7 +106,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
       listed++;
     }
     for (const s of subdirs) {
-      const sub = await visit(s.path);
+      const sub = await visit(s.path, s.ino);
       if (sub.gone) continue;
       if (sub.listed > 0 || classifier.included(s.path, true)) {
         if (sub.partial) s.partial = true;
