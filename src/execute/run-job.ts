@@ -46,22 +46,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     if (e.type === 'special') opts.notice?.(`${opts.master.label}: ${e.path}: not replicated: a FIFO, socket or device file`);
   }
 
-  if (opts.maxDelete !== undefined) {
-    const refused = remotes.filter((r) => r.alive && countDeletions(r.plan) > opts.maxDelete!);
-    if (refused.length > 0) {
-      for (const r of remotes) {
-        if (refused.includes(r)) {
-          const needed = countDeletions(r.plan);
-          r.fail(new EndpointError(`refused: ${needed} ${needed === 1 ? 'deletion' : 'deletions'} needed, --max-delete is ${opts.maxDelete}; nothing was changed`, r.label));
-        } else if (r.alive) {
-          r.fail(new EndpointError(`not changed: --max-delete refused another remote, so nothing was changed anywhere`, r.label));
-        }
-        // A dry run still shows what it would have done; a refused sync did nothing, so reports nothing done.
-        if (opts.dryRun) r.done.push(...r.plan);
-      }
-      return result();
-    }
-  }
+  if (opts.maxDelete !== undefined && refuseDeletions(remotes, opts.maxDelete, 1, opts.dryRun)) return result();
 
   if (opts.dryRun) {
     for (const r of remotes) {
@@ -80,6 +65,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
   for (let pass = 1; pass <= opts.maxPasses; pass++) {
     const work = remotes.filter((r) => r.alive && (r.plan.length > 0 || rootMissing(r) || leftovers(r)));
     if (work.length === 0) break;
+    if (pass > 1 && opts.maxDelete !== undefined && refuseDeletions(work, opts.maxDelete, pass, false)) return result();
     for (const r of work) {
       r.passes = pass;
       r.placed.clear();
@@ -114,4 +100,30 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     if (d.copies > 0) opts.verbose?.(`${r.label}: ${d.copies === 1 ? '1 copy' : `${d.copies} copies`} (${formatBytes(d.bytes)}) went as ${d.copies === 1 ? 'its' : 'their'} changed blocks: ${formatBytes(d.sent)} of content sent`);
   }
   return result();
+}
+
+/**
+ * --max-delete: refuses a pass whose deletions would take a remote's past the limit, counting
+ * those made in earlier passes. In the first pass that is before anything is written anywhere;
+ * in a later one it is a master that lost files while the run read it (emptied by mistake, say),
+ * whose loss the next pass would replicate. Either way no remote gets that pass.
+ */
+function refuseDeletions(remotes: RemoteRun[], maxDelete: number, pass: number, dryRun: boolean): boolean {
+  const refused = remotes.filter((r) => r.alive && countDeletions(r.done) + countDeletions(r.plan) > maxDelete);
+  if (refused.length === 0) return false;
+  const deletions = (n: number): string => (n === 1 ? 'deletion' : 'deletions');
+  for (const r of remotes) {
+    if (refused.includes(r)) {
+      const needed = countDeletions(r.plan);
+      const made = countDeletions(r.done);
+      const why = pass === 1 ? `${needed} ${deletions(needed)} needed` : `${needed} more ${deletions(needed)} needed in pass ${pass}, ${made} made before`;
+      r.fail(new EndpointError(`refused: ${why}, --max-delete is ${maxDelete}; ${pass === 1 ? 'nothing was changed' : 'that pass was not applied'}`, r.label));
+    } else if (r.alive) {
+      const what = pass === 1 ? 'not changed: --max-delete refused another remote, so nothing was changed anywhere' : `pass ${pass} not applied: --max-delete refused another remote`;
+      r.fail(new EndpointError(what, r.label));
+    }
+    // A dry run still shows what it would have done; a refused sync did nothing, so reports nothing done.
+    if (dryRun) r.done.push(...r.plan);
+  }
+  return true;
 }

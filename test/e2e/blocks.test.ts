@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import * as s from '../helpers/scenarios.js';
 import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
@@ -88,4 +88,21 @@ test('a master directory swapped for a symlink after the listing is never read t
   t.is(again.code, 0, again.stderr);
   t.is(snapshot(r).get('sub')?.type, 'symlink', 'the remote has what the master has now: a symlink');
   t.deepEqual(comparable(snapshot(r)), comparable(snapshot(master)));
+});
+
+test('--max-delete counts the deletions of every pass: a master emptied mid-run is not replicated by the next pass', async (t) => {
+  const w = local(t);
+  const master = nodePath.join(w.base, 'master');
+  const r = nodePath.join(w.base, 'r');
+  const files = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`a/f${i}`, `file ${i}`]));
+  await makeTree(master, { ...files, 'b/x': 'b' });
+  const config = nodePath.join(w.base, 'c.json');
+  // Once block a is on the remote, the master loses it (by mistake, say), before block b.
+  const empty = `rm -f ${master}/a/*`;
+  const job = { master, remotes: [r], maxDelete: 5, blocks: [{ name: 'a', include: ['a/**'] }, { name: 'b', include: ['b/**'], preBlock: empty }] };
+  writeFileSync(config, JSON.stringify({ jobs: { j: job } }));
+  const res = await runCli(['sync', '--config', config], { env: w.env });
+  t.is(res.code, 2, res.stdout);
+  t.regex(res.stderr, new RegExp(`${r}: refused: 20 more deletions needed in pass 2, 0 made before, --max-delete is 5; that pass was not applied`));
+  t.is(readdirSync(nodePath.join(r, 'a')).length, 20, 'what the master lost is still on the remote');
 });
