@@ -70,8 +70,11 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
       r.passes = pass;
       r.placed.clear();
     }
+    // Declared blocks hold in every pass: their hooks wrap every change of their files, and each
+    // commits whole. The default ones (a block per top-level directory) only split the first
+    // pass; what is left for a later one goes in one block.
     const blocksOf = new Map<RemoteRun, Block[]>(
-      work.map((r) => [r, pass === 1 ? assignBlocks(r.plan, opts.blocks) : [{ name: `pass ${pass}`, actions: r.plan }]]),
+      work.map((r) => [r, pass === 1 || opts.blocks.length > 0 ? assignBlocks(r.plan, opts.blocks) : [{ name: `pass ${pass}`, actions: r.plan }]]),
     );
     // Leftovers alone still need the lock once, to be removed; a missing root, to be made.
     for (const blocks of blocksOf.values()) if (blocks.length === 0) blocks.push({ name: 'cleanup', actions: [] });

@@ -12,6 +12,7 @@ function local(t: { teardown(fn: () => void): void }): s.Where {
 }
 
 test.serial('preBlock and postBlock run in order around each block; nothing to do runs no hook', (t) => s.hooksRunInOrderAroundEachBlock(t, local(t)));
+test.serial('declared blocks hold in later passes: their hooks wrap every change of their files', (t) => s.hooksWrapLaterPassesToo(t, local(t)));
 test.serial('a failing preBlock leaves the block entirely old', (t) => s.failingPreBlockLeavesTheBlockOld(t, local(t)));
 test.serial('master files that vanish before they are read are no error: the next pass sees them gone', (t) => s.vanishedMasterFilesAreNoError(t, local(t)));
 test.serial('a master directory gone mid-run fails the run and deletes nothing for it', (t) => s.masterGoneMidRunDeletesNothing(t, local(t)));

@@ -152,6 +152,33 @@ export async function stagedFileReplacedBeforeCommit(t: ExecutionContext, w: Whe
   t.is(cached.code, 0, cached.stdout);
 }
 
+export async function hooksWrapLaterPassesToo(t: ExecutionContext, w: Where): Promise<void> {
+  const { master, r, config } = await setupTrees(w, { 'app/conf': 'master version', 'lib/a.so': 'a' }, { 'app/conf': 'remote version' });
+  const log = nodePath.join(w.base, 'hooks.log');
+  const marker = nodePath.join(w.base, 'changed-once');
+  // The first time, someone writes the file on the remote between staging and commit: it needs a second pass.
+  const meddle = `test -f ${marker} || { echo meddled >> app/conf; touch ${marker}; }`;
+  writeConfig(config, {
+    master,
+    remotes: [w.remote(r)],
+    blocks: [
+      { name: 'libs', include: ['lib/**'], preBlock: `echo pre-libs >> ${log}`, postBlock: `echo post-libs >> ${log}` },
+      { name: 'app', include: ['app/**'], preBlock: `echo pre-app >> ${log}; ${meddle}`, postBlock: `echo post-app >> ${log}` },
+    ],
+  });
+  const res = await runCli(['sync', '--config', config, '--format', 'json'], { env: w.env });
+  t.is(res.code, 0, res.stderr);
+  const report = JSON.parse(res.stdout).remotes[0];
+  t.is(report.passes, 2);
+  t.deepEqual(
+    report.blocks.map((b: { name: string; pass: number }) => `${b.name} ${b.pass}`),
+    ['libs 1', 'app 1', 'app 2'],
+    'the second pass keeps the declared block',
+  );
+  t.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['pre-libs', 'post-libs', 'pre-app', 'post-app', 'pre-app', 'post-app'], 'its hooks wrap the second pass too');
+  t.is(readFileSync(nodePath.join(r, 'app/conf'), 'utf8'), 'master version');
+}
+
 /** `size` 8 MiB goes through the streamed path; a small size through the batches of small files. */
 export async function masterWriterNeverCommitsAMix(t: ExecutionContext, w: Where, size = 8 * 1024 * 1024): Promise<void> {
   const { master, r } = await setupTrees(w, { 'data/other': 'x' });

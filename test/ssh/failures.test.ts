@@ -75,6 +75,7 @@ test.serial('over SSH: master files that vanish before they are read are no erro
 test.serial('over SSH: a master directory gone mid-run fails the run and deletes nothing for it', (t) => scenarios.masterGoneMidRunDeletesNothing(t, overSsh(t)));
 test.serial('over SSH: a crash between staging and commit leaves no mixed block', (t) => scenarios.crashBetweenStagingAndCommit(t, overSsh(t)));
 test.serial('over SSH: a remote file changed during the sync gets another pass', (t) => scenarios.remoteChangedDuringSyncGetsAnotherPass(t, overSsh(t)));
+test.serial('over SSH: declared blocks hold in later passes, hooks and all', (t) => scenarios.hooksWrapLaterPassesToo(t, overSsh(t)));
 test.serial('over SSH: a staged file replaced before its commit is read again and copied again', (t) => scenarios.stagedFileReplacedBeforeCommit(t, overSsh(t)));
 test.serial('over SSH: remote directories removed or filled by another process mid-run get another pass', (t) =>
   scenarios.remoteDirectoriesChangedByAnotherProcess(t, overSsh(t)),
