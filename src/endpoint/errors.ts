@@ -55,6 +55,14 @@ const CODE_TEXT: Record<string, string> = {
 };
 
 /**
+ * ENOENT, ENOTDIR, ELOOP: the path, or a directory on the way to it, was removed or replaced (by a
+ * file, or by a symlink that O_NOFOLLOW or a parent check refuses) since it was last looked at.
+ */
+export function movedAway(code: string | undefined): boolean {
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
+}
+
+/**
  * Why something failed: a system call's reason without Node's decoration; an error of our own
  * wording (one that carries a code for the caller to decide by) as it is worded.
  */

@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import type { Action } from '../engine/action.js';
 import type { AttrName } from '../engine/entry.js';
 import { CHANGED, type Endpoint, type FileWriter, type ReadOutcome, type ReadStat, type StagedAttrs, type StagedFile, type WholeFile } from '../endpoint/endpoint.js';
-import { EndpointError, PathError, ReplisyncError, describe } from '../endpoint/errors.js';
+import { EndpointError, PathError, ReplisyncError, describe, movedAway } from '../endpoint/errors.js';
 import { DeltaSender, blockSizeFor } from './delta.js';
 import type { RemoteRun } from './remote-run.js';
 import type { Progress } from './types.js';
@@ -39,7 +39,7 @@ export interface MasterState {
  * another process removed or replaced while a copy was staged in it.
  */
 function vanished(code: string | undefined): boolean {
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP' || code === CHANGED;
+  return movedAway(code) || code === 'EISDIR' || code === CHANGED;
 }
 
 /** The remote could not stage a copy: noted on it, and its block is not committed there. */

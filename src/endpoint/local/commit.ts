@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { type Entry, childOf, parentOf } from '../../engine/entry.js';
 import { CHANGED, type CommitStep, type StepResult } from '../endpoint.js';
-import { errnoCode, reasonOf } from '../errors.js';
+import { errnoCode, movedAway, reasonOf } from '../errors.js';
 import type { ChecksumCache } from './checksum-cache.js';
 import type { TouchedDirs } from './touched-dirs.js';
 import { chmodNoFollow } from './no-follow.js';
@@ -76,8 +76,7 @@ function expectState(abs: string, expect: Entry | undefined, strictContent: bool
  */
 function failed(path: string, err: unknown): StepResult {
   const code = errnoCode(err);
-  const moved = code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
-  return { path, ok: false, error: reasonOf(err), code: moved ? CHANGED : code };
+  return { path, ok: false, error: reasonOf(err), code: movedAway(code) ? CHANGED : code };
 }
 
 /** An error of our wording that keeps the system's code, which the executor decides by. */

@@ -1,7 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { errnoCode } from '../errors.js';
+import { errnoCode, movedAway } from '../errors.js';
 import { resolveInside } from './safe-path.js';
 
 /** Up to this many files, each is flushed on its own rather than the whole file system. */
@@ -66,8 +66,7 @@ export class FsSync {
         }
       } catch (err) {
         // Gone with its directory, which another process removed: its commit finds so, and the next pass looks again.
-        const code = errnoCode(err);
-        if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+        if (movedAway(errnoCode(err))) continue;
         failed(file, err);
       }
     }

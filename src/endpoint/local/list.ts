@@ -1,7 +1,7 @@
 import { type BigIntStats, type Dirent, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { type Classifier, LOCK_FILE, isTempName } from '../../engine/classification.js';
 import { type Entry, childOf, comparePaths } from '../../engine/entry.js';
-import { errnoCode } from '../errors.js';
+import { errnoCode, movedAway } from '../errors.js';
 import { garbled, undecodableNames } from './bad-names.js';
 import { type ListedFile, entryType, listedFile, toEntry } from './stat-key.js';
 import { underRoot } from './safe-path.js';
@@ -44,8 +44,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
       dirents = readdirSync(underRoot(root, rel), { withFileTypes: true });
     } catch (err) {
       // Removed (or replaced) since its parent was read: as if never there. Not so the root.
-      const code = errnoCode(err);
-      if (ino !== undefined && (code === 'ENOENT' || code === 'ENOTDIR')) return gone;
+      if (ino !== undefined && movedAway(errnoCode(err))) return gone;
       throw new WalkError(rel || '.', err);
     }
     // readdir follows a symlink: one put in the directory's place since its lstat led it to
@@ -82,7 +81,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
       try {
         st = lstatSync(abs, { bigint: true });
       } catch (err) {
-        if (errnoCode(err) === 'ENOENT') continue; // vanished while listed: as if never there
+        if (movedAway(errnoCode(err))) continue; // vanished while listed (or its directory did): as if never there
         throw new WalkError(child, err);
       }
       const type = entryType(st);

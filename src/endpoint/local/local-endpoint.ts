@@ -4,7 +4,7 @@ import * as nodePath from 'node:path';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
 import { type Entry, type Listing, type RootAttrs } from '../../engine/entry.js';
 import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
-import { EndpointError, PathError, errnoCode, reasonOf } from '../errors.js';
+import { EndpointError, PathError, errnoCode, movedAway, reasonOf } from '../errors.js';
 import { ChecksumCache } from './checksum-cache.js';
 import { Committer } from './commit.js';
 import { TouchedDirs } from './touched-dirs.js';
@@ -110,8 +110,7 @@ export class LocalEndpoint implements Endpoint {
         parents.check(p);
         st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
       } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOTDIR' || code === 'ELOOP' || code === 'ENOENT') continue; // a parent is gone or no directory now
+        if (movedAway(errnoCode(err))) continue; // a parent is gone or no directory now
         this.fail('cannot look at', p, err);
       }
       if (!st) continue;
