@@ -49,7 +49,7 @@ export async function openEndpoints(settings: Settings, verbose?: (m: string) =>
     if (a.kind === 'local') return openLocalRemote(a, settings);
     const label = formatAddress(a);
     try {
-      const shell = settings.rsh ? ssh!.rshShell(rshCommand(settings), a.host, a.user, a.port) : ssh!.connectionShell(await ssh!.pool.get(a.host, a.user, a.port));
+      const shell = settings.rsh ? ssh!.rshShell(rshCommand(settings), a.host, a.user, a.port) : ssh!.connectionShell(ssh!.pool.get(a.host, a.user, a.port));
       // Across a network, a changed file goes as its changed blocks and long messages deflated; beside this process, whole.
       const options = { ...agentOptions(a.path, settings), deltaTransfer: settings.deltaTransfer, deflate: true };
       return await ssh!.openHostAgent(shell, label, options, { node: settings.remoteNode, readOnly: settings.dryRun, verbose });
@@ -66,7 +66,7 @@ export async function openEndpoints(settings: Settings, verbose?: (m: string) =>
 
 async function loadSsh(settings: Settings, verbose?: (m: string) => void) {
   const [{ ConnectionPool }, { openHostAgent }, { connectionShell, rshShell }] = await Promise.all([
-    import('../transport/ssh-connect.js'),
+    import('../transport/connection-pool.js'),
     import('../transport/remote-agent.js'),
     import('../transport/host-shell.js'),
   ]);

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
-import type { Client as SshClient } from 'ssh2';
 import { reasonOf } from '../endpoint/errors.js';
+import type { HostConnections } from './connection-pool.js';
 
 /** A command under way on a host: its stdio, and how it ends. */
 export interface HostCommand {
@@ -20,19 +20,16 @@ export interface HostShell {
   run(command: string): Promise<HostCommand>;
 }
 
-/** Commands as channels of one ssh2 connection; the exit listener is attached at once, since a quick command's exit can arrive with the channel. */
-export function connectionShell(client: SshClient): HostShell {
+/** Commands as session channels of the SSH connections to a host (ssh2). */
+export function connectionShell(connections: HostConnections): HostShell {
   return {
     run: (command) =>
-      new Promise((resolve, reject) => {
-        client.exec(command, (err, channel) => {
-          if (err) return reject(err);
-          const exit = new Promise<number | null>((done) => {
-            channel.once('exit', (code: number | null) => done(typeof code === 'number' ? code : null));
-            channel.once('close', () => done(null));
-          });
-          resolve({ stdin: channel, stdout: channel, stderr: channel.stderr, exit, kill: () => channel.close() });
+      connections.exec(command, (channel) => {
+        const exit = new Promise<number | null>((done) => {
+          channel.once('exit', (code: number | null) => done(typeof code === 'number' ? code : null));
+          channel.once('close', () => done(null));
         });
+        return { stdin: channel, stdout: channel, stderr: channel.stderr, exit, kill: () => channel.close() };
       }),
   };
 }

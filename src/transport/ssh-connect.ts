@@ -229,30 +229,3 @@ function forward(client: SshClient, host: string, port: number): Promise<Duplex>
     });
   });
 }
-
-/** One SSH connection per host per run, shared by every endpoint on that host. */
-export class ConnectionPool {
-  private readonly clients = new Map<string, Promise<SshClient>>();
-
-  constructor(private readonly opts: SshOptions) {}
-
-  get(alias: string, user: string | undefined, port: number | undefined): Promise<SshClient> {
-    const t = targetOf(alias, user, port);
-    const key = `${t.user}@${t.hostName}:${t.port}`;
-    let c = this.clients.get(key);
-    if (!c) {
-      c = connectSsh(alias, user, port, this.opts);
-      c.catch(() => undefined);
-      this.clients.set(key, c);
-    }
-    return c;
-  }
-
-  async closeAll(): Promise<void> {
-    for (const c of this.clients.values()) {
-      const client = await c.catch(() => undefined);
-      client?.end();
-    }
-    this.clients.clear();
-  }
-}

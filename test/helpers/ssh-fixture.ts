@@ -10,8 +10,16 @@ export interface SshContext {
   dir: string;
 }
 
-/** Hosts a test file may ask for; "nonode" is a host whose PATH has a shell but no node. */
-export type LabHost = 'web1' | 'web2' | 'web3' | 'bastion' | 'nonode';
+/**
+ * Hosts a test file may ask for; "nonode" is a host whose PATH has a shell but no node,
+ * "narrow" one whose sshd lets a connection carry 2 sessions at once, "nosession" none.
+ */
+export type LabHost = 'web1' | 'web2' | 'web3' | 'bastion' | 'nonode' | 'narrow' | 'nosession';
+
+const HOST_OPTIONS: Partial<Record<LabHost, { sshdConfig: string[] }>> = {
+  narrow: { sshdConfig: ['MaxSessions 2'] },
+  nosession: { sshdConfig: ['MaxSessions 0'] },
+};
 
 /**
  * The ava test function of a file whose tests run against real sshd "hosts" on 127.0.0.1: they
@@ -23,7 +31,7 @@ export function sshTest(hosts: readonly LabHost[]): TestFn<SshContext> {
     if (!SSHD) throw new Error('OpenSSH sshd is not installed (apt-get install openssh-server)');
     const dir = tempDir('replisync-ssh-');
     const lab = new SshLab(dir);
-    for (const host of hosts) await lab.start(host, host === 'nonode' ? { path: pathWithoutNode(dir) } : {});
+    for (const host of hosts) await lab.start(host, host === 'nonode' ? { path: pathWithoutNode(dir) } : (HOST_OPTIONS[host] ?? {}));
     t.context = { lab, dir };
   });
   test.after.always((t) => {

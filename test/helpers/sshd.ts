@@ -45,8 +45,11 @@ export class SshLab {
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   }
 
-  /** Starts a "host"; `path` is the PATH of its sessions (one without node makes a host without node). */
-  async start(name: string, options: { path?: string } = {}): Promise<Host> {
+  /**
+   * Starts a "host"; `path` is the PATH of its sessions (one without node makes a host without
+   * node); `sshdConfig`, more lines for its sshd_config.
+   */
+  async start(name: string, options: { path?: string; sshdConfig?: string[] } = {}): Promise<Host> {
     const hostDir = nodePath.join(this.dir, `host-${name}`);
     const home = nodePath.join(hostDir, 'home');
     mkdirSync(home, { recursive: true });
@@ -73,6 +76,7 @@ export class SshLab {
         'PrintMotd no',
         'LogLevel ERROR',
         `SetEnv HOME=${home} PATH=${path}`,
+        ...(options.sshdConfig ?? []),
         '',
       ].join('\n'),
     );

@@ -6,7 +6,7 @@ import { Random, lockDirs, mutateTree, randomTree } from '../helpers/random-tree
 import { freePort } from '../helpers/sshd.js';
 import { SAMPLE, freshDir, sshTest, trees } from '../helpers/ssh-fixture.js';
 import { endpointContract } from '../helpers/endpoint-contract.js';
-import { ConnectionPool } from '../../src/transport/ssh-connect.js';
+import { ConnectionPool } from '../../src/transport/connection-pool.js';
 import { openHostAgent } from '../../src/transport/remote-agent.js';
 import { connectionShell } from '../../src/transport/host-shell.js';
 
@@ -125,7 +125,7 @@ test.serial('the endpoint contract holds over SSH', async (t) => {
   const pool = new ConnectionPool({ acceptNewHostKey: false });
   try {
     const base = freshDir(t, 'contract');
-    await endpointContract(t, base, async (root) => openHostAgent(connectionShell(await pool.get('web2', undefined, undefined)), `web2:${root}`, { root, cache: false, saveCache: false }));
+    await endpointContract(t, base, async (root) => openHostAgent(connectionShell(pool.get('web2', undefined, undefined)), `web2:${root}`, { root, cache: false, saveCache: false }));
   } finally {
     await pool.closeAll();
     process.env.HOME = home;
