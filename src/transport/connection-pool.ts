@@ -1,5 +1,5 @@
 import type { ClientChannel, Client as SshClient } from 'ssh2';
-import { type SshOptions, connectSsh, targetOf } from './ssh-connect.js';
+import { type JumpHop, type SshOptions, connectSsh, hopVia, targetOf } from './ssh-connect.js';
 
 interface Connection {
   client: Promise<SshClient>;
@@ -82,11 +82,19 @@ function execOn<T>(client: SshClient, command: string, c: Connection, adopt: (ch
   });
 }
 
-/** The connections of a run, by host: every endpoint on one host shares them. */
+/**
+ * The connections of a run, by host: every endpoint on one host shares them, and every host
+ * behind one ProxyJump chain shares the connection to its hops (a fleet behind a bastion is one
+ * login there, not one per host at once, which its sshd's MaxStartups would drop).
+ */
 export class ConnectionPool {
   private readonly hosts = new Map<string, HostConnections>();
+  private readonly jumps = new Map<string, Promise<SshClient>>();
+  private readonly opts: SshOptions;
 
-  constructor(private readonly opts: SshOptions) {}
+  constructor(opts: SshOptions) {
+    this.opts = { ...opts, jumpHost: (hops) => this.jumpHost(hops) };
+  }
 
   get(alias: string, user: string | undefined, port: number | undefined): HostConnections {
     const t = targetOf(alias, user, port);
@@ -99,8 +107,23 @@ export class ConnectionPool {
     return host;
   }
 
+  /** The connection to a chain's last hop, through the (shared) one to the hop before it. */
+  private jumpHost(hops: JumpHop[]): Promise<SshClient> {
+    const key = JSON.stringify(hops);
+    let client = this.jumps.get(key);
+    if (!client) {
+      const hop = hops[hops.length - 1]!;
+      client = (async () => connectSsh(hop.host, hop.user, hop.port, this.opts, hops.length > 1 ? await hopVia(await this.jumpHost(hops.slice(0, -1)), hop) : undefined))();
+      client.catch(() => undefined);
+      this.jumps.set(key, client);
+    }
+    return client;
+  }
+
   async closeAll(): Promise<void> {
     for (const host of this.hosts.values()) await host.closeAll();
     this.hosts.clear();
+    for (const jump of [...this.jumps.values()].reverse()) (await jump.catch(() => undefined))?.end();
+    this.jumps.clear();
   }
 }

@@ -15,6 +15,8 @@ export interface SshOptions {
   identity?: string;
   acceptNewHostKey: boolean;
   verbose?: (message: string) => void;
+  /** The connection to a ProxyJump chain's last hop, shared by every host behind it; by default one of the connection's own. */
+  jumpHost?: (hops: JumpHop[], opts: SshOptions) => Promise<SshClient>;
 }
 
 /** Where to connect, after ~/.ssh/config: the alias as typed names it in messages. */
@@ -86,7 +88,13 @@ function authMethods(user: string, t: HostConfig, agent: string | undefined, opt
   return { methods: ordered.map((o) => o.method), tried: ordered.map((o) => o.file), unusable };
 }
 
-function parseJump(spec: string): { user?: string; host: string; port?: number }[] {
+export interface JumpHop {
+  user?: string;
+  host: string;
+  port?: number;
+}
+
+function parseJump(spec: string): JumpHop[] {
   return spec.split(',').map((hop) => {
     const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
     if (!m) throw new EndpointError(`cannot parse ProxyJump "${hop}"`, hop);
@@ -106,7 +114,7 @@ export function targetOf(alias: string, user: string | undefined, port: number |
 }
 
 /** A connection's way to its host other than TCP: a ProxyJump hop's channel or a ProxyCommand's pipes. */
-interface Via {
+export interface Via {
   sock: Duplex;
   /** What the way itself says when the connection fails. */
   explain?: () => Promise<string>;
@@ -120,16 +128,20 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
   const t = targetOf(alias, user, port);
   const where = `${t.user}@${alias}`;
   if (t.proxyJump && !via) {
-    let hopClient: SshClient | undefined;
-    for (const hop of parseJump(t.proxyJump)) {
-      const next = hopClient ? { sock: await forward(hopClient, hop.host, hop.port ?? targetOf(hop.host, hop.user, hop.port).port) } : undefined;
-      hopClient = await connectSsh(hop.host, hop.user, hop.port, opts, next);
-    }
-    const sock = await forward(hopClient!, t.hostName, t.port);
-    return connectSsh(alias, user, port, opts, { sock }).then((c) => {
-      c.on('close', () => hopClient!.end());
-      return c;
+    const hops = parseJump(t.proxyJump);
+    const hopClient = await (opts.jumpHost ?? ownJumpHost)(hops, opts).catch((err: Error) => {
+      throw new EndpointError(`ProxyJump ${t.proxyJump}: ${err.message}`, where, undefined, (err as { code?: string }).code, { cause: err });
     });
+    // A hop of this connection's own goes with it; a shared one, with the pool that shares it.
+    const own = opts.jumpHost ? undefined : hopClient;
+    try {
+      const c = await connectSsh(alias, user, port, opts, { sock: await forward(hopClient, t.hostName, t.port) });
+      c.on('close', () => own?.end());
+      return c;
+    } catch (err) {
+      own?.end();
+      throw err;
+    }
   }
   if (t.proxyCommand && !via) {
     const proxy = startProxyCommand(t.proxyCommand);
@@ -219,6 +231,18 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
 function describeAuth(auth: { tried: string[]; unusable: string[] }): string {
   const tried = auth.tried.length > 0 ? `tried ${auth.tried.join(', ')}` : 'no keys found';
   return [tried, ...auth.unusable].join('; ');
+}
+
+/** Connects hop after hop, each through the one before; returns the connection to the last. */
+async function ownJumpHost(hops: JumpHop[], opts: SshOptions): Promise<SshClient> {
+  let client: SshClient | undefined;
+  for (const hop of hops) client = await connectSsh(hop.host, hop.user, hop.port, opts, client ? await hopVia(client, hop) : undefined);
+  return client!;
+}
+
+/** The way to a hop through the connection to the one before it. */
+export async function hopVia(previous: SshClient, hop: JumpHop): Promise<Via> {
+  return { sock: await forward(previous, hop.host, hop.port ?? targetOf(hop.host, hop.user, hop.port).port) };
 }
 
 function forward(client: SshClient, host: string, port: number): Promise<Duplex> {

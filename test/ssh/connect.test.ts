@@ -52,6 +52,23 @@ test.serial('ProxyJump through a bastion', async (t) => {
   t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
 });
 
+test.serial('hosts behind one bastion share the connection to it: one login there, not one per host at once', async (t) => {
+  const { lab } = t.context;
+  const behind = ['web1', 'web2', 'web3'].map((name, i) => `Host hidden${i + 1}\n  HostName 127.0.0.1\n  Port ${lab.hosts.get(name)!.port}\n  User root\n  ProxyJump bastion\n`);
+  const closed = await freePort();
+  const unreachable = `Host nowhere\n  HostName 127.0.0.1\n  Port ${closed}\n  User root\nHost beyond\n  HostName 127.0.0.1\n  Port ${lab.hosts.get('web1')!.port}\n  User root\n  ProxyJump nowhere\n`;
+  lab.writeClientFiles({ extraConfig: behind.join('') + unreachable });
+  const { master, at } = await trees(t, SAMPLE);
+  // The bastion drops a login that starts while another is under way (MaxStartups 1).
+  const res = await runCli(['sync', master, ...[1, 2, 3].map((i) => `hidden${i}:${at(`r${i}`)}`)], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  for (const i of [1, 2, 3]) t.deepEqual(comparable(snapshot(at(`r${i}`))), comparable(snapshot(master)));
+  // A hop that cannot be reached is named as the hop.
+  const bad = await runCli(['sync', master, `beyond:${at('r4')}`], { env: lab.env() });
+  t.is(bad.code, 2, bad.stderr);
+  t.regex(bad.stderr, new RegExp(`beyond:\\S+r4: ProxyJump nowhere: cannot connect to 127\\.0\\.0\\.1 port ${closed}`));
+});
+
 test.serial('ProxyCommand: the connection goes through the command; one that fails is quoted in the error', async (t) => {
   const { lab, dir } = t.context;
   const web3 = lab.hosts.get('web3')!;
