@@ -17,10 +17,11 @@ export interface CompareOptions {
 }
 
 /**
- * One round of comparison: list the master (unless its listing is under way: `masterListed`) and
- * the remotes (all at once), checksum only what the listings cannot decide (the master's files
- * once for every remote), and plan each remote. The master's failure rejects; a remote's failure
- * is recorded on it.
+ * One round of comparison: list the master (unless its listing is under way: `masterListed`), and
+ * each remote as a slot of the concurrency frees: list it, checksum only what the listings cannot
+ * decide (a master file once for every remote), plan it. A remote found identical keeps nothing of
+ * its listing: however many remotes, the run holds the listings of those it works on. The
+ * master's failure rejects; a remote's failure is recorded on it.
  */
 export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: CompareOptions, masterListed = master.list(opts.classes)): Promise<Listing> {
   const limit = pLimit(opts.concurrency);
@@ -28,30 +29,37 @@ export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: C
   let listed = 0;
   const tell = (): void => opts.onPhase?.(`listing: ${listed} of ${hosts} endpoints listed`);
   tell();
-  const [masterListing] = await Promise.all([
-    masterListed.finally(() => {
+  const masterReady = masterListed
+    .finally(() => {
       listed++;
       tell();
-    }),
+    })
+    .then((listing) => {
+      if (!listing.exists) throw new EndpointError('the master directory does not exist', master.label);
+      return listing;
+    });
+  const sums = new MasterChecksums(master);
+  const [masterListing] = await Promise.all([
+    masterReady,
     ...alive(remotes).map((r) =>
       limit(async () => {
         try {
           r.listing = await r.endpoint.list(opts.classes);
         } catch (err) {
           r.fail(err);
+          return;
         } finally {
           listed++;
           tell();
         }
+        const m = await masterReady;
+        for (const p of m.badNames ?? []) r.pathError(master.label, p, BAD_NAME + 'not replicated');
+        for (const p of r.listing.badNames ?? []) r.pathError(r.label, p, BAD_NAME + 'left as it is');
+        await checksumAndPlan(sums, m, r, opts);
+        if (r.alive && r.plan.length === 0 && r.listing.exists && r.listing.leftovers.length === 0) r.listing = undefined;
       }),
     ),
   ]);
-  if (!masterListing.exists) throw new EndpointError('the master directory does not exist', master.label);
-  for (const r of alive(remotes)) {
-    for (const p of masterListing.badNames ?? []) r.pathError(master.label, p, BAD_NAME + 'not replicated');
-    for (const p of r.listing?.badNames ?? []) r.pathError(r.label, p, BAD_NAME + 'left as it is');
-  }
-  await checksumAndPlan(master, masterListing, remotes, opts);
   return masterListing;
 }
 
@@ -91,7 +99,8 @@ export async function verifyTouched(master: Endpoint, masterListing: Listing, re
     ),
   ]);
   const patched = patchListing(masterListing, union, inClass(masterFresh));
-  await checksumAndPlan(master, patched, remotes, opts);
+  const sums = new MasterChecksums(master);
+  await Promise.all(alive(remotes).map((r) => limit(() => checksumAndPlan(sums, patched, r, opts))));
   return patched;
 }
 
@@ -102,39 +111,48 @@ function alive(remotes: RemoteRun[]): RemoteRun[] {
 }
 
 /**
- * Checksums what the listings' CRCs (vouched for by the hosts' caches, or learnt in an earlier
- * round) leave open, the master's once for all remotes, and plans each remote. What is learnt
- * goes into the listings' entries, so that a later round need not ask again.
+ * The master's checksums of one round, each file read once however many remotes ask for it,
+ * also when they ask at once. What is learnt goes into the listing's entries.
  */
-async function checksumAndPlan(master: Endpoint, masterListing: Listing, remotes: RemoteRun[], opts: CompareOptions): Promise<void> {
-  const limit = pLimit(opts.concurrency);
-  const masterOpen = new Map<string, Entry>();
-  const remoteOpen = new Map<RemoteRun, Entry[]>();
-  for (const r of alive(remotes)) {
-    const open: Entry[] = [];
-    for (const [m, re] of checksumCandidates(masterListing, r.listing!, opts.attrs)) {
-      if (m.crc === undefined) masterOpen.set(m.path, m);
-      if (re.crc === undefined) open.push(re);
+class MasterChecksums {
+  private readonly asked = new Map<string, Promise<void>>();
+
+  constructor(private readonly master: Endpoint) {}
+
+  /** Resolves once every entry's CRC is known (or its file found unreadable: no CRC, so different). */
+  async learn(entries: Entry[]): Promise<void> {
+    const ask = entries.filter((e) => e.crc === undefined && !this.asked.has(e.path));
+    if (ask.length > 0) {
+      const reading = this.master.checksums(ask.map((e) => e.path)).then((got) => learn(ask, got));
+      for (const e of ask) this.asked.set(e.path, reading);
     }
-    remoteOpen.set(r, open);
+    await Promise.all(new Set(entries.map((e) => this.asked.get(e.path))));
   }
-  const asked = [...remoteOpen.values()].reduce((n, open) => n + open.length, masterOpen.size);
-  if (asked > 0) opts.onPhase?.(`checksums of ${asked} files (equal size on both sides)`);
-  await Promise.all([
-    masterOpen.size > 0 ? master.checksums([...masterOpen.keys()]).then((got) => learn(masterOpen.values(), got)) : undefined,
-    ...[...remoteOpen].map(([r, open]) =>
-      limit(async () => {
-        try {
-          if (open.length > 0) learn(open, await r.endpoint.checksums(open.map((e) => e.path)));
-        } catch (err) {
-          r.fail(err);
-        }
-      }),
-    ),
-  ]);
-  for (const r of alive(remotes)) {
-    r.plan = planRemote({ master: masterListing, remote: r.listing!, options: { attrs: opts.attrs, delete: opts.delete } });
+}
+
+/**
+ * Checksums what the listings' CRCs (vouched for by the hosts' caches, or learnt in an earlier
+ * round) leave open on both sides at once, and plans the remote. What is learnt goes into the
+ * listings' entries, so that a later round need not ask again. A master failure rejects.
+ */
+async function checksumAndPlan(sums: MasterChecksums, masterListing: Listing, r: RemoteRun, opts: CompareOptions): Promise<void> {
+  if (!r.alive) return;
+  const masterOpen: Entry[] = [];
+  const remoteOpen: Entry[] = [];
+  for (const [m, re] of checksumCandidates(masterListing, r.listing!, opts.attrs)) {
+    if (m.crc === undefined) masterOpen.push(m);
+    if (re.crc === undefined) remoteOpen.push(re);
   }
+  if (remoteOpen.length > 0) opts.onPhase?.(`${r.label}: checksums of ${remoteOpen.length} files (equal size on both sides)`);
+  const remoteRead = async (): Promise<void> => {
+    try {
+      if (remoteOpen.length > 0) learn(remoteOpen, await r.endpoint.checksums(remoteOpen.map((e) => e.path)));
+    } catch (err) {
+      r.fail(err);
+    }
+  };
+  await Promise.all([sums.learn(masterOpen), remoteRead()]);
+  if (r.alive) r.plan = planRemote({ master: masterListing, remote: r.listing!, options: { attrs: opts.attrs, delete: opts.delete } });
 }
 
 /** A file left out of `got` could not be read: it keeps no CRC, and so counts as different. */
