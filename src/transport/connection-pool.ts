@@ -1,5 +1,5 @@
 import type { ClientChannel, Client as SshClient } from 'ssh2';
-import { type JumpHop, type SshOptions, connectSsh, hopVia, targetOf } from './ssh-connect.js';
+import { type ConnectOptions, type JumpHop, type SshOptions, connectSsh, hopVia, targetOf } from './ssh-connect.js';
 
 interface Connection {
   client: Promise<SshClient>;
@@ -90,7 +90,7 @@ function execOn<T>(client: SshClient, command: string, c: Connection, adopt: (ch
 export class ConnectionPool {
   private readonly hosts = new Map<string, HostConnections>();
   private readonly jumps = new Map<string, Promise<SshClient>>();
-  private readonly opts: SshOptions;
+  private readonly opts: ConnectOptions;
 
   constructor(opts: SshOptions) {
     this.opts = { ...opts, jumpHost: (hops) => this.jumpHost(hops) };

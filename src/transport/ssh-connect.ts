@@ -15,8 +15,11 @@ export interface SshOptions {
   identity?: string;
   acceptNewHostKey: boolean;
   verbose?: (message: string) => void;
-  /** The connection to a ProxyJump chain's last hop, shared by every host behind it; by default one of the connection's own. */
-  jumpHost?: (hops: JumpHop[], opts: SshOptions) => Promise<SshClient>;
+}
+
+/** What a connection is opened with: the run's options, and where the connections to ProxyJump hops come from (shared). */
+export interface ConnectOptions extends SshOptions {
+  jumpHost: (hops: JumpHop[]) => Promise<SshClient>;
 }
 
 /** Where to connect, after ~/.ssh/config: the alias as typed names it in messages. */
@@ -124,24 +127,14 @@ export interface Via {
  * Opens one SSH connection, through ProxyJump hops or a ProxyCommand if the config names them,
  * checking the host key against known_hosts the way OpenSSH does (a changed key is always refused).
  */
-export async function connectSsh(alias: string, user: string | undefined, port: number | undefined, opts: SshOptions, via?: Via): Promise<SshClient> {
+export async function connectSsh(alias: string, user: string | undefined, port: number | undefined, opts: ConnectOptions, via?: Via): Promise<SshClient> {
   const t = targetOf(alias, user, port);
   const where = `${t.user}@${alias}`;
   if (t.proxyJump && !via) {
-    const hops = parseJump(t.proxyJump);
-    const hopClient = await (opts.jumpHost ?? ownJumpHost)(hops, opts).catch((err: Error) => {
+    const hopClient = await opts.jumpHost(parseJump(t.proxyJump)).catch((err: Error) => {
       throw new EndpointError(`ProxyJump ${t.proxyJump}: ${err.message}`, where, undefined, (err as { code?: string }).code, { cause: err });
     });
-    // A hop of this connection's own goes with it; a shared one, with the pool that shares it.
-    const own = opts.jumpHost ? undefined : hopClient;
-    try {
-      const c = await connectSsh(alias, user, port, opts, { sock: await forward(hopClient, t.hostName, t.port) });
-      c.on('close', () => own?.end());
-      return c;
-    } catch (err) {
-      own?.end();
-      throw err;
-    }
+    return connectSsh(alias, user, port, opts, { sock: await forward(hopClient, t.hostName, t.port) });
   }
   if (t.proxyCommand && !via) {
     const proxy = startProxyCommand(t.proxyCommand);
@@ -231,13 +224,6 @@ export async function connectSsh(alias: string, user: string | undefined, port: 
 function describeAuth(auth: { tried: string[]; unusable: string[] }): string {
   const tried = auth.tried.length > 0 ? `tried ${auth.tried.join(', ')}` : 'no keys found';
   return [tried, ...auth.unusable].join('; ');
-}
-
-/** Connects hop after hop, each through the one before; returns the connection to the last. */
-async function ownJumpHost(hops: JumpHop[], opts: SshOptions): Promise<SshClient> {
-  let client: SshClient | undefined;
-  for (const hop of hops) client = await connectSsh(hop.host, hop.user, hop.port, opts, client ? await hopVia(client, hop) : undefined);
-  return client!;
 }
 
 /** The way to a hop through the connection to the one before it. */
