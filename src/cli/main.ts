@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, appendFileSync, constants, statSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { formatAddress } from '../endpoint/address.js';
 import { ReplisyncError, UsageError, describe, errnoCode, reasonOf } from '../endpoint/errors.js';
@@ -8,12 +8,13 @@ import { runJob } from '../execute/run-job.js';
 import type { Listing } from '../engine/entry.js';
 import type { RunResult } from '../execute/types.js';
 import { JobBusy, acquireJobLock } from '../execute/job-lock.js';
-import { renderHtml } from '../report/html.js';
-import { renderJson } from '../report/json.js';
-import { renderMarkdown } from '../report/markdown.js';
+import { htmlReport } from '../report/html.js';
+import { jsonReport } from '../report/json.js';
+import { markdownReport } from '../report/markdown.js';
 import { type ReportView, viewReport } from '../report/model.js';
+import { type Pieces, batches, writePieces } from '../report/pieces.js';
 import { logLine } from '../report/run-log.js';
-import { renderText } from '../report/text.js';
+import { textReport } from '../report/text.js';
 import { runAgent } from '../agent/agent.js';
 import { askedForJson, parseArgs } from './args.js';
 import { EXIT_ERROR, exitCodeOf } from './exit-code.js';
@@ -25,14 +26,27 @@ function say(message: string): void {
   process.stderr.write(`replisync: ${message}\n`);
 }
 
-function renderFile(view: ReportView, kind: 'json' | 'md' | 'html'): string {
-  return kind === 'json' ? renderJson(view) : kind === 'md' ? renderMarkdown(view) : renderHtml(view);
+function fileReport(view: ReportView, kind: 'json' | 'md' | 'html'): Pieces {
+  return kind === 'json' ? jsonReport(view) : kind === 'md' ? markdownReport(view) : htmlReport(view);
 }
 
-function emit(settings: Settings, run: RunResult, code: number, startedAt: Date): void {
+function toStdout(pieces: Pieces): Promise<void> {
+  return writePieces(process.stdout, pieces);
+}
+
+function toFile(file: string, pieces: Pieces): void {
+  const fd = openSync(file, 'w');
+  try {
+    for (const chunk of batches(pieces)) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function emit(settings: Settings, run: RunResult, code: number, startedAt: Date): Promise<void> {
   const view = viewReport(run);
-  if (settings.format === 'json') process.stdout.write(renderJson(view));
-  else if (!(settings.quiet && code === 0)) process.stdout.write(renderText(view));
+  if (settings.format === 'json') await toStdout(jsonReport(view));
+  else if (!(settings.quiet && code === 0)) await toStdout(textReport(view));
   // One message once, however many remotes met it (a master lost mid-run fails the run and every remote's copies).
   const said = new Set<string>();
   const sayOnce = (message: string): void => {
@@ -57,7 +71,7 @@ function emit(settings: Settings, run: RunResult, code: number, startedAt: Date)
     }
   };
   const { report, log } = settings;
-  if (report) write('--report', report.file, () => writeFileSync(report.file, renderFile(view, report.kind)));
+  if (report) write('--report', report.file, () => toFile(report.file, fileReport(view, report.kind)));
   if (log) write('--log', log, () => appendFileSync(log, logLine(view, settings.job, code, startedAt)));
 }
 
@@ -140,7 +154,7 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
     });
     const code = exitCodeOf(run);
     out.reported = true;
-    emit(settings, run, code, startedAt);
+    await emit(settings, run, code, startedAt);
     return code;
   } finally {
     // Still listening while closing: a signal that came as the run ended (its agents stopped by
@@ -189,7 +203,7 @@ export async function main(argv: string[]): Promise<number> {
     const asked = settings ? { json: settings.format === 'json', dryRun: settings.dryRun } : askedForJson(argv);
     if (asked.json && !out.reported) {
       const master = settings ? formatAddress(settings.master) : null;
-      process.stdout.write(renderJson({ master, dryRun: asked.dryRun, error: message, remotes: [] }));
+      await toStdout(jsonReport({ master, dryRun: asked.dryRun, error: message, remotes: [] }));
     }
     return EXIT_ERROR;
   }

@@ -1,4 +1,5 @@
 import { type ReportView, detailOf, noActionsText, summaryLine } from './model.js';
+import { joinedLines } from './pieces.js';
 
 function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -10,7 +11,7 @@ th{background:#f3f3f3}td.path{font-family:monospace;white-space:pre}.error{color
 .op-copy{color:#06c}.op-delete,.op-rmdir{color:#a00}`;
 
 /** A standalone page: per remote, a table of actions and a summary. */
-export function renderHtml(report: ReportView): string {
+export function htmlReport(report: ReportView): string[] {
   const parts: string[] = [];
   parts.push('<!doctype html>', '<html lang="en"><head><meta charset="utf-8">');
   parts.push(`<title>replisync ${report.dryRun ? 'diff' : 'sync'} report</title><style>${STYLE}</style></head><body>`);
@@ -36,5 +37,5 @@ export function renderHtml(report: ReportView): string {
     if (r.error) parts.push(`<p class="error">Error: ${esc(r.error)}</p>`);
   }
   parts.push('</body></html>', '');
-  return parts.join('\n');
+  return joinedLines(parts);
 }

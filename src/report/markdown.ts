@@ -1,4 +1,5 @@
 import { type ReportView, detailOf, noActionsText, summaryLine } from './model.js';
+import { joinedLines } from './pieces.js';
 
 /**
  * Text as Markdown shows it literally: a file name such as `__init__.py` or `a|b` must not turn
@@ -8,7 +9,7 @@ function cell(s: string): string {
   return s.replace(/[\\`*_[\]|~<&]/g, (c) => `\\${c}`).replace(/\n/g, '\\n');
 }
 
-export function renderMarkdown(report: ReportView): string {
+export function markdownReport(report: ReportView): string[] {
   const out: string[] = [`# replisync ${report.dryRun ? 'diff' : 'sync'} report`, '', `Master: ${cell(report.master)}`, ''];
   if (report.error) out.push(`**Error:** ${cell(report.error)}`, '');
   for (const r of report.remotes) {
@@ -28,5 +29,5 @@ export function renderMarkdown(report: ReportView): string {
     if (r.inconsistent.length > 0) out.push(`**Inconsistent:** ${r.inconsistent.map(cell).join(', ')}`, '');
     if (r.error) out.push(`**Error:** ${cell(r.error)}`, '');
   }
-  return out.join('\n');
+  return joinedLines(out);
 }

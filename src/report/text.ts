@@ -9,7 +9,8 @@ export function printable(path: string): string {
   });
 }
 
-export function renderText(report: ReportView): string {
+/** A piece a line. */
+export function textReport(report: ReportView): string[] {
   // Errors are on stderr as well; here they keep a failed remote's empty block from reading as a clean one.
   const lines: string[] = report.error ? [`error ${printable(report.error)}`] : [];
   for (const r of report.remotes) {
@@ -22,5 +23,5 @@ export function renderText(report: ReportView): string {
     if (r.error) lines.push(`error ${printable(r.error)}`);
     lines.push(`summary ${r.endpoint}: ${summaryLine(r)}`);
   }
-  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+  return lines.map((line) => `${line}\n`);
 }

@@ -2,7 +2,9 @@ import test from 'ava';
 import { type Action, summarize } from '../../src/engine/action.js';
 import type { Entry } from '../../src/engine/entry.js';
 import { type ReportView, viewAction } from '../../src/report/model.js';
-import { renderText } from '../../src/report/text.js';
+import { textReport } from '../../src/report/text.js';
+
+const renderText = (r: Parameters<typeof textReport>[0]): string => textReport(r).join('');
 
 const entry = (path: string, extra: Partial<Entry> = {}): Entry => ({ path, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtimeMs: 0, ino: 1, nlink: 1, ...extra });
 
