@@ -5,7 +5,6 @@ import { formatAddress } from '../endpoint/address.js';
 import { ReplisyncError, UsageError, describe, errnoCode, reasonOf } from '../endpoint/errors.js';
 import { type OpenedEndpoints, openEndpoints } from '../endpoint/open.js';
 import { runJob } from '../execute/run-job.js';
-import type { Listing } from '../engine/entry.js';
 import type { RunResult } from '../execute/types.js';
 import { JobBusy, acquireJobLock } from '../execute/job-lock.js';
 import { htmlReport } from '../report/html.js';
@@ -105,17 +104,19 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
   let endpoints: OpenedEndpoints | undefined;
   // Once: a signal during the closing of a finished run waits for the same closing.
   let closing: Promise<void> | undefined;
-  const closeAll = (): Promise<void> =>
+  // A stop does not wait for hosts still being reached: their connections end with the process.
+  const closeAll = (stopping = false): Promise<void> =>
     (closing ??= (async () => {
       if (endpoints) {
-        await Promise.all([endpoints.master, ...endpoints.remotes].map((e) => e.close().catch(() => undefined)));
+        const remotes = stopping ? endpoints.remotes.flatMap((p) => (p.settled ? [p.settled] : [])) : await Promise.all(endpoints.remotes.map((p) => p.opened));
+        await Promise.all([endpoints.master, ...remotes].map((e) => e.close().catch(() => undefined)));
         await endpoints.release();
       }
       await jobLock?.release();
     })());
   const onSignal = (signal: NodeJS.Signals): void => {
     say(`${signal}: stopping: removing staged files and releasing locks (what a stop cannot remove, the next run does)`);
-    void closeAll().finally(() => process.exit(EXIT_ERROR));
+    void closeAll(true).finally(() => process.exit(EXIT_ERROR));
   };
   // SIGHUP: the terminal the run was started from is gone.
   process.once('SIGINT', onSignal);
@@ -123,19 +124,14 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
   process.once('SIGHUP', onSignal);
   try {
     // The master is listed while the remotes are reached (agents started, SSH handshakes): it only reads.
-    let masterListing: Promise<Listing> | undefined;
-    endpoints = await openEndpoints(settings, verbose, (master) => {
-      masterListing = master.list(settings.classes);
-      masterListing.catch(() => undefined); // awaited by the run; this only keeps a refused overlap from leaving it unhandled
-    });
-    checkOpenedOverlap([
-      { role: 'master', endpoint: endpoints.master },
-      ...endpoints.remotes.map((endpoint) => ({ role: 'remote' as const, endpoint })),
-    ]);
+    endpoints = await openEndpoints(settings, verbose);
+    const master = endpoints.master;
+    const masterListing = master.list(settings.classes);
     const run = await runJob({
-      master: endpoints.master,
+      master,
       masterListing,
       remotes: endpoints.remotes,
+      vetEndpoints: (remotes) => checkOpenedOverlap([{ role: 'master', endpoint: master }, ...remotes.map((endpoint) => ({ role: 'remote' as const, endpoint }))]),
       classes: settings.classes,
       attrs: settings.attrs,
       delete: settings.delete,

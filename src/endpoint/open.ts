@@ -8,9 +8,17 @@ import type { RemoteOpenOptions } from './remote-endpoint.js';
 import { UnreachableEndpoint } from './unreachable.js';
 import { openLocalAgent } from '../transport/local-agent.js';
 
+/** A remote being reached: its agent started, over SSH or beside this process. Never rejects: one that cannot be reached opens as an UnreachableEndpoint. */
+export interface PendingEndpoint {
+  label: string;
+  opened: Promise<Endpoint>;
+  /** The endpoint, once opened. */
+  settled?: Endpoint;
+}
+
 export interface OpenedEndpoints {
   master: Endpoint;
-  remotes: Endpoint[];
+  remotes: PendingEndpoint[];
   /** Ends the SSH connections once every endpoint is closed. */
   release(): Promise<void>;
 }
@@ -38,11 +46,11 @@ async function openLocalRemote(address: Extract<Address, { kind: 'local' }>, set
 }
 
 /**
- * Opens the master and every remote, all at once; one that cannot be opened stands as an
- * UnreachableEndpoint. `masterOpened` is told of the master as soon as it is open, while the
- * remotes may still be being reached.
+ * Opens the master, and starts reaching every remote, all at once; one that cannot be opened
+ * stands as an UnreachableEndpoint. Resolves once the master is open: the remotes are worked on
+ * as each is reached, so that a host that does not answer holds back only itself.
  */
-export async function openEndpoints(settings: Settings, verbose?: (m: string) => void, masterOpened?: (master: Endpoint) => void): Promise<OpenedEndpoints> {
+export async function openEndpoints(settings: Settings, verbose?: (m: string) => void): Promise<OpenedEndpoints> {
   // The SSH modules are loaded only when a host is named: a run on local directories starts faster.
   const ssh = [settings.master, ...settings.remotes].some((a) => a.kind !== 'local') ? await loadSsh(settings, verbose) : undefined;
   const openRemote = async (a: Address): Promise<Endpoint> => {
@@ -58,10 +66,13 @@ export async function openEndpoints(settings: Settings, verbose?: (m: string) =>
       return new UnreachableEndpoint(label, e);
     }
   };
-  const opening = Promise.all(settings.remotes.map(openRemote));
+  const remotes = settings.remotes.map((a): PendingEndpoint => {
+    const pending: PendingEndpoint = { label: formatAddress(a), opened: openRemote(a) };
+    void pending.opened.then((endpoint) => (pending.settled = endpoint));
+    return pending;
+  });
   const master = settings.master.kind === 'local' ? openLocal(settings.master, settings) : await openRemote(settings.master);
-  masterOpened?.(master);
-  return { master, remotes: await opening, release: async () => ssh?.pool.closeAll() };
+  return { master, remotes, release: async () => ssh?.pool.closeAll() };
 }
 
 async function loadSsh(settings: Settings, verbose?: (m: string) => void) {

@@ -44,7 +44,7 @@ export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: C
     ...alive(remotes).map((r) =>
       limit(async () => {
         try {
-          r.listing = await r.endpoint.list(opts.classes);
+          r.listing = await (await r.open()).list(opts.classes);
         } catch (err) {
           r.fail(err);
           return;

@@ -26,10 +26,23 @@ export class RemoteRun {
   /** A directory this pass emptied held more than its listing showed (another process is at work there): the verification lists this remote whole again. */
   relist = false;
 
-  constructor(readonly endpoint: Endpoint) {}
+  private opened: Endpoint | undefined;
 
-  get label(): string {
-    return this.endpoint.label;
+  constructor(
+    readonly label: string,
+    private readonly opening: Promise<Endpoint>,
+  ) {}
+
+  /** Waits for the remote to be reached (never rejects: an unreachable one fails its first call). */
+  async open(): Promise<Endpoint> {
+    this.opened ??= await this.opening;
+    return this.opened;
+  }
+
+  /** The endpoint, once opened: the comparison opens every remote before anything else uses it. */
+  get endpoint(): Endpoint {
+    if (!this.opened) throw new Error(`${this.label}: used before it was reached`);
+    return this.opened;
   }
 
   get alive(): boolean {

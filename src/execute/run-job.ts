@@ -14,7 +14,7 @@ import type { RunOptions, RunResult } from './types.js';
  * acted on; what still differs after the last pass is reported as inconsistent.
  */
 export async function runJob(opts: RunOptions): Promise<RunResult> {
-  const remotes = opts.remotes.map((ep) => new RemoteRun(ep));
+  const remotes = opts.remotes.map((p) => new RemoteRun(p.label, p.opened));
   const result = (fatal?: string): RunResult => ({
     master: opts.master.label,
     dryRun: opts.dryRun,
@@ -40,6 +40,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
   opts.progress?.start('listing', 0);
   let fatal = await compare(remotes);
   opts.progress?.stop();
+  opts.vetEndpoints?.(await Promise.all(remotes.map((r) => r.open())));
   opts.verbose?.(`compared in ${since()}`);
   if (fatal) return result(fatal);
   for (const e of masterListing!.entries) {

@@ -8,7 +8,10 @@ export interface RunOptions {
   master: Endpoint;
   /** The master's listing by `classes`, when it was begun early (while the remotes were reached). */
   masterListing?: Promise<Listing>;
-  remotes: Endpoint[];
+  /** Being reached: each is worked on as soon as it is open. */
+  remotes: { label: string; opened: Promise<Endpoint> }[];
+  /** Told of every endpoint once all are open, before anything is changed; throws to refuse the run. */
+  vetEndpoints?: (remotes: Endpoint[]) => void;
   classes: ClassSpec[];
   attrs: ReadonlySet<AttrName>;
   delete: boolean;
