@@ -1,6 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, comparable, makeTree, runCli, snapshot } from '../helpers/tree.js';
 import { freshDir, sshTest, trees, type SshContext } from '../helpers/ssh-fixture.js';
@@ -82,3 +84,26 @@ test.serial('over SSH: remote directories removed or filled by another process m
 );
 test.serial('over SSH: a master file rewritten during the sync is never committed mixed', (t) => scenarios.masterWriterNeverCommitsAMix(t, overSsh(t)));
 test.serial('over SSH: two runs on one remote respect its lock', (t) => scenarios.concurrentRunsRespectTheRemoteLock(t, overSsh(t)));
+
+test.serial('Ctrl-C while a host is still being reached stops the run at once, not when that host times out', async (t) => {
+  const { lab } = t.context;
+  // A "host" that takes the TCP connection and never says a word: its handshake would wait 5 minutes.
+  const silent = createServer((socket) => socket.on('error', () => undefined));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const reached = once(silent, 'connection');
+  t.teardown(() => silent.close());
+  const port = (silent.address() as { port: number }).port;
+  lab.writeClientFiles({ extraConfig: `Host silent\n  HostName 127.0.0.1\n  Port ${port}\n  User root\n  ConnectTimeout 300\n` });
+  const { master, at } = await trees(t, { 'a.txt': 'a' });
+  const child = spawn(process.execPath, [BIN, 'sync', master, at('r1'), `web1:${at('r2')}`, `silent:${at('r3')}`], { env: { ...process.env, ...lab.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  await reached;
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  t.is(code, 2, stderr);
+  t.regex(stderr, /SIGINT: stopping/);
+  // Nothing was changed: the run stops before its first change waits for every host.
+  t.deepEqual(readdirSync(nodePath.dirname(at('r1'))).sort(), ['master']);
+});
