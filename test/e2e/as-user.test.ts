@@ -115,3 +115,19 @@ test('a master file the user may not read: exit 2, named once however many passe
   t.is(statSync(remote).uid, 0);
   // Its mtime moved with the new entry: only its owner may set a directory's times.
 });
+
+// Needs a remote directory that belongs to someone else, which only root can arrange.
+(asRoot ? test : test.skip)('a step the user may not take on the remote says what it was doing: "cannot delete: permission denied"', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => cleanup(dir));
+  const master = nodePath.join(dir, 'master');
+  const remote = nodePath.join(dir, 'remote');
+  await makeTree(master, { 'old/keep': 'k' });
+  await makeTree(remote, { 'old/keep': 'k', 'old/gone': 'g' });
+  execFileSync('chown', ['-R', 'nobody:', dir]);
+  execFileSync('chown', ['root:', nodePath.join(remote, 'old')]); // readable, not writable, by the user
+  const res = await runAsOwner(dir, ['sync', master, remote]);
+  t.is(res.code, 2, res.stderr);
+  t.regex(res.stderr, /remote: old\/gone: cannot delete: permission denied \(EACCES\)/);
+  t.true(existsSync(nodePath.join(remote, 'old/gone')));
+});

@@ -11,6 +11,7 @@ import {
   unlinkSync as unlink,
 } from 'node:fs';
 import { type Entry, childOf, parentOf } from '../../engine/entry.js';
+import type { Op } from '../../engine/action.js';
 import { CHANGED, type CommitStep, type StepResult } from '../endpoint.js';
 import { errnoCode, movedAway, reasonOf } from '../errors.js';
 import type { ChecksumCache } from './checksum-cache.js';
@@ -68,15 +69,30 @@ function expectState(abs: string, expect: Entry | undefined, strictContent: bool
   return st;
 }
 
+/** What a step was doing, for the message of a system call that failed in it. */
+const DOING: Record<Op, string> = {
+  copy: 'cannot put the new content in place',
+  delete: 'cannot delete',
+  mkdir: 'cannot create the directory',
+  rmdir: 'cannot remove the directory',
+  chmod: 'cannot change the mode',
+  chown: 'cannot change the owner',
+  touch: 'cannot set the mtime',
+  symlink: 'cannot make the symlink',
+  hardlink: 'cannot make the hard link',
+};
+
 /**
  * A step that failed. ENOENT, ENOTDIR or ELOOP: the path, its temp file or a directory above it
  * was removed or replaced since the listing (by another process: the plan makes parents first),
  * which the next pass looks at again. An entry outside the classification in the way of a
- * directory is named by the failed mkdir of that directory.
+ * directory is named by the failed mkdir of that directory. A system call's error says what the
+ * step was doing; ours say it themselves.
  */
-function failed(path: string, err: unknown): StepResult {
+function failed(path: string, op: Op, err: unknown): StepResult {
   const code = errnoCode(err);
-  return { path, ok: false, error: reasonOf(err), code: movedAway(code) ? CHANGED : code };
+  const fromSystem = (err as { syscall?: unknown } | null)?.syscall !== undefined;
+  return { path, ok: false, error: fromSystem ? `${DOING[op]}: ${reasonOf(err)}` : reasonOf(err), code: movedAway(code) ? CHANGED : code };
 }
 
 /** An error of our wording that keeps the system's code, which the executor decides by. */
@@ -109,7 +125,7 @@ export class Committer {
           const entry = this.apply(step);
           results.push(entry ? { path: step.action.path, ok: true, entry } : { path: step.action.path, ok: true });
         } catch (err) {
-          results.push(failed(step.action.path, err));
+          results.push(failed(step.action.path, step.action.op, err));
         }
       }
     } finally {
