@@ -1,5 +1,4 @@
 import { type ReportView, detailOf, noActionsText, summaryLine } from './model.js';
-import { joinedLines } from './pieces.js';
 
 function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -10,19 +9,24 @@ table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;p
 th{background:#f3f3f3}td.path{font-family:monospace;white-space:pre}.error{color:#a00}.summary{font-weight:600}
 .op-copy{color:#06c}.op-delete,.op-rmdir{color:#a00}`;
 
-/** A standalone page: per remote, a table of actions and a summary. */
-export function htmlReport(report: ReportView): string[] {
-  const parts: string[] = [];
-  parts.push('<!doctype html>', '<html lang="en"><head><meta charset="utf-8">');
-  parts.push(`<title>replisync ${report.dryRun ? 'diff' : 'sync'} report</title><style>${STYLE}</style></head><body>`);
-  parts.push(`<h1>replisync ${report.dryRun ? 'diff' : 'sync'} report</h1>`, `<p>Master: <code>${esc(report.master)}</code></p>`);
-  if (report.error) parts.push(`<p class="error">Error: ${esc(report.error)}</p>`);
+/**
+ * A standalone page: per remote, a table of actions and a summary. Its lines joined by newlines,
+ * a piece for the head, one per remote and one for the end, made as it is written.
+ */
+export function* htmlReport(report: ReportView): Generator<string> {
+  const head: string[] = [];
+  head.push('<!doctype html>', '<html lang="en"><head><meta charset="utf-8">');
+  head.push(`<title>replisync ${report.dryRun ? 'diff' : 'sync'} report</title><style>${STYLE}</style></head><body>`);
+  head.push(`<h1>replisync ${report.dryRun ? 'diff' : 'sync'} report</h1>`, `<p>Master: <code>${esc(report.master)}</code></p>`);
+  if (report.error) head.push(`<p class="error">Error: ${esc(report.error)}</p>`);
+  yield head.join('\n');
   for (const r of report.remotes) {
-    parts.push(`<h2>${esc(r.endpoint)}</h2>`);
-    if (r.actions.length === 0) parts.push(`<p>${noActionsText(report, r)}</p>`);
+    const parts = [`<h2>${esc(r.endpoint)}</h2>`];
+    const actions = r.actions;
+    if (actions.length === 0) parts.push(`<p>${noActionsText(report, r)}</p>`);
     else {
       parts.push('<table><thead><tr><th>op</th><th>path</th><th>detail</th></tr></thead><tbody>');
-      for (const a of r.actions) {
+      for (const a of actions) {
         parts.push(`<tr class="op-${a.op}"><td>${a.op}</td><td class="path">${esc(a.path)}</td><td>${esc(detailOf(a))}</td></tr>`);
       }
       parts.push('</tbody></table>');
@@ -35,7 +39,7 @@ export function htmlReport(report: ReportView): string[] {
     parts.push(`<p class="summary">${esc(summaryLine(r))}; passes: ${r.passes}</p>`);
     if (r.inconsistent.length > 0) parts.push(`<p class="error">Inconsistent: ${r.inconsistent.map(esc).join(', ')}</p>`);
     if (r.error) parts.push(`<p class="error">Error: ${esc(r.error)}</p>`);
+    yield `\n${parts.join('\n')}`;
   }
-  parts.push('</body></html>', '');
-  return joinedLines(parts);
+  yield '\n</body></html>\n';
 }

@@ -69,7 +69,10 @@ export function viewReport(run: RunResult): ReportView {
     error: run.fatal ?? null,
     remotes: run.remotes.map((r) => ({
       endpoint: r.endpoint,
-      actions: r.actions.map(viewAction),
+      // Made each time it is read, and let go after: a run's views need not all be held at once.
+      get actions() {
+        return r.actions.map(viewAction);
+      },
       passes: r.passes,
       inconsistent: r.inconsistent,
       error: r.errors.length > 0 ? r.errors.join('; ') : null,

@@ -7,11 +7,6 @@ import type { Writable } from 'node:stream';
  */
 export type Pieces = Iterable<string>;
 
-/** Pieces that concatenate to `lines.join('\n')`. */
-export function joinedLines(lines: readonly string[]): string[] {
-  return lines.map((line, i) => (i < lines.length - 1 ? `${line}\n` : line));
-}
-
 /** The pieces gathered into strings of about `size` characters: few writes, none huge. */
 export function* batches(pieces: Pieces, size = 1 << 20): Generator<string> {
   let batch: string[] = [];

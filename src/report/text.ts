@@ -9,19 +9,18 @@ export function printable(path: string): string {
   });
 }
 
-/** A piece a line. */
-export function textReport(report: ReportView): string[] {
+/** A line a piece, made as it is written. */
+export function* textReport(report: ReportView): Generator<string> {
   // Errors are on stderr as well; here they keep a failed remote's empty block from reading as a clean one.
-  const lines: string[] = report.error ? [`error ${printable(report.error)}`] : [];
+  if (report.error) yield `error ${printable(report.error)}\n`;
   for (const r of report.remotes) {
-    lines.push(`remote ${r.endpoint}`);
+    yield `remote ${r.endpoint}\n`;
     for (const a of r.actions) {
       const detail = detailOf(a);
       const head = `  ${symbolOf(a)} ${a.op.padEnd(8)} ${printable(a.path)}`;
-      lines.push(detail ? `${head.padEnd(36)} ${printable(detail)}` : head);
+      yield detail ? `${head.padEnd(36)} ${printable(detail)}\n` : `${head}\n`;
     }
-    if (r.error) lines.push(`error ${printable(r.error)}`);
-    lines.push(`summary ${r.endpoint}: ${summaryLine(r)}`);
+    if (r.error) yield `error ${printable(r.error)}\n`;
+    yield `summary ${r.endpoint}: ${summaryLine(r)}\n`;
   }
-  return lines.map((line) => `${line}\n`);
 }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { markdownReport } from '../../src/report/markdown.js';
 
-const renderMarkdown = (r: Parameters<typeof markdownReport>[0]): string => markdownReport(r).join('');
+const renderMarkdown = (r: Parameters<typeof markdownReport>[0]): string => [...markdownReport(r)].join('');
 import type { ReportView } from '../../src/report/model.js';
 
 const report = (paths: string[]): ReportView => ({
@@ -38,7 +38,7 @@ test('file names show as they are: no emphasis, no extra column, no HTML, one li
 
 test('a remote without actions shows "No differences." only when it was compared; after an error, it points to the error', async (t) => {
   const { htmlReport } = await import('../../src/report/html.js');
-  const renderHtml = (r: Parameters<typeof htmlReport>[0]): string => htmlReport(r).join('');
+  const renderHtml = (r: Parameters<typeof htmlReport>[0]): string => [...htmlReport(r)].join('');
   const clean = report([]);
   t.regex(renderMarkdown(clean), /^No differences\.$/m);
   const failed: ReportView = { ...clean, remotes: [{ ...clean.remotes[0]!, error: 'web1:/srv/my_site: cannot connect' }] };

@@ -4,7 +4,7 @@ import type { Entry } from '../../src/engine/entry.js';
 import { type ReportView, viewAction } from '../../src/report/model.js';
 import { textReport } from '../../src/report/text.js';
 
-const renderText = (r: Parameters<typeof textReport>[0]): string => textReport(r).join('');
+const renderText = (r: Parameters<typeof textReport>[0]): string => [...textReport(r)].join('');
 
 const entry = (path: string, extra: Partial<Entry> = {}): Entry => ({ path, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtimeMs: 0, ino: 1, nlink: 1, ...extra });
 
