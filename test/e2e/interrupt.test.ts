@@ -21,6 +21,8 @@ for (const [signal, how] of [['SIGINT', 'Ctrl-C'], ['SIGHUP', 'the terminal clos
     const remotes = [nodePath.join(dir, 'r1'), nodePath.join(dir, 'r2')];
 
     // Its own process group, as a command run from a terminal: the group is what Ctrl-C signals.
+    // A run that never ends fails this test by its name, not the suite by a timeout.
+    t.timeout(100_000, 'the run it started did not end');
     const child = spawn(process.execPath, [BIN, 'sync', '-q', master, ...remotes], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -34,6 +34,8 @@ test('a reader that stops early (| head) is no error: no stack trace, and the ex
   const spec = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`d/file-${i}.txt`, 'x']));
   const { master, remote } = await setup(t, spec);
   for (const format of ['text', 'json']) {
+    // A run that never ends fails this test by its name, not the suite by a timeout.
+    t.timeout(100_000, 'the run it started did not end');
     const child = spawn(process.execPath, [BIN, 'diff', master, remote(), '--format', format], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

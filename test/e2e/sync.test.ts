@@ -447,6 +447,8 @@ test('SIGTERM mid-transfer stops cleanly: old content, no temp files, no lock', 
   const r = remote();
   await makeTree(r, { 'big.bin': 'old content' });
   writeFileSync(nodePath.join(master, 'big.bin'), Buffer.alloc(512 * 1024 * 1024, 7));
+  // A run that never ends fails this test by its name, not the suite by a timeout.
+  t.timeout(100_000, 'the run it started did not end');
   const child = spawn(process.execPath, [BIN, 'sync', master, r], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

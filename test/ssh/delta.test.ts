@@ -62,6 +62,8 @@ test.serial("a remote file that changes while a delta is built on it is not comm
   t.is((await runCli(['sync', master, remote], { env: lab.env() })).code, 0);
   // New content first, held back by --bwlimit (3 s of it); the blocks the remote has come after it.
   writeFileSync(big, Buffer.concat([randomBytes(3 * MiB), old.subarray(1.5 * MiB)]));
+  // A run that never ends fails this test by its name, not the suite by a timeout.
+  t.timeout(100_000, 'the run it started did not end');
   const child = spawn(process.execPath, [BIN, 'sync', master, remote, '-v', '--bwlimit', '1M', '--format', 'json'], { env: { ...process.env, ...lab.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
