@@ -19,7 +19,9 @@ function writeConfig(file: string, job: Record<string, unknown>): void {
   writeFileSync(file, JSON.stringify({ jobs: { j: job } }, null, 2));
 }
 
-function start(args: string[], env: NodeJS.ProcessEnv): { done: Promise<CliResult> } {
+/** Starts a run in the background; one that never ends fails the test by its name (within 100 s), not the suite. */
+function start(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv): { done: Promise<CliResult> } {
+  t.timeout(100_000, 'a run it started did not end');
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -198,7 +200,7 @@ export async function masterWriterNeverCommitsAMix(t: ExecutionContext, w: Where
     }
     closeSync(fd);
   })();
-  const run = start(['sync', master, w.remote(r), '--max-passes', '3', '--format', 'json'], w.env);
+  const run = start(t, ['sync', master, w.remote(r), '--max-passes', '3', '--format', 'json'], w.env);
   const res = await run.done;
   stop = true;
   await writer;
@@ -213,7 +215,7 @@ export async function concurrentRunsRespectTheRemoteLock(t: ExecutionContext, w:
   const { master, r, config } = await setupTrees(w, { 'app/x': 'x', 'app/y': 'y' });
   // Long enough for the patient run below to wait well over the second after which it says so.
   writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 5' }] });
-  const slow = start(['sync', '--config', config], w.env);
+  const slow = start(t, ['sync', '--config', config], w.env);
   // Another job (plain command line) on the same remote while the first holds the lock.
   for (let i = 0; i < 100 && !existsSync(nodePath.join(r, '.replisync.lock')); i++) await sleep(50);
   const lock = JSON.parse(readFileSync(nodePath.join(r, '.replisync.lock'), 'utf8'));
@@ -221,7 +223,7 @@ export async function concurrentRunsRespectTheRemoteLock(t: ExecutionContext, w:
   t.truthy(lock.host && lock.pid && lock.runId && lock.since);
   t.regex(lock.instance, /^[0-9a-f-]{36}\/\d+$/, 'which process holds it: boot id and start time');
   // Started at once, so that it waits for most of the holder's 5 s whatever the load of the machine.
-  const patientRun = start(['sync', master, w.remote(r), '--lock-timeout', '30', '-v'], w.env);
+  const patientRun = start(t, ['sync', master, w.remote(r), '--lock-timeout', '30', '-v'], w.env);
   // A third job on it, named in a config of its own (the patient run holds the ad-hoc job's lock).
   const otherConfig = nodePath.join(w.base, 'other.json');
   writeFileSync(otherConfig, JSON.stringify({ jobs: { other: { master, remotes: [w.remote(r)] } } }));
@@ -238,12 +240,12 @@ export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Pr
   const { master, r, config } = await setupTrees(w, { 'app/x': 'x' });
   // Long enough to outlast the two refused runs below, even on a slow machine.
   writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 4' }] });
-  const first = start(['sync', '--config', config], w.env);
+  const first = start(t, ['sync', '--config', config], w.env);
   const jobLock = nodePath.join(w.env.REPLISYNC_LOCK_DIR!, 'j.lock');
   for (let i = 0; i < 200 && !existsSync(jobLock); i++) await sleep(25);
   t.true(existsSync(jobLock), 'the first run holds the job lock');
   // Started at once, so that it finds the first one running whatever the load of the machine.
-  const waitingRun = start(['sync', '--config', config, '--wait'], w.env);
+  const waitingRun = start(t, ['sync', '--config', config, '--wait'], w.env);
   const second = await runCli(['sync', '--config', config], { env: w.env });
   t.is(second.code, 2);
   t.regex(second.stderr, /job j is already running \(pid \d+/);
