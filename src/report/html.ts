@@ -36,7 +36,7 @@ export function* htmlReport(report: ReportView): Generator<string> {
       for (const b of r.blocks) parts.push(`<tr><td>${esc(b.name)}</td><td>${b.pass}</td><td>${b.actions}</td></tr>`);
       parts.push('</tbody></table>');
     }
-    parts.push(`<p class="summary">${esc(summaryLine(r))}; passes: ${r.passes}</p>`);
+    parts.push(`<p class="summary">${esc(summaryLine(r, actions))}; passes: ${r.passes}</p>`);
     if (r.inconsistent.length > 0) parts.push(`<p class="error">Inconsistent: ${r.inconsistent.map(esc).join(', ')}</p>`);
     if (r.error) parts.push(`<p class="error">Error: ${esc(r.error)}</p>`);
     yield `\n${parts.join('\n')}`;

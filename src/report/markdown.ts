@@ -27,7 +27,7 @@ export function* markdownReport(report: ReportView): Generator<string> {
       for (const b of r.blocks) out.push(`| ${cell(b.name)} | ${b.pass} | ${b.actions} |`);
       out.push('');
     }
-    out.push(`**Summary:** ${summaryLine(r)}; passes: ${r.passes}`, '');
+    out.push(`**Summary:** ${summaryLine(r, actions)}; passes: ${r.passes}`, '');
     if (r.inconsistent.length > 0) out.push(`**Inconsistent:** ${r.inconsistent.map(cell).join(', ')}`, '');
     if (r.error) out.push(`**Error:** ${cell(r.error)}`, '');
     yield `\n${out.join('\n')}`;

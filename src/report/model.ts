@@ -135,10 +135,13 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
-/** The summary for people counts, as the contract's example does, the symlinks written among the entries copied. */
-export function summaryLine(r: RemoteView): string {
+/**
+ * The summary for people counts, as the contract's example does, the symlinks written among the
+ * entries copied. `actions`: the remote's views when the caller has them already (they are made on each read).
+ */
+export function summaryLine(r: RemoteView, actions = r.actions): string {
   const s = r.summary;
-  const copied = s.copied + r.actions.filter((a) => a.op === 'symlink').length;
+  const copied = s.copied + actions.filter((a) => a.op === 'symlink').length;
   return `${copied} copied (${formatBytes(s.bytes)}), ${s.deleted} deleted, ${s.attributes} attributes fixed, ${r.inconsistent.length} inconsistent`;
 }
 

@@ -15,12 +15,13 @@ export function* textReport(report: ReportView): Generator<string> {
   if (report.error) yield `error ${printable(report.error)}\n`;
   for (const r of report.remotes) {
     yield `remote ${r.endpoint}\n`;
-    for (const a of r.actions) {
+    const actions = r.actions;
+    for (const a of actions) {
       const detail = detailOf(a);
       const head = `  ${symbolOf(a)} ${a.op.padEnd(8)} ${printable(a.path)}`;
       yield detail ? `${head.padEnd(36)} ${printable(detail)}\n` : `${head}\n`;
     }
     if (r.error) yield `error ${printable(r.error)}\n`;
-    yield `summary ${r.endpoint}: ${summaryLine(r)}\n`;
+    yield `summary ${r.endpoint}: ${summaryLine(r, actions)}\n`;
   }
 }
