@@ -197,3 +197,11 @@ export interface HookResult {
   code: number;
   output: string;
 }
+
+/** A remote being reached: its agent started, over SSH or beside this process. Never rejects: one that cannot be reached opens as an UnreachableEndpoint. */
+export interface PendingEndpoint {
+  label: string;
+  opened: Promise<Endpoint>;
+  /** The endpoint, once opened. */
+  settled?: Endpoint;
+}

@@ -1,20 +1,12 @@
 import type { Settings } from '../cli/settings.js';
 import { formatAddress, type Address } from './address.js';
-import type { Endpoint } from './endpoint.js';
+import type { Endpoint, PendingEndpoint } from './endpoint.js';
 import { EndpointError } from './errors.js';
 import { cacheFileFor } from './local/cache-location.js';
 import { LocalEndpoint } from './local/local-endpoint.js';
 import type { RemoteOpenOptions } from './remote-endpoint.js';
 import { UnreachableEndpoint } from './unreachable.js';
 import { openLocalAgent } from '../transport/local-agent.js';
-
-/** A remote being reached: its agent started, over SSH or beside this process. Never rejects: one that cannot be reached opens as an UnreachableEndpoint. */
-export interface PendingEndpoint {
-  label: string;
-  opened: Promise<Endpoint>;
-  /** The endpoint, once opened. */
-  settled?: Endpoint;
-}
 
 export interface OpenedEndpoints {
   master: Endpoint;

@@ -2,14 +2,14 @@ import type { Action, PlanSummary } from '../engine/action.js';
 import type { BlockSpec } from '../engine/blocks.js';
 import type { ClassSpec } from '../engine/classification.js';
 import type { AttrName, Listing } from '../engine/entry.js';
-import type { Endpoint } from '../endpoint/endpoint.js';
+import type { Endpoint, PendingEndpoint } from '../endpoint/endpoint.js';
 
 export interface RunOptions {
   master: Endpoint;
   /** The master's listing by `classes`, when it was begun early (while the remotes were reached). */
   masterListing?: Promise<Listing>;
   /** Being reached: each is worked on as soon as it is open. */
-  remotes: { label: string; opened: Promise<Endpoint> }[];
+  remotes: PendingEndpoint[];
   /** Told of every endpoint once all are open, before anything is changed; throws to refuse the run. */
   vetEndpoints?: (remotes: Endpoint[]) => void;
   classes: ClassSpec[];
