@@ -2,7 +2,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { BIN, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
+import { BIN, boundRuns, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
 
 /** Every `.replisync*` name under `dir`. */
 function traces(dir: string): string[] {
@@ -21,8 +21,7 @@ for (const [signal, how] of [['SIGINT', 'Ctrl-C'], ['SIGHUP', 'the terminal clos
     const remotes = [nodePath.join(dir, 'r1'), nodePath.join(dir, 'r2')];
 
     // Its own process group, as a command run from a terminal: the group is what Ctrl-C signals.
-    // A run that never ends fails this test by its name, not the suite by a timeout.
-    t.timeout(100_000, 'the run it started did not end');
+    boundRuns(t);
     const child = spawn(process.execPath, [BIN, 'sync', '-q', master, ...remotes], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

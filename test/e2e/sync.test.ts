@@ -5,7 +5,7 @@ import * as nodePath from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { makeZombie } from '../helpers/zombie.js';
 import { processInstance } from '../../src/endpoint/local/process-alive.js';
-import { BIN, assertSameTree, comparable, makeTree, runCli, setupMaster, snapshot } from '../helpers/tree.js';
+import { BIN, assertSameTree, boundRuns, comparable, makeTree, runCli, setupMaster, snapshot } from '../helpers/tree.js';
 
 const SAMPLE = {
   'README.md': 'read me\n',
@@ -447,8 +447,7 @@ test('SIGTERM mid-transfer stops cleanly: old content, no temp files, no lock', 
   const r = remote();
   await makeTree(r, { 'big.bin': 'old content' });
   writeFileSync(nodePath.join(master, 'big.bin'), Buffer.alloc(512 * 1024 * 1024, 7));
-  // A run that never ends fails this test by its name, not the suite by a timeout.
-  t.timeout(100_000, 'the run it started did not end');
+  boundRuns(t);
   const child = spawn(process.execPath, [BIN, 'sync', master, r], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

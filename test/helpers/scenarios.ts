@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BIN, type CliResult, comparable, makeTree, runCli, snapshot } from './tree.js';
+import { BIN, type CliResult, boundRuns, comparable, makeTree, runCli, snapshot } from './tree.js';
 
 /**
  * Block, lock and verification scenarios, run against local remotes and against remotes over SSH
@@ -19,9 +19,9 @@ function writeConfig(file: string, job: Record<string, unknown>): void {
   writeFileSync(file, JSON.stringify({ jobs: { j: job } }, null, 2));
 }
 
-/** Starts a run in the background; one that never ends fails the test by its name (within 100 s), not the suite. */
+/** Starts a run in the background, the test bounded (boundRuns). */
 function start(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv): { done: Promise<CliResult> } {
-  t.timeout(100_000, 'a run it started did not end');
+  boundRuns(t);
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -97,6 +97,17 @@ export interface CliResult {
 }
 
 /**
+ * How long a test waits for a run it started, below ava's 2-minute inactivity timeout: a run
+ * that never ends then fails its test by name instead of leaving the suite "pending after a timeout".
+ */
+const RUN_LIMIT_MS = 100_000;
+
+/** For a test that starts a run in the background and waits for it: bounds the test (see RUN_LIMIT_MS). */
+export function boundRuns(t: { timeout(ms: number, message?: string): void }): void {
+  t.timeout(RUN_LIMIT_MS, 'a run it started did not end');
+}
+
+/**
  * Runs the CLI; `input` is written to its stdin, which is then closed. `asUser`: as the user
  * nobody when the suite runs as root (who may write anywhere), else as this user.
  */
@@ -106,7 +117,7 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
     const child = execFile(
       cmd,
       argv,
-      { cwd: options.cwd, env: { ...process.env, ...options.env }, maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? 100_000 },
+      { cwd: options.cwd, env: { ...process.env, ...options.env }, maxBuffer: 256 * 1024 * 1024, timeout: options.timeoutMs ?? RUN_LIMIT_MS },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
         resolve({ code, stdout, stderr });

@@ -4,7 +4,7 @@ import * as nodePath from 'node:path';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BIN, comparable, makeTree, runCli, snapshot } from '../helpers/tree.js';
+import { BIN, boundRuns, comparable, makeTree, runCli, snapshot } from '../helpers/tree.js';
 import { freshDir, sshTest, trees, type SshContext } from '../helpers/ssh-fixture.js';
 import * as scenarios from '../helpers/scenarios.js';
 import type { Where } from '../helpers/scenarios.js';
@@ -18,8 +18,7 @@ test.serial('a connection killed mid-copy leaves old or new content, and the nex
   const big = nodePath.join(master, 'big.bin');
   execFileSync('dd', ['if=/dev/urandom', `of=${big}`, 'bs=1M', 'count=300'], { stdio: 'ignore' });
   await makeTree(at('r'), { 'big.bin': 'old content' });
-  // A run that never ends fails this test by its name, not the suite by a timeout.
-  t.timeout(100_000, 'the run it started did not end');
+  boundRuns(t);
   const child = spawn(process.execPath, [BIN, 'sync', master, `web1:${at('r')}`], { env: { ...process.env, ...lab.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -50,8 +49,7 @@ test.serial("a master over SSH lost mid-copy fails the run (exit 2, named once) 
   execFileSync('dd', ['if=/dev/urandom', `of=${nodePath.join(master, 'a/big.bin')}`, 'bs=1M', 'count=300'], { stdio: 'ignore' });
   await makeTree(at('r'), { extra: 'remote only', 'a/old': 'old' });
   const before = comparable(snapshot(at('r'), { withRoot: true }));
-  // A run that never ends fails this test by its name, not the suite by a timeout.
-  t.timeout(100_000, 'the run it started did not end');
+  boundRuns(t);
   const child = spawn(process.execPath, [BIN, 'sync', `web1:${master}`, at('r')], { env: { ...process.env, ...lab.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -100,8 +98,7 @@ test.serial('Ctrl-C while a host is still being reached stops the run at once, n
   const port = (silent.address() as { port: number }).port;
   lab.writeClientFiles({ extraConfig: `Host silent\n  HostName 127.0.0.1\n  Port ${port}\n  User root\n  ConnectTimeout 300\n` });
   const { master, at } = await trees(t, { 'a.txt': 'a' });
-  // A run that never ends fails this test by its name, not the suite by a timeout.
-  t.timeout(100_000, 'the run it started did not end');
+  boundRuns(t);
   const child = spawn(process.execPath, [BIN, 'sync', master, at('r1'), `web1:${at('r2')}`, `silent:${at('r3')}`], { env: { ...process.env, ...lab.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
