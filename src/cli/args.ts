@@ -215,6 +215,9 @@ function optionValues(parsed: Record<string, unknown>): Omit<RawArgs, 'command' 
     const v = parsed[key];
     // yargs reads `--no-include` as include=false: no value for an option that needs one.
     if (option.type === 'string' && [v].flat().some((x) => typeof x === 'boolean')) throw new UsageError(`--no-${name}: --${name} takes a value; it has no --no- form`);
+    // `--log` last on the line, or `--include=`: yargs gives '' (a list: []) and the run went on without it.
+    // An empty --attrs stays: it asks for content alone.
+    if (option.type === 'string' && name !== 'attrs' && (v === '' || (Array.isArray(v) && v.length === 0))) throw new UsageError(`--${name} needs a value`);
     values[key] = !option.array && Array.isArray(v) ? v[v.length - 1] : v;
   }
   // RawArgs names the options of the table above, in camel case: keep the two together.

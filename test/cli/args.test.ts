@@ -12,12 +12,17 @@ test('options: lists repeat, a single value given twice keeps the last, a value 
   t.like(await parseArgs(['diff', 'm', 'r', '--no-delete', '--no-cache']), { delete: false, cache: false, dryRun: undefined });
 });
 
-test('refused: unknown options, -n on diff, words after agent, --no- of an option that takes a value', async (t) => {
+test('refused: unknown options, -n on diff, words after agent, --no- of an option that takes a value, or none given', async (t) => {
   await t.throwsAsync(parseArgs(['sync', 'm', 'r', '--frobnicate']), { message: /Unknown argument: frobnicate/ });
   await t.throwsAsync(parseArgs(['diff', 'm', 'r', '-n']), { message: /Unknown argument: n/ });
   await t.throwsAsync(parseArgs(['agent', 'foo']), { message: /Unknown argument: foo/ });
   await t.throwsAsync(parseArgs(['sync', 'm', 'r', '--no-include']), { message: '--no-include: --include takes a value; it has no --no- form' });
   await t.throwsAsync(parseArgs(['sync', 'm', 'r', '--no-max-delete']), { message: /--no-max-delete: --max-delete takes a value/ });
+  for (const given of [['--log'], ['--include='], ['--include-regex'], ['--report', ''], ['-i'], ['--exclude-from']]) {
+    const name = given[0]!.replace(/=$/, '').replace(/^-i$/, '--identity');
+    await t.throwsAsync(parseArgs(['sync', 'm', 'r', ...given]), { message: `${name} needs a value` }, given.join(' '));
+  }
+  t.like(await parseArgs(['sync', 'm', 'r', '--attrs', '']), { attrs: '' }); // content alone
   await t.throwsAsync(parseArgs(['frobnicate']), { message: /Unknown argument: frobnicate/ });
   await t.throwsAsync(parseArgs([]), { message: 'name a command: sync, diff or agent' });
 });
