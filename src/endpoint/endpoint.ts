@@ -89,8 +89,8 @@ export interface Endpoint {
   /** Removes temp files that interrupted runs left (paths from the listing's leftovers). */
   removeLeftovers(paths: string[]): Promise<void>;
 
-  /** Runs a block's pre/post command on the host, in the root. */
-  runHook(command: string): Promise<HookResult>;
+  /** Runs a block's pre/post command on the host, in the root, with `env` added to the environment. */
+  runHook(command: string, env: HookEnv): Promise<HookResult>;
 
   close(): Promise<void>;
 }
@@ -192,6 +192,9 @@ export interface LockRecord extends LockOwner {
   /** Which process had that pid (boot and start time), where the host can tell: see processInstance. */
   instance?: string;
 }
+
+/** What a hook is told in its environment (REPLISYNC_JOB, REPLISYNC_BLOCK, ...): one script can serve several blocks. */
+export type HookEnv = Readonly<Record<string, string>>;
 
 export interface HookResult {
   code: number;

@@ -7,7 +7,7 @@ import { EndpointError } from './errors.js';
 import { type Location, locationFrom } from './location.js';
 import { packStep, unpackChecksums, unpackEntries, unpackOutcomes, unpackReads, unpackRootAttrs, unpackStepResults } from '../protocol/wire-codec.js';
 import { SIGNATURE_BYTES } from './block-signature.js';
-import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
+import type { CommitStep, Endpoint, FileReader, FileWriter, HookEnv, HookResult, LockOwner, ReadOutcome, ReadStat, StageOutcome, StagedFile, StepResult, WholeFile } from './endpoint.js';
 
 /** Options the agent opens its local endpoint with. */
 export interface RemoteOpenOptions {
@@ -139,8 +139,8 @@ export class RemoteEndpoint implements Endpoint {
     await this.client.request('removeLeftovers', { paths });
   }
 
-  runHook(command: string): Promise<HookResult> {
-    return this.client.request('runHook', { command }) as Promise<HookResult>;
+  runHook(command: string, env: HookEnv): Promise<HookResult> {
+    return this.client.request('runHook', { command, env }) as Promise<HookResult>;
   }
 
   async close(): Promise<void> {

@@ -168,7 +168,7 @@ async function commitBlock(name: string, r: RemoteRun, b: Block, copies: Map<Act
   let results;
   if (hooked) {
     await r.endpoint.flush();
-    await hook(r, b.preBlock, 'preBlock', ctx.verbose);
+    await hook(r, name, b.preBlock, 'preBlock', ctx);
     results = await r.endpoint.commit(steps);
   } else {
     results = await r.endpoint.commit(steps, { flush: true });
@@ -181,7 +181,7 @@ async function commitBlock(name: string, r: RemoteRun, b: Block, copies: Map<Act
     else ctx.verbose?.(`${r.label}: ${res.path}: ${res.error}`);
   });
   r.blocks.push({ name, pass: ctx.pass, actions: results.filter((x) => x.ok).length });
-  if (hooked) await hook(r, b.postBlock, 'postBlock', ctx.verbose);
+  if (hooked) await hook(r, name, b.postBlock, 'postBlock', ctx);
 }
 
 /**
@@ -194,11 +194,11 @@ function inTheWay(code: string | undefined): boolean {
   return code === 'ENOTEMPTY' || code === 'EEXIST';
 }
 
-/** Runs a hook; its output is shown with --verbose, and in the error when it fails. */
-async function hook(r: RemoteRun, command: string | undefined, which: string, verbose?: (message: string) => void): Promise<void> {
+/** Runs a hook, telling it which; its output is shown with --verbose, and in the error when it fails. */
+async function hook(r: RemoteRun, block: string, command: string | undefined, which: 'preBlock' | 'postBlock', ctx: BlockContext): Promise<void> {
   if (!command) return;
-  const res = await r.endpoint.runHook(command);
-  if (res.code === 0 && res.output) verbose?.(`${r.label}: ${which} ${command}: ${res.output}`);
+  const res = await r.endpoint.runHook(command, { REPLISYNC_JOB: ctx.job, REPLISYNC_BLOCK: block, REPLISYNC_HOOK: which, REPLISYNC_PASS: String(ctx.pass) });
+  if (res.code === 0 && res.output) ctx.verbose?.(`${r.label}: ${which} ${command}: ${res.output}`);
   if (res.code !== 0) {
     r.failed = true;
     throw new PathError(`${which} command failed with exit ${res.code}${res.output ? `: ${res.output}` : ' (no output)'}`, r.label, command);

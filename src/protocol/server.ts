@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ClassSpec } from '../engine/classification.js';
-import type { Endpoint, FileWriter, LockOwner, StagedAttrs } from '../endpoint/endpoint.js';
+import type { Endpoint, FileWriter, HookEnv, LockOwner, StagedAttrs } from '../endpoint/endpoint.js';
 import { type DeltaOp, decodeDeltaFrame, validBlockSize } from './delta-frames.js';
 import { EndpointError, PathError, errnoCode, reasonOf } from '../endpoint/errors.js';
 import { FrameWriter } from './frame-writer.js';
@@ -183,11 +183,19 @@ export class AgentServer {
       case 'removeLeftovers':
         return this.ep().removeLeftovers(p('paths', 'array') as string[]);
       case 'runHook':
-        return this.ep().runHook(p('command', 'string'));
+        return this.ep().runHook(p('command', 'string'), this.hookEnv(p('env', 'object')));
       case 'close':
         await this.closeEndpoint();
         return null;
     }
+  }
+
+  /** A hook's environment: names of ours, string values. */
+  private hookEnv(env: Record<string, unknown>): HookEnv {
+    for (const [name, value] of Object.entries(env)) {
+      if (!/^REPLISYNC_[A-Z_]+$/.test(name) || typeof value !== 'string') throw this.fail(`runHook env: ${name} is not a REPLISYNC_ variable with a string value`);
+    }
+    return env as HookEnv;
   }
 
   /** A block size of a delta transfer, checked; `basisBlockSize` of a put may be left out (a plain upload). */

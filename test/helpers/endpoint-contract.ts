@@ -184,9 +184,12 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     t.is((err as PathError).path, 'missing-file');
     t.is((err as PathError).code, 'ENOENT');
 
-    const hook = await ep.runHook('echo out; echo err >&2; exit 4');
+    const hook = await ep.runHook('echo out; echo err >&2; exit 4', {});
     t.is(hook.code, 4);
     t.regex(hook.output, /out[\s\S]*err/);
+    // Told what it runs for; its standard input is empty, not a pipe that never ends.
+    const told = await ep.runHook('cat; echo "$REPLISYNC_BLOCK/$REPLISYNC_HOOK in $(pwd)"', { REPLISYNC_BLOCK: 'b 1', REPLISYNC_HOOK: 'preBlock' });
+    t.deepEqual(told, { code: 0, output: `b 1/preBlock in ${root}` });
 
     const beforeLock = (await ep.list([EMPTY_CLASS])).root;
     await ep.lock({ runId: '0123456789abcdef', job: 'contract', block: 'b' }, 1000);

@@ -46,13 +46,14 @@ export async function hooksRunInOrderAroundEachBlock(t: ExecutionContext, w: Whe
     master,
     remotes: [w.remote(r)],
     blocks: [
-      { name: 'libs', include: ['lib/**'], preBlock: `echo pre-libs >> ${log}`, postBlock: `test -f lib/a.so && echo post-libs >> ${log}` },
+      // One script for every hook, told which by its environment; one that reads its input gets none.
+      { name: 'libs', include: ['lib/**'], preBlock: `read line; echo "$REPLISYNC_HOOK-$REPLISYNC_BLOCK $REPLISYNC_JOB $REPLISYNC_PASS" >> ${log}`, postBlock: `test -f lib/a.so && echo post-libs >> ${log}` },
       { name: 'app', include: ['bin/**'], preBlock: `test ! -f bin/app && echo pre-app >> ${log}`, postBlock: `echo post-app >> ${log}; echo app restarted` },
     ],
   });
   const res = await runCli(['sync', '--config', config, '--format', 'json', '-v'], { env: w.env });
   t.is(res.code, 0, res.stderr);
-  t.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['pre-libs', 'post-libs', 'pre-app', 'post-app']);
+  t.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['preBlock-libs j 1', 'post-libs', 'pre-app', 'post-app']);
   t.regex(res.stderr, /: postBlock echo post-app >> \S+; echo app restarted: app restarted\n/, 'what a hook prints is shown with -v');
   const blocks = JSON.parse(res.stdout).remotes[0].blocks.map((b: { name: string }) => b.name);
   t.deepEqual(blocks, ['libs', 'app', '(rest)']);

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { type ClassSpec, LOCK_FILE, compileClassification } from '../../engine/classification.js';
 import { type Entry, type Listing, type RootAttrs } from '../../engine/entry.js';
-import type { CommitStep, Endpoint, FileReader, FileWriter, HookResult, LockOwner, ReadOutcome, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
+import type { CommitStep, Endpoint, FileReader, FileWriter, HookEnv, HookResult, LockOwner, ReadOutcome, StageOutcome, StepResult, WholeFile } from '../endpoint.js';
 import { EndpointError, PathError, errnoCode, movedAway, reasonOf } from '../errors.js';
 import { ChecksumCache } from './checksum-cache.js';
 import { Committer } from './commit.js';
@@ -336,9 +336,9 @@ export class LocalEndpoint implements Endpoint {
     this.temps.remove(paths);
   }
 
-  async runHook(command: string): Promise<HookResult> {
+  async runHook(command: string, env: HookEnv): Promise<HookResult> {
     await this.readyToChange();
-    return runHookIn(this.root, command);
+    return runHookIn(this.root, command, env);
   }
 
   async close(): Promise<void> {

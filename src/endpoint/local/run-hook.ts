@@ -1,14 +1,19 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { HookResult } from '../endpoint.js';
+import type { HookEnv, HookResult } from '../endpoint.js';
 import { reasonOf } from '../errors.js';
 
 const run = promisify(execFile);
 
-/** Runs a block's hook with `sh -c` in `cwd`: its exit code and its output (stdout, then stderr). */
-export async function runHookIn(cwd: string, command: string): Promise<HookResult> {
+/**
+ * Runs a block's hook with `sh -c` in `cwd`: its exit code and its output (stdout, then stderr).
+ * Its standard input is empty: a command that reads it (ssh, cat, a prompt) must not wait forever.
+ */
+export async function runHookIn(cwd: string, command: string, env: HookEnv): Promise<HookResult> {
   try {
-    const { stdout, stderr } = await run('/bin/sh', ['-c', command], { cwd, maxBuffer: 4 * 1024 * 1024 });
+    const running = run('/bin/sh', ['-c', command], { cwd, env: { ...process.env, ...env }, maxBuffer: 4 * 1024 * 1024 });
+    running.child.stdin?.end();
+    const { stdout, stderr } = await running;
     return { code: 0, output: `${stdout}${stderr}`.trim() };
   } catch (err) {
     const e = err as { code?: unknown; stdout?: string; stderr?: string };
