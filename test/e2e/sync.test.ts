@@ -442,6 +442,27 @@ test('a lock held by a live run makes the other wait, then fail naming the holde
   rmSync(nodePath.join(r, '.replisync.lock'));
 });
 
+test('a lock file that holds no record (empty, something else, a directory) is respected and named as it is, never taken over', async (t) => {
+  const { master, remote } = await setup(t);
+  const lockPath = (r: string): string => nodePath.join(r, '.replisync.lock');
+  const cases: [string, (p: string) => void, string][] = [
+    ['empty', (p) => writeFileSync(p, ''), 'it is empty'],
+    ['not ours', (p) => writeFileSync(p, 'maintenance until 3pm\n'), 'it holds no lock record of replisync'],
+    ['JSON of another shape', (p) => writeFileSync(p, '{"by":"ops"}'), 'it holds no lock record of replisync'],
+    ['a directory', (p) => mkdirSync(p), 'it cannot be read \\(EISDIR\\)'],
+  ];
+  for (const [i, [what, make, says]] of cases.entries()) {
+    const r = remote(i + 1);
+    await makeTree(r, {});
+    make(lockPath(r));
+    const res = await runCli(['sync', master, r, '--lock-timeout', '0']);
+    t.is(res.code, 2, what);
+    t.regex(res.stderr, new RegExp(`${r}: \\.replisync\\.lock: cannot take the lock: lock not obtained within 0s: the lock file is there but ${says}: if no run is at work on this directory, remove it`), what);
+    t.true(existsSync(lockPath(r)), `${what}: left in place`);
+    t.deepEqual(readdirSync(r), ['.replisync.lock'], `${what}: nothing changed`);
+  }
+});
+
 test('SIGTERM mid-transfer stops cleanly: old content, no temp files, no lock', async (t) => {
   const { master, remote } = await setup(t, { small: 'x' });
   const r = remote();

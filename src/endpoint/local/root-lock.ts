@@ -58,12 +58,30 @@ export class RootLock {
   }
 
   private async read(): Promise<LockRecord | undefined> {
+    const found = await this.look();
+    return typeof found === 'string' ? undefined : found;
+  }
+
+  /**
+   * The record in place, undefined when there is none, or what is wrong with what is there. Ours
+   * are written whole, so a file that holds no record was put there by someone else (an operator
+   * holding runs off by hand, say): it is respected, never taken over, and named as it is.
+   */
+  private async look(): Promise<LockRecord | undefined | string> {
+    let text: string;
     try {
-      return JSON.parse(await readFile(this.path, 'utf8')) as LockRecord;
+      text = await readFile(this.path, 'utf8');
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return undefined;
-      throw err;
+      return `it cannot be read (${errnoCode(err) ?? (err as Error).message})`;
     }
+    try {
+      const record = JSON.parse(text) as Partial<LockRecord> | null;
+      if (typeof record?.host === 'string' && typeof record.pid === 'number') return record as LockRecord;
+    } catch {
+      // said below
+    }
+    return text.trim() === '' ? 'it is empty' : 'it holds no lock record of replisync';
   }
 
   private async tryCreate(record: LockRecord): Promise<boolean> {
@@ -89,18 +107,18 @@ export class RootLock {
         this.held = record;
         return;
       }
-      let holder: LockRecord | undefined;
-      try {
-        holder = await this.read();
-      } catch {
-        holder = undefined;
-      }
-      if (holder && holder.host === record.host && !processAlive(holder.pid, holder.instance)) {
+      const holder = await this.look();
+      if (typeof holder === 'object' && holder.host === record.host && !processAlive(holder.pid, holder.instance)) {
         await this.removeFile(); // stale: its process is gone
         continue;
       }
       if (Date.now() >= deadline) {
-        const who = holder ? describeHolder(holder) : 'held by another run';
+        const who =
+          typeof holder === 'object'
+            ? describeHolder(holder)
+            : holder === undefined
+              ? 'held by another run'
+              : `the lock file is there but ${holder}: if no run is at work on this directory, remove it`;
         throw new PathError(`lock not obtained within ${Math.round(timeoutMs / 1000)}s: ${who}`, '', LOCK_FILE, 'ELOCKED');
       }
       await sleep(POLL_MS);
