@@ -36,6 +36,23 @@ function fileFor(job: string): string {
   return nodePath.join(lockDir(), `${safe}.lock`);
 }
 
+/** The record in the lock file; undefined when it is gone. */
+async function readHolder(file: string): Promise<JobLockRecord | undefined | 'unreadable'> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return (err as { code?: string }).code === 'ENOENT' ? undefined : 'unreadable';
+  }
+  try {
+    const record = JSON.parse(text) as Partial<JobLockRecord> | null;
+    if (typeof record?.pid === 'number' && typeof record.host === 'string') return record as JobLockRecord;
+  } catch {
+    // unreadable
+  }
+  return 'unreadable';
+}
+
 /**
  * One run per job at a time on this machine, so that overlapping cron runs do not collide: the
  * second one fails at once naming the first, or with `wait` waits for it (`waiting` hears of it
@@ -62,14 +79,13 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
       } catch (err) {
         if ((err as { code?: string }).code !== 'EEXIST') throw new UsageError(`job lock: cannot take ${file}: ${reasonOf(err)}`);
       }
-      let holder: JobLockRecord | undefined;
-      try {
-        holder = JSON.parse(await readFile(file, 'utf8')) as JobLockRecord;
-      } catch {
-        holder = undefined;
-      }
-      if (holder && !processAlive(holder.pid, holder.instance)) {
-        await unlink(file).catch(() => undefined);
+      const holder = await readHolder(file);
+      // Records go in whole, so one that cannot be read is what a crash of the machine left (the
+      // file linked, its content not yet on disk): nobody holds it. Stale like one whose process is gone.
+      if (holder === 'unreadable' || (holder && !processAlive(holder.pid, holder.instance))) {
+        await unlink(file).catch((err: unknown) => {
+          if ((err as { code?: string }).code !== 'ENOENT') throw new UsageError(`job lock: cannot remove the stale ${file}: ${reasonOf(err)}`);
+        });
         continue;
       }
       const who = holder ? `pid ${holder.pid} on ${holder.host}, run ${holder.runId}, since ${holder.since}` : 'another run';

@@ -400,15 +400,15 @@ test('leftover temp files of an interrupted run are removed by the next run; sta
   t.deepEqual(snapshot(r, { withRoot: true }), before, 'directories get their mtime back');
 });
 
-/** The job lock and the remote lock a dead run left, naming `holder`: the next run takes both over at once. */
-async function takesOverLocksLeftBy(t: ExecutionContext, holder: { pid: number; runId: string; instance?: string }): Promise<void> {
+/** The job lock and the remote lock a dead run left, naming `holder`: the next run takes both over at once. A job lock may be left as `jobLockText` instead. */
+async function takesOverLocksLeftBy(t: ExecutionContext, holder: { pid: number; runId: string; instance?: string }, jobLockText?: string): Promise<void> {
   const { dir, master, remote } = await setup(t);
   const r = remote();
   await makeTree(r, {});
   const record = { host: hostname(), since: '2026-01-01T00:00:00.000Z', job: 'j', ...holder };
   const locks = nodePath.join(dir, 'locks');
   mkdirSync(locks);
-  writeFileSync(nodePath.join(locks, 'j.lock'), JSON.stringify(record));
+  writeFileSync(nodePath.join(locks, 'j.lock'), jobLockText ?? JSON.stringify(record));
   writeFileSync(nodePath.join(r, '.replisync.lock'), JSON.stringify({ ...record, block: 'bin' }));
   const config = nodePath.join(dir, 'job.json');
   writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [r] } } }));
@@ -423,6 +423,13 @@ test('locks of a run killed a moment ago, whose process is still an unreaped zom
   const zombie = await makeZombie();
   t.teardown(zombie.release);
   await takesOverLocksLeftBy(t, { pid: zombie.pid, runId: 'killed' });
+});
+
+test('a job lock left empty or cut short (a crash of the machine before it reached the disk) is taken over: only replisync writes there', async (t) => {
+  const zombie = await makeZombie();
+  t.teardown(zombie.release);
+  await takesOverLocksLeftBy(t, { pid: zombie.pid, runId: 'crashed' }, '');
+  await takesOverLocksLeftBy(t, { pid: zombie.pid, runId: 'crashed' }, '{"job":"j","runId":"cra');
 });
 
 test('locks whose pid now belongs to another process (after a reboot, say) are taken over at once', async (t) => {

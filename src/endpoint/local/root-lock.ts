@@ -1,4 +1,4 @@
-import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,7 +49,15 @@ export class RootLock {
     const tmp = nodePath.join(this.root, `.replisync-${record.runId.slice(0, 8).padEnd(8, '0')}-lock.tmp`);
     this.touchedDirs.note('');
     try {
-      await writeFile(tmp, `${JSON.stringify(record)}\n`, { mode: 0o644 });
+      const file = await open(tmp, 'w', 0o644);
+      try {
+        await file.writeFile(`${JSON.stringify(record)}\n`);
+        // On disk before its name is: a machine that crashes holding the lock leaves a record
+        // the next run can read (and find stale), not an empty file it must respect.
+        if (place === link) await file.sync();
+      } finally {
+        await file.close();
+      }
       await place(tmp, this.path);
     } finally {
       await unlink(tmp).catch(() => undefined);
