@@ -190,6 +190,11 @@ export async function endpointContract(t: ExecutionContext, dir: string, open: O
     // Told what it runs for; its standard input is empty, not a pipe that never ends.
     const told = await ep.runHook('cat; echo "$REPLISYNC_BLOCK/$REPLISYNC_HOOK in $(pwd)"', { REPLISYNC_BLOCK: 'b 1', REPLISYNC_HOOK: 'preBlock' });
     t.deepEqual(told, { code: 0, output: `b 1/preBlock in ${root}` });
+    // However much it prints, it runs to its end; what is kept of it is the end.
+    const chatty = await ep.runHook("head -c 3000000 /dev/zero | tr '\\0' x; echo; echo the end >&2", {});
+    t.is(chatty.code, 0);
+    t.true(chatty.output.startsWith('[...] xxx') && chatty.output.endsWith('the end') && chatty.output.length < 200 * 1024, chatty.output.slice(0, 20));
+    t.is((await ep.runHook('kill -TERM $$', {})).code, 128 + 15, 'killed by a signal: 128 + its number, as a shell says');
 
     const beforeLock = (await ep.list([EMPTY_CLASS])).root;
     await ep.lock({ runId: '0123456789abcdef', job: 'contract', block: 'b' }, 1000);
