@@ -5,6 +5,7 @@ import { EndpointError } from './errors.js';
 import { cacheFileFor } from './local/cache-location.js';
 import { LocalEndpoint } from './local/local-endpoint.js';
 import type { RemoteOpenOptions } from './remote-endpoint.js';
+import type { HostInstalls } from '../transport/remote-agent.js';
 import { UnreachableEndpoint } from './unreachable.js';
 import { openLocalAgent } from '../transport/local-agent.js';
 
@@ -45,6 +46,14 @@ async function openLocalRemote(address: Extract<Address, { kind: 'local' }>, set
 export async function openEndpoints(settings: Settings, verbose?: (m: string) => void): Promise<OpenedEndpoints> {
   // The SSH modules are loaded only when a host is named: a run on local directories starts faster.
   const ssh = [settings.master, ...settings.remotes].some((a) => a.kind !== 'local') ? await loadSsh(settings, verbose) : undefined;
+  // Per host (as named: an alias and its HostName may still be one host, which costs one more upload).
+  const installs = new Map<string, HostInstalls>();
+  const installsOn = (a: Extract<Address, { kind: 'ssh' }>): HostInstalls => {
+    const key = `${a.user ?? ''}@${a.host}:${a.port ?? ''}`;
+    let found = installs.get(key);
+    if (!found) installs.set(key, (found = {}));
+    return found;
+  };
   const openRemote = async (a: Address): Promise<Endpoint> => {
     if (a.kind === 'local') return openLocalRemote(a, settings);
     const label = formatAddress(a);
@@ -52,7 +61,7 @@ export async function openEndpoints(settings: Settings, verbose?: (m: string) =>
       const shell = settings.rsh ? ssh!.rshShell(rshCommand(settings), a.host, a.user, a.port) : ssh!.connectionShell(ssh!.pool.get(a.host, a.user, a.port));
       // Across a network, a changed file goes as its changed blocks and long messages deflated; beside this process, whole.
       const options = { ...agentOptions(a.path, settings), deltaTransfer: settings.deltaTransfer, deflate: true };
-      return await ssh!.openHostAgent(shell, label, options, { node: settings.remoteNode, readOnly: settings.dryRun, verbose });
+      return await ssh!.openHostAgent(shell, label, options, { node: settings.remoteNode, readOnly: settings.dryRun, verbose, installs: installsOn(a) });
     } catch (err) {
       const e = err instanceof EndpointError ? new EndpointError(err.message, label, err.path, err.code) : new EndpointError((err as Error).message, label);
       return new UnreachableEndpoint(label, e);

@@ -109,6 +109,19 @@ async function tryStart(shell: HostShell, label: string, node: string | undefine
 }
 
 /**
+ * The agent's installation on one host, shared by the directories of that host a run opens: the
+ * first that finds it missing uploads it, the others wait for that upload (and its outcome).
+ */
+export interface HostInstalls {
+  install?: Promise<void>;
+}
+
+function installOnce(installs: HostInstalls | undefined, install: () => Promise<void>): Promise<void> {
+  if (!installs) return install();
+  return (installs.install ??= install());
+}
+
+/**
  * Starts the agent on a host; when it is missing (or of another version, which has another name),
  * uploads it and starts it again, or, where it cannot be uploaded, sends it with the start. A host
  * without node is a clear error. `readOnly` (diff, --dry-run): nothing is written on the host, so
@@ -118,7 +131,7 @@ export async function openHostAgent(
   shell: HostShell,
   label: string,
   options: RemoteOpenOptions,
-  how: { node?: string; readOnly?: boolean; verbose?: (m: string) => void } = {},
+  how: { node?: string; readOnly?: boolean; verbose?: (m: string) => void; installs?: HostInstalls } = {},
 ): Promise<Endpoint> {
   let source: AgentSource = 'cached';
   let started = await tryStart(shell, label, how.node, source);
@@ -127,9 +140,11 @@ export async function openHostAgent(
       how.verbose?.(`${label}: the agent goes with the connection (a dry run installs nothing)`);
       source = 'inline';
     } else {
-      how.verbose?.(`${label}: installing the agent (${agentFile().id})`);
       try {
-        await upload(shell, label);
+        await installOnce(how.installs, () => {
+          how.verbose?.(`${label}: installing the agent (${agentFile().id})`);
+          return upload(shell, label);
+        });
       } catch (err) {
         if (!(err instanceof EndpointError)) throw err;
         how.verbose?.(`${describe(err)}; the agent goes with each connection instead`);

@@ -6,7 +6,7 @@ import { SAMPLE, sshTest, trees } from '../helpers/ssh-fixture.js';
 
 const test = sshTest(['web1', 'web2', 'nonode']);
 
-test.serial('the agent is uploaded on first contact and reused after; a dry run sends it along and writes nothing', async (t) => {
+test.serial('the agent is uploaded on first contact, once for all the directories of a host, and reused after; a dry run sends it along and writes nothing', async (t) => {
   const { lab } = t.context;
   lab.writeClientFiles();
   const web2 = lab.hosts.get('web2')!;
@@ -22,9 +22,10 @@ test.serial('the agent is uploaded on first contact and reused after; a dry run 
     t.regex(res.stdout, /\+ copy +bin\/app +missing on remote/);
   }
   t.deepEqual(comparable(snapshot(web2.home)), home);
-  const first = await runCli(['sync', master, `web2:${at('r')}`, '-v'], { env: lab.env() });
+  // Three directories of the host, reached at once: one upload serves them all.
+  const first = await runCli(['sync', master, `web2:${at('r')}`, `web2:${at('r2')}`, `web2:${at('r3')}`, '-v'], { env: lab.env() });
   t.is(first.code, 0, first.stderr);
-  t.regex(first.stderr, /installing the agent/);
+  t.is(first.stderr.match(/installing the agent/g)?.length, 1, first.stderr);
   const agents = readdirSync(cacheDir).filter((f) => f.startsWith('agent-'));
   t.is(agents.length, 1);
   t.is(statSync(cacheDir).mode & 0o777, 0o700);
