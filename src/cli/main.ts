@@ -114,7 +114,9 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
       }
       await jobLock?.release();
     })());
+  let stopped = false;
   const onSignal = (signal: NodeJS.Signals): void => {
+    stopped = true;
     say(`${signal}: stopping: removing staged files and releasing locks (what a stop cannot remove, the next run does)`);
     void closeAll(true).finally(() => process.exit(EXIT_ERROR));
   };
@@ -148,10 +150,15 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
       verbose,
       notice: settings.quiet ? undefined : say,
     });
+    // Stopped: what the run met since (hooks ended, agents closed) is the stop's doing, told already.
+    if (stopped) return EXIT_ERROR;
     const code = exitCodeOf(run);
     out.reported = true;
     await emit(settings, run, code, startedAt);
     return code;
+  } catch (err) {
+    if (stopped) return EXIT_ERROR;
+    throw err;
   } finally {
     // Still listening while closing: a signal that came as the run ended (its agents stopped by
     // the same Ctrl-C, say) is told, and the run ends with exit 2 as it should.

@@ -22,7 +22,9 @@ function toWire(err: unknown): WireError {
 
 /**
  * The agent's side: greets, then serves one endpoint's requests in the order they arrive (file
- * system work on a host is sequential anyway, and order keeps uploads simple).
+ * system work on a host is sequential anyway, and order keeps uploads simple). Input is read a
+ * little ahead of the requests served, so that a `close` is heard at once: a run that stops must
+ * not wait for a hook or for another run's lock first.
  */
 export class AgentServer {
   private endpoint: Endpoint | undefined;
@@ -54,12 +56,43 @@ export class AgentServer {
     this.output.write(MAGIC);
     await this.send(encodeJson(FrameType.Hello, 0, this.hello));
     const decoder = new FrameDecoder(false);
+    const backlog = new Backlog();
+    const serving = this.serve(backlog).catch((err: unknown) => {
+      // A protocol violation ends the agent: reading stops too.
+      this.input.destroy(err as Error);
+      throw err;
+    });
     try {
       for await (const chunk of this.input) {
-        for (const frame of decoder.push(chunk as Buffer)) await this.handle(frame);
+        for (const frame of decoder.push(chunk as Buffer)) {
+          const request = frame.type === FrameType.Request ? validateRequest(decodeJson(frame), this.fail) : undefined;
+          // A close behind work under way (a stop) is done at once; otherwise in its turn, as any request.
+          if (request?.method === 'close' && backlog.busy) void this.closeNow(frame.id);
+          else backlog.push({ frame, request });
+        }
+        await backlog.room();
       }
     } finally {
+      backlog.end();
+      await serving.finally(() => this.closeEndpoint());
+    }
+  }
+
+  /** Serves the frames read, one after the other. */
+  private async serve(backlog: Backlog): Promise<void> {
+    for (let item = await backlog.next(); item; item = await backlog.next()) {
+      if (item.request?.method === 'close') await this.closeNow(item.frame.id);
+      else await this.handle(item.frame, item.request);
+    }
+  }
+
+  /** Closes the endpoint while the request being served goes on (it then fails, or ends as it was). */
+  private async closeNow(id: number): Promise<void> {
+    try {
       await this.closeEndpoint();
+      await this.respond(id, { result: null });
+    } catch {
+      // Nobody reads any more: the close happened all the same.
     }
   }
 
@@ -75,10 +108,10 @@ export class AgentServer {
     return this.closing;
   }
 
-  private async handle(f: Frame): Promise<void> {
+  private async handle(f: Frame, request: RequestMessage | undefined): Promise<void> {
     switch (f.type) {
       case FrameType.Request: {
-        const req = validateRequest(decodeJson(f), this.fail);
+        const req = request!;
         try {
           const result = await this.call(f.id, req);
           if (result !== NO_RESPONSE_YET) await this.respond(f.id, { result });
@@ -184,9 +217,6 @@ export class AgentServer {
         return this.ep().removeLeftovers(p('paths', 'array') as string[]);
       case 'runHook':
         return this.ep().runHook(p('command', 'string'), this.hookEnv(p('env', 'object')));
-      case 'close':
-        await this.closeEndpoint();
-        return null;
     }
   }
 
@@ -272,6 +302,57 @@ export class AgentServer {
       abort: async () => undefined,
     };
   }
+}
+
+/** Frames read and not yet served: how far reading may run ahead is bounded, so uploads keep their backpressure. */
+class Backlog {
+  private static readonly MAX_BYTES = 2 * MAX_DATA;
+  private readonly items: BacklogItem[] = [];
+  private bytes = 0;
+  private ended = false;
+  /** Whether a frame is being served: taken by `next`, until the following `next`. */
+  private serving = false;
+  private wakeReader: (() => void) | undefined;
+  private wakeServer: (() => void) | undefined;
+
+  /** Whether a frame is being served or waits to be. */
+  get busy(): boolean {
+    return this.serving || this.items.length > 0;
+  }
+
+  push(item: BacklogItem): void {
+    this.items.push(item);
+    this.bytes += item.frame.payload.length;
+    this.wakeServer?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wakeServer?.();
+  }
+
+  /** Resolves once there is room to read on. */
+  async room(): Promise<void> {
+    while (this.bytes > Backlog.MAX_BYTES) await new Promise<void>((resolve) => (this.wakeReader = resolve));
+  }
+
+  /** The next frame to serve; undefined once input has ended and every frame is served. */
+  async next(): Promise<BacklogItem | undefined> {
+    this.serving = false;
+    while (this.items.length === 0 && !this.ended) await new Promise<void>((resolve) => (this.wakeServer = resolve));
+    const item = this.items.shift();
+    if (item) {
+      this.serving = true;
+      this.bytes -= item.frame.payload.length;
+      if (this.bytes <= Backlog.MAX_BYTES) this.wakeReader?.();
+    }
+    return item;
+  }
+}
+
+interface BacklogItem {
+  frame: Frame;
+  request: RequestMessage | undefined;
 }
 
 /** Where the data frames of an upload go: a staged file, or the files of a stageFiles request. */

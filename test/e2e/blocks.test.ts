@@ -28,6 +28,9 @@ test.serial('a small master file rewritten during the sync is never committed mi
 );
 test.serial('two runs on one remote: the lock makes the second wait or fail naming the holder', (t) => s.concurrentRunsRespectTheRemoteLock(t, local(t)));
 test.serial('overlapping runs of one job: the second exits 2, or waits with --wait', (t) => s.overlappingRunsOfOneJob(t, local(t)));
+test.serial('SIGTERM to replisync alone while a hook runs or a lock is waited for: it stops then, the hook with it, nothing changed', (t) =>
+  s.stopDuringHookOrLockWait(t, local(t)),
+);
 
 test.serial('a file the remote cannot take (too large for it) keeps its whole block old there; the other blocks go on', async (t) => {
   const w = local(t);

@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hostname } from 'node:os';
+import { processInstance } from '../../src/endpoint/local/process-alive.js';
 import { BIN, type CliResult, boundRuns, comparable, makeTree, runCli, snapshot } from './tree.js';
 
 /**
@@ -19,15 +21,41 @@ function writeConfig(file: string, job: Record<string, unknown>): void {
   writeFileSync(file, JSON.stringify({ jobs: { j: job } }, null, 2));
 }
 
+/** A run started in the background: how it ends, what it said so far, and a way to signal it. */
+interface Started {
+  done: Promise<CliResult>;
+  stderr(): string;
+  kill(signal: NodeJS.Signals): void;
+}
+
 /** Starts a run in the background, the test bounded (boundRuns). */
-function start(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv): { done: Promise<CliResult> } {
+function start(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv): Started {
   boundRuns(t);
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return { done: new Promise((resolve) => child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }))) };
+  return {
+    done: new Promise((resolve) => child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }))),
+    stderr: () => stderr,
+    kill: (signal) => child.kill(signal),
+  };
+}
+
+/** Waits (at most 10 s) until `ready` holds. */
+async function until(ready: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 400 && !ready(); i++) await sleep(25);
+  return ready();
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A scenario's master (made from `spec`), its remote directory (made from `remoteSpec`, if given) and where its config goes. */
@@ -235,6 +263,39 @@ export async function concurrentRunsRespectTheRemoteLock(t: ExecutionContext, w:
   t.is(patient.code, 0, patient.stderr);
   t.regex(patient.stderr, /r: waiting for its lock, held by another run \(up to 30s\)/);
   t.is((await slow.done).code, 0);
+}
+
+/**
+ * A stop (SIGTERM to replisync alone, as `timeout` or a service manager sends it) while a hook
+ * runs, or while another run's lock is waited for: the run ends then, not when the hook or the
+ * wait would have; the hook ends with it; nothing changed; the other run's lock is left to it.
+ */
+export async function stopDuringHookOrLockWait(t: ExecutionContext, w: Where): Promise<void> {
+  const { master, r, config } = await setupTrees(w, { 'app/x': 'new' }, { 'app/x': 'old' });
+  const pidFile = nodePath.join(w.base, 'hook.pid');
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: `echo $$ > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile} && exec sleep 600` }] });
+  const hooked = start(t, ['sync', '--config', config], w.env);
+  t.true(await until(() => existsSync(pidFile)), 'the hook runs');
+  hooked.kill('SIGTERM');
+  const stopped = await hooked.done;
+  t.is(stopped.code, 2, stopped.stderr);
+  t.regex(stopped.stderr, /SIGTERM: stopping/);
+  t.is(stopped.stdout, '', 'no report of a run cut short: what it met after the stop is the stop');
+  const hookPid = Number(readFileSync(pidFile, 'utf8'));
+  t.true(await until(() => !alive(hookPid)), 'the hook ended with the run');
+  t.is(readFileSync(nodePath.join(r, 'app/x'), 'utf8'), 'old');
+  t.false(existsSync(nodePath.join(r, '.replisync.lock')));
+
+  const lockFile = nodePath.join(r, '.replisync.lock');
+  const holder = JSON.stringify({ host: hostname(), pid: process.pid, instance: processInstance(), runId: 'other', job: 'other', block: 'app', since: 'now' });
+  writeFileSync(lockFile, holder);
+  const waiting = start(t, ['sync', master, w.remote(r), '--lock-timeout', '600', '-v'], w.env);
+  t.true(await until(() => /waiting for its lock/.test(waiting.stderr())), 'the run waits for the lock');
+  waiting.kill('SIGTERM');
+  const waited = await waiting.done;
+  t.is(waited.code, 2, waited.stderr);
+  t.is(readFileSync(lockFile, 'utf8'), holder, "the other run's lock is left to it");
+  t.is(readFileSync(nodePath.join(r, 'app/x'), 'utf8'), 'old');
 }
 
 export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Promise<void> {

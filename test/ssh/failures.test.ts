@@ -75,6 +75,9 @@ function overSsh(t: { context: SshContext }): Where {
 
 test.serial('over SSH: preBlock and postBlock run on the host in order', (t) => scenarios.hooksRunInOrderAroundEachBlock(t, overSsh(t)));
 test.serial('over SSH: a failing preBlock leaves the block entirely old', (t) => scenarios.failingPreBlockLeavesTheBlockOld(t, overSsh(t)));
+test.serial('over SSH: SIGTERM while a hook runs on the host or its lock is waited for stops the run then, the hook with it', (t) =>
+  scenarios.stopDuringHookOrLockWait(t, overSsh(t)),
+);
 test.serial('over SSH: master files that vanish before they are read are no error', (t) => scenarios.vanishedMasterFilesAreNoError(t, overSsh(t)));
 test.serial('over SSH: a master directory gone mid-run fails the run and deletes nothing for it', (t) => scenarios.masterGoneMidRunDeletesNothing(t, overSsh(t)));
 test.serial('over SSH: a crash between staging and commit leaves no mixed block', (t) => scenarios.crashBetweenStagingAndCommit(t, overSsh(t)));

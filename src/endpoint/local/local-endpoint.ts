@@ -260,6 +260,8 @@ export class LocalEndpoint implements Endpoint {
 
   private rootReady = false;
   private closed = false;
+  /** Ends the hooks under way when the endpoint closes (a run that stops). */
+  private readonly hooksStop = new AbortController();
 
   /**
    * Called before every change: the remote directory is created if missing (only ever by a run
@@ -338,11 +340,12 @@ export class LocalEndpoint implements Endpoint {
 
   async runHook(command: string, env: HookEnv): Promise<HookResult> {
     await this.readyToChange();
-    return runHookIn(this.root, command, env);
+    return runHookIn(this.root, command, env, this.hooksStop.signal);
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.hooksStop.abort();
     this.fsSync.close();
     await this.cacheSaving;
     await this.cache.save().catch(() => undefined);

@@ -31,11 +31,22 @@ class OutputTail {
 /**
  * Runs a block's hook with `sh -c` in `cwd`: its exit code (128 + the signal that killed it) and
  * its output (stdout, then stderr). Its standard input is empty: a command that reads it (ssh,
- * cat, a prompt) must not wait forever.
+ * cat, a prompt) must not wait forever. `stop` ends it, with all it started (its process group:
+ * a run that stops leaves no hook behind).
  */
-export function runHookIn(cwd: string, command: string, env: HookEnv): Promise<HookResult> {
+export function runHookIn(cwd: string, command: string, env: HookEnv, stop: AbortSignal): Promise<HookResult> {
+  if (stop.aborted) return Promise.resolve({ code: 128 + constants.signals.SIGTERM, output: 'not run: the run is stopping' });
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', command], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const kill = (): void => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    };
+    stop.addEventListener('abort', kill, { once: true });
+    child.on('close', () => stop.removeEventListener('abort', kill));
     const stdout = new OutputTail();
     const stderr = new OutputTail();
     child.stdout.on('data', (d: Buffer) => stdout.add(d));
