@@ -100,7 +100,9 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
   const startedAt = new Date();
   const runId = randomBytes(8).toString('hex');
   const verbose = settings.verbose ? (m: string) => say(m) : undefined;
-  const jobLock = settings.dryRun ? undefined : await acquireJobLock(settings.job, runId, settings.wait, settings.quiet ? undefined : say);
+  const stop = new AbortController();
+  // Signals are heard from here on: a run waiting for another one (--wait) stops as cleanly.
+  const jobLock = settings.dryRun ? Promise.resolve(undefined) : acquireJobLock(settings.job, runId, settings.wait, settings.quiet ? undefined : say, stop.signal);
   let endpoints: OpenedEndpoints | undefined;
   // Once: a signal during the closing of a finished run waits for the same closing.
   let closing: Promise<void> | undefined;
@@ -112,11 +114,12 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
         await Promise.all([endpoints.master, ...remotes].map((e) => e.close().catch(() => undefined)));
         await endpoints.release();
       }
-      await jobLock?.release();
+      await (await jobLock.catch(() => undefined))?.release();
     })());
   let stopped = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     stopped = true;
+    stop.abort();
     say(`${signal}: stopping: removing staged files and releasing locks (what a stop cannot remove, the next run does)`);
     void closeAll(true).finally(() => process.exit(EXIT_ERROR));
   };
@@ -125,6 +128,7 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
   process.once('SIGTERM', onSignal);
   process.once('SIGHUP', onSignal);
   try {
+    await jobLock;
     // The master is listed while the remotes are reached (agents started, SSH handshakes): it only reads.
     endpoints = await openEndpoints(settings, verbose);
     const master = endpoints.master;

@@ -58,7 +58,7 @@ async function readHolder(file: string): Promise<JobLockRecord | undefined | 'un
  * second one fails at once naming the first, or with `wait` waits for it (`waiting` hears of it
  * once). A lock whose process is gone is taken over.
  */
-export async function acquireJobLock(job: string, runId: string, wait: boolean, waiting?: (message: string) => void): Promise<JobLock> {
+export async function acquireJobLock(job: string, runId: string, wait: boolean, waiting?: (message: string) => void, stop?: AbortSignal): Promise<JobLock> {
   const file = fileFor(job);
   try {
     makeDirs(nodePath.dirname(file), 0o700);
@@ -92,7 +92,8 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
       if (!wait) throw new JobBusy(`job ${job} is already running (${who}); ${file} is its lock. Use --wait to wait for it.`);
       if (!told) waiting?.(`job ${job} is already running (${who}): waiting for it to end`);
       told = true;
-      await sleep(500);
+      // A stop ends the wait: the temp record is removed below.
+      await sleep(500, undefined, { signal: stop });
     }
   } finally {
     await unlink(tmp).catch(() => undefined);

@@ -27,7 +27,7 @@ test.serial('a small master file rewritten during the sync is never committed mi
   s.masterWriterNeverCommitsAMix(t, local(t), 64 * 1024),
 );
 test.serial('two runs on one remote: the lock makes the second wait or fail naming the holder', (t) => s.concurrentRunsRespectTheRemoteLock(t, local(t)));
-test.serial('overlapping runs of one job: the second exits 2, or waits with --wait', (t) => s.overlappingRunsOfOneJob(t, local(t)));
+test.serial('overlapping runs of one job: the second exits 2, or waits with --wait (and stops cleanly on SIGTERM)', (t) => s.overlappingRunsOfOneJob(t, local(t)));
 test.serial('SIGTERM to replisync alone while a hook runs or a lock is waited for: it stops then, the hook with it, nothing changed', (t) =>
   s.stopDuringHookOrLockWait(t, local(t)),
 );

@@ -301,7 +301,7 @@ export async function stopDuringHookOrLockWait(t: ExecutionContext, w: Where): P
 export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Promise<void> {
   const { master, r, config } = await setupTrees(w, { 'app/x': 'x' });
   // Long enough to outlast the two refused runs below, even on a slow machine.
-  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 4' }] });
+  writeConfig(config, { master, remotes: [w.remote(r)], blocks: [{ name: 'app', include: ['app/**'], preBlock: 'sleep 6' }] });
   const first = start(t, ['sync', '--config', config], w.env);
   const jobLock = nodePath.join(w.env.REPLISYNC_LOCK_DIR!, 'j.lock');
   for (let i = 0; i < 200 && !existsSync(jobLock); i++) await sleep(25);
@@ -314,10 +314,18 @@ export async function overlappingRunsOfOneJob(t: ExecutionContext, w: Where): Pr
   const json = await runCli(['sync', '--config', config, '--format', 'json'], { env: w.env });
   t.is(json.code, 2);
   t.regex(JSON.parse(json.stdout).error, /job j is already running/);
+  // One that waits too, then is stopped (SIGTERM, as `timeout` sends it): exit 2, nothing left behind.
+  const stoppedRun = start(t, ['sync', '--config', config, '--wait'], w.env);
+  t.true(await until(() => /waiting for it to end/.test(stoppedRun.stderr())));
+  stoppedRun.kill('SIGTERM');
+  const stopped = await stoppedRun.done;
+  t.is(stopped.code, 2, stopped.stderr);
+  t.regex(stopped.stderr, /SIGTERM: stopping/);
   const waiting = await waitingRun.done;
   t.is(waiting.code, 0, waiting.stderr);
   t.regex(waiting.stderr, /job j is already running \(pid \d+.*\): waiting for it to end/);
   t.is((await first.done).code, 0);
+  t.deepEqual(readdirSync(w.env.REPLISYNC_LOCK_DIR!), [], 'no job lock, nor the temp record of the stopped run');
 }
 
 /** Master files removed after the listing, before they are read (a preBlock of an earlier block removes them): no error. */
