@@ -1,9 +1,10 @@
 import { statSync } from 'node:fs';
-import { link, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, unlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError, reasonOf } from '../endpoint/errors.js';
+import { readLockFile, removeStaleLock } from '../endpoint/local/lock-file.js';
 import { processAlive, thisProcess } from '../endpoint/local/process-alive.js';
 import { makeDirs } from '../make-dirs.js';
 
@@ -36,23 +37,6 @@ function fileFor(job: string): string {
   return nodePath.join(lockDir(), `${safe}.lock`);
 }
 
-/** The record in the lock file; undefined when it is gone. */
-async function readHolder(file: string): Promise<JobLockRecord | undefined | 'unreadable'> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    return (err as { code?: string }).code === 'ENOENT' ? undefined : 'unreadable';
-  }
-  try {
-    const record = JSON.parse(text) as Partial<JobLockRecord> | null;
-    if (typeof record?.pid === 'number' && typeof record.host === 'string') return record as JobLockRecord;
-  } catch {
-    // unreadable
-  }
-  return 'unreadable';
-}
-
 /**
  * One run per job at a time on this machine, so that overlapping cron runs do not collide: the
  * second one fails at once naming the first, or with `wait` waits for it (`waiting` hears of it
@@ -79,13 +63,17 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
       } catch (err) {
         if ((err as { code?: string }).code !== 'EEXIST') throw new UsageError(`job lock: cannot take ${file}: ${reasonOf(err)}`);
       }
-      const holder = await readHolder(file);
+      const found = await readLockFile<JobLockRecord>(file);
+      const holder = found && 'record' in found ? found.record : undefined;
       // Records go in whole, so one that cannot be read is what a crash of the machine left (the
       // file linked, its content not yet on disk): nobody holds it. Stale like one whose process is gone.
-      if (holder === 'unreadable' || (holder && !processAlive(holder.pid, holder.instance))) {
-        await unlink(file).catch((err: unknown) => {
+      if (found && (!holder || !processAlive(holder.pid, holder.instance))) {
+        try {
+          if (found.ino === undefined) await unlink(file);
+          else await removeStaleLock(file, found.ino, `${file}.${runId}.stale`);
+        } catch (err) {
           if ((err as { code?: string }).code !== 'ENOENT') throw new UsageError(`job lock: cannot remove the stale ${file}: ${reasonOf(err)}`);
-        });
+        }
         continue;
       }
       const who = holder ? `pid ${holder.pid} on ${holder.host}, run ${holder.runId}, since ${holder.since}` : 'another run';
@@ -100,12 +88,8 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
   }
   return {
     async release() {
-      try {
-        const current = JSON.parse(await readFile(file, 'utf8')) as JobLockRecord;
-        if (current.runId === runId) await unlink(file);
-      } catch {
-        // Already gone.
-      }
+      const found = await readLockFile<JobLockRecord>(file);
+      if (found && 'record' in found && found.record.runId === runId) await unlink(file).catch(() => undefined);
     },
   };
 }

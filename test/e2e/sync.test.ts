@@ -456,7 +456,8 @@ test('a lock file that holds no record (empty, something else, a directory) is r
     ['empty', (p) => writeFileSync(p, ''), 'it is empty'],
     ['not ours', (p) => writeFileSync(p, 'maintenance until 3pm\n'), 'it holds no lock record of replisync'],
     ['JSON of another shape', (p) => writeFileSync(p, '{"by":"ops"}'), 'it holds no lock record of replisync'],
-    ['a directory', (p) => mkdirSync(p), 'it cannot be read \\(EISDIR\\)'],
+    ['a directory', (p) => mkdirSync(p), 'it is a directory'],
+    ['a FIFO', (p) => execFileSync('mkfifo', [p]), 'it is no regular file'],
   ];
   for (const [i, [what, make, says]] of cases.entries()) {
     const r = remote(i + 1);

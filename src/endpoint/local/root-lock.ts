@@ -1,4 +1,4 @@
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, rename, unlink } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +6,7 @@ import { LOCK_FILE } from '../../engine/classification.js';
 import type { LockOwner, LockRecord } from '../endpoint.js';
 import { PathError, errnoCode } from '../errors.js';
 import type { TouchedDirs } from './touched-dirs.js';
+import { readLockFile, removeStaleLock } from './lock-file.js';
 import { processAlive, thisProcess } from './process-alive.js';
 
 const POLL_MS = 200;
@@ -66,30 +67,8 @@ export class RootLock {
   }
 
   private async read(): Promise<LockRecord | undefined> {
-    const found = await this.look();
-    return typeof found === 'string' ? undefined : found;
-  }
-
-  /**
-   * The record in place, undefined when there is none, or what is wrong with what is there. Ours
-   * are written whole, so a file that holds no record was put there by someone else (an operator
-   * holding runs off by hand, say): it is respected, never taken over, and named as it is.
-   */
-  private async look(): Promise<LockRecord | undefined | string> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return undefined;
-      return `it cannot be read (${errnoCode(err) ?? (err as Error).message})`;
-    }
-    try {
-      const record = JSON.parse(text) as Partial<LockRecord> | null;
-      if (typeof record?.host === 'string' && typeof record.pid === 'number') return record as LockRecord;
-    } catch {
-      // said below
-    }
-    return text.trim() === '' ? 'it is empty' : 'it holds no lock record of replisync';
+    const found = await readLockFile<LockRecord>(this.path);
+    return found && 'record' in found ? found.record : undefined;
   }
 
   private async tryCreate(record: LockRecord): Promise<boolean> {
@@ -115,18 +94,20 @@ export class RootLock {
         this.held = record;
         return;
       }
-      const holder = await this.look();
-      if (typeof holder === 'object' && holder.host === record.host && !processAlive(holder.pid, holder.instance)) {
-        await this.removeFile(); // stale: its process is gone
+      // Ours are written whole, so a file that holds no record was put there by someone else (an
+      // operator holding runs off by hand, say): it is respected, never taken over, and named as it is.
+      const found = await readLockFile<LockRecord>(this.path);
+      const holder = found && 'record' in found ? found.record : undefined;
+      if (holder && holder.host === record.host && !processAlive(holder.pid, holder.instance)) {
+        await this.removeStale((found as { ino: number }).ino, record.runId); // its process is gone
         continue;
       }
       if (Date.now() >= deadline) {
-        const who =
-          typeof holder === 'object'
-            ? describeHolder(holder)
-            : holder === undefined
-              ? 'held by another run'
-              : `the lock file is there but ${holder}: if no run is at work on this directory, remove it`;
+        const who = holder
+          ? describeHolder(holder)
+          : found && 'problem' in found
+            ? `the lock file is there but ${found.problem}: if no run is at work on this directory, remove it`
+            : 'held by another run';
         throw new PathError(`lock not obtained within ${Math.round(timeoutMs / 1000)}s: ${who}`, '', LOCK_FILE, 'ELOCKED');
       }
       await sleep(POLL_MS);
@@ -141,6 +122,18 @@ export class RootLock {
 
   private removeFile(): Promise<void> {
     return this.serial(() => this.removeNow());
+  }
+
+  /** Removes a stale lock, the one found (inode `ino`) and no other; the root's mtime is put back. */
+  private removeStale(ino: number, runId: string): Promise<void> {
+    return this.serial(async () => {
+      this.touchedDirs.note('');
+      try {
+        await removeStaleLock(this.path, ino, nodePath.join(this.root, `.replisync-${runId.slice(0, 8).padEnd(8, '0')}-stale.tmp`));
+      } finally {
+        this.touchedDirs.restore();
+      }
+    });
   }
 
   private async removeNow(): Promise<void> {
