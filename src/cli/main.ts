@@ -94,6 +94,15 @@ function prepareOutputs(settings: Settings): void {
   }
 }
 
+/** A stopped run still gives scripts their one JSON object (with --format json) and cron its --log line. */
+async function tellStop(settings: Settings, signal: NodeJS.Signals, out: { reported: boolean }, startedAt: Date): Promise<void> {
+  if (out.reported) return; // the run had ended: its report and log line are out
+  out.reported = true;
+  const view: ReportView = { master: formatAddress(settings.master), dryRun: settings.dryRun, error: `stopped by ${signal}`, remotes: [] };
+  if (settings.format === 'json') await toStdout(jsonReport(view));
+  if (settings.log) appendFileSync(settings.log, logLine(view, settings.job, EXIT_ERROR, startedAt));
+}
+
 /** `out.reported` is set once the report is on stdout: an error after it must not add a second object. */
 async function runSync(settings: Settings, out: { reported: boolean }): Promise<number> {
   prepareOutputs(settings);
@@ -121,7 +130,9 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
     stopped = true;
     stop.abort();
     say(`${signal}: stopping: removing staged files and releasing locks (what a stop cannot remove, the next run does)`);
-    void closeAll(true).finally(() => process.exit(EXIT_ERROR));
+    void closeAll(true)
+      .finally(() => tellStop(settings, signal, out, startedAt).catch(() => undefined))
+      .finally(() => process.exit(EXIT_ERROR));
   };
   // SIGHUP: the terminal the run was started from is gone.
   process.once('SIGINT', onSignal);

@@ -289,11 +289,14 @@ export async function stopDuringHookOrLockWait(t: ExecutionContext, w: Where): P
   const lockFile = nodePath.join(r, '.replisync.lock');
   const holder = JSON.stringify({ host: hostname(), pid: process.pid, instance: processInstance(), runId: 'other', job: 'other', block: 'app', since: 'now' });
   writeFileSync(lockFile, holder);
-  const waiting = start(t, ['sync', master, w.remote(r), '--lock-timeout', '600', '-v'], w.env);
+  const log = nodePath.join(w.base, 'runs.jsonl');
+  const waiting = start(t, ['sync', master, w.remote(r), '--lock-timeout', '600', '-v', '--format', 'json', '--log', log], w.env);
   t.true(await until(() => /waiting for its lock/.test(waiting.stderr())), 'the run waits for the lock');
   waiting.kill('SIGTERM');
   const waited = await waiting.done;
   t.is(waited.code, 2, waited.stderr);
+  t.like(JSON.parse(waited.stdout), { error: 'stopped by SIGTERM', remotes: [] }, 'scripts still get their one JSON object');
+  t.like(JSON.parse(readFileSync(log, 'utf8')), { exitCode: 2, error: 'stopped by SIGTERM' }, 'and cron its log line');
   t.is(readFileSync(lockFile, 'utf8'), holder, "the other run's lock is left to it");
   t.is(readFileSync(nodePath.join(r, 'app/x'), 'utf8'), 'old');
 }
