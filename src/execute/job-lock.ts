@@ -64,13 +64,14 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
         if ((err as { code?: string }).code !== 'EEXIST') throw new UsageError(`job lock: cannot take ${file}: ${reasonOf(err)}`);
       }
       const found = await readLockFile<JobLockRecord>(file);
+      // Not a file we could open: not ours to judge, nor to remove.
+      if (found && found.ino === undefined) throw new UsageError(`job lock: ${file}: ${'problem' in found ? found.problem : ''}`);
       const holder = found && 'record' in found ? found.record : undefined;
-      // Records go in whole, so one that cannot be read is what a crash of the machine left (the
+      // Records go in whole, so a file that holds none is what a crash of the machine left (the
       // file linked, its content not yet on disk): nobody holds it. Stale like one whose process is gone.
       if (found && (!holder || !processAlive(holder.pid, holder.instance))) {
         try {
-          if (found.ino === undefined) await unlink(file);
-          else await removeStaleLock(file, found.ino, `${file}.${runId}.stale`);
+          await removeStaleLock(file, found.ino!, `${file}.${runId}.stale`);
         } catch (err) {
           if ((err as { code?: string }).code !== 'ENOENT') throw new UsageError(`job lock: cannot remove the stale ${file}: ${reasonOf(err)}`);
         }

@@ -430,6 +430,17 @@ test('a job lock left empty or cut short (a crash of the machine before it reach
   t.teardown(zombie.release);
   await takesOverLocksLeftBy(t, { pid: zombie.pid, runId: 'crashed' }, '');
   await takesOverLocksLeftBy(t, { pid: zombie.pid, runId: 'crashed' }, '{"job":"j","runId":"cra');
+  // What is no file at all is not judged, nor removed: named.
+  const { dir, master, remote } = await setup(t);
+  const locks = nodePath.join(dir, 'locks');
+  mkdirSync(nodePath.join(locks, 'j.lock'), { recursive: true });
+  const config = nodePath.join(dir, 'job.json');
+  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [remote()] } } }));
+  const res = await runCli(['sync', '--config', config], { env: { REPLISYNC_LOCK_DIR: locks } });
+  t.is(res.code, 2);
+  t.regex(res.stderr, /job lock: \S+\/j\.lock: it is a directory/);
+  t.true(statSync(nodePath.join(locks, 'j.lock')).isDirectory());
+  t.false(existsSync(remote()), 'nothing done');
 });
 
 test('locks whose pid now belongs to another process (after a reboot, say) are taken over at once', async (t) => {
