@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { link, unlink, writeFile } from 'node:fs/promises';
+import { link, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +37,27 @@ function fileFor(job: string): string {
   return nodePath.join(lockDir(), `${safe}.lock`);
 }
 
+/** A temp record with no holder's record in it is left only this long to the run writing it. */
+const UNFINISHED_RECORD_MS = 60_000;
+
+/**
+ * Removes what runs killed mid-way left in the lock directory: the temp record a run writes before
+ * it takes the lock (kept while it waits with --wait), and a stale lock moved aside to be removed.
+ * Each holds a record; one whose process is gone is nobody's.
+ */
+async function removeLeftovers(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!/\.lock\.[^/]*\.(tmp|stale)$/.test(name)) continue;
+    const path = nodePath.join(dir, name);
+    const found = await readLockFile<JobLockRecord>(path);
+    if (found?.ino === undefined) continue;
+    const holder = 'record' in found ? found.record : undefined;
+    const gone = holder ? !processAlive(holder.pid, holder.instance) : Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? Date.now()) > UNFINISHED_RECORD_MS;
+    if (gone) await unlink(path).catch(() => undefined);
+  }
+}
+
 /**
  * One run per job at a time on this machine, so that overlapping cron runs do not collide: the
  * second one fails at once naming the first, or with `wait` waits for it (`waiting` hears of it
@@ -49,6 +70,7 @@ export async function acquireJobLock(job: string, runId: string, wait: boolean, 
   } catch (err) {
     throw new UsageError(`job lock: cannot make ${nodePath.dirname(file)}: ${reasonOf(err)}`);
   }
+  await removeLeftovers(nodePath.dirname(file));
   const record: JobLockRecord = { job, runId, host: os.hostname(), ...thisProcess(), since: new Date().toISOString() };
   const tmp = `${file}.${runId}.tmp`;
   await writeFile(tmp, `${JSON.stringify(record)}\n`).catch((err: unknown) => {

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import * as nodePath from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { makeZombie } from '../helpers/zombie.js';
-import { processInstance } from '../../src/endpoint/local/process-alive.js';
+import { processInstance, thisProcess } from '../../src/endpoint/local/process-alive.js';
 import { BIN, assertSameTree, boundRuns, comparable, makeTree, runCli, setupMaster, snapshot } from '../helpers/tree.js';
 
 const SAMPLE = {
@@ -409,6 +409,15 @@ async function takesOverLocksLeftBy(t: ExecutionContext, holder: { pid: number; 
   const locks = nodePath.join(dir, 'locks');
   mkdirSync(locks);
   writeFileSync(nodePath.join(locks, 'j.lock'), jobLockText ?? JSON.stringify(record));
+  // What a run killed while it waited (--wait), or while it moved a stale lock aside, leaves; of any job.
+  writeFileSync(nodePath.join(locks, `j.lock.${holder.runId}.tmp`), JSON.stringify(record));
+  writeFileSync(nodePath.join(locks, 'other.lock.0123abcd.stale'), JSON.stringify({ ...record, job: 'other' }));
+  writeFileSync(nodePath.join(locks, 'other.lock.4567cdef.tmp'), '');
+  utimesSync(nodePath.join(locks, 'other.lock.4567cdef.tmp'), new Date('2026-01-01'), new Date('2026-01-01'));
+  // Those of runs at work now are theirs: a live run's record, and one being written a moment ago.
+  const live = { ...record, ...thisProcess(), runId: 'live', job: 'other' };
+  writeFileSync(nodePath.join(locks, 'other.lock.live.tmp'), JSON.stringify(live));
+  writeFileSync(nodePath.join(locks, 'other.lock.89abcdef.tmp'), '');
   writeFileSync(nodePath.join(r, '.replisync.lock'), JSON.stringify({ ...record, block: 'bin' }));
   const config = nodePath.join(dir, 'job.json');
   writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [r] } } }));
@@ -416,7 +425,7 @@ async function takesOverLocksLeftBy(t: ExecutionContext, holder: { pid: number; 
   t.is(res.code, 0, res.stderr);
   assertSameTree(t, master, r);
   t.false(existsSync(nodePath.join(r, '.replisync.lock')));
-  t.deepEqual(readdirSync(locks), []);
+  t.deepEqual(readdirSync(locks).sort(), ['other.lock.89abcdef.tmp', 'other.lock.live.tmp']);
 }
 
 test('locks of a run killed a moment ago, whose process is still an unreaped zombie, are taken over at once', async (t) => {
