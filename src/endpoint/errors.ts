@@ -52,6 +52,10 @@ const CODE_TEXT: Record<string, string> = {
   EXDEV: 'cross-device link',
   EIO: 'input/output error',
   EDQUOT: 'disk quota exceeded',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  EAGAIN: 'resource temporarily unavailable',
+  ENOMEM: 'out of memory',
 };
 
 /**

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { cleanup, runCli, tempDir } from '../helpers/tree.js';
+import { BIN, cleanup, runCli, tempDir } from '../helpers/tree.js';
 
 // A remote file system that fills up: a 1 MiB tmpfs, which only root may mount.
 const asRoot = process.getuid?.() === 0;
@@ -55,4 +55,24 @@ test('a remote directory that cannot be created is an error naming it; the other
   t.true(existsSync(nodePath.join(good, 'f')));
   // The report on stdout says so too, in the failed remote's block.
   t.regex(res.stdout, /^remote \/proc\/replisync-test\/remote\nerror \/proc\/replisync-test\/remote: cannot create the directory: .*\nsummary \/proc/m);
+});
+
+test('local remotes past the open-file limit are each named with the reason (EMFILE); those whose agent started are synced', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => cleanup(dir));
+  const master = nodePath.join(dir, 'master');
+  mkdirSync(master);
+  writeFileSync(nodePath.join(master, 'f'), 'content');
+  const remotes = Array.from({ length: 20 }, (_, i) => nodePath.join(dir, `r${i}`));
+  // Each local remote's agent takes three pipes: 40 descriptors run out before the twentieth.
+  const res = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    execFile('sh', ['-c', 'ulimit -n 40 && exec "$@"', 'sh', process.execPath, BIN, 'sync', '-q', master, ...remotes], (err, _stdout, stderr) =>
+      resolve({ code: err ? (err as { code?: number }).code ?? null : 0, stderr }),
+    );
+  });
+  t.is(res.code, 2, res.stderr);
+  const refused = remotes.filter((r) => res.stderr.includes(`${r}: cannot start the local agent: too many open files (EMFILE)`));
+  t.true(refused.length > 0 && refused.length < remotes.length, res.stderr);
+  t.notRegex(res.stderr, /Cannot read properties|TypeError|    at /);
+  for (const r of remotes) t.is(existsSync(nodePath.join(r, 'f')), !refused.includes(r), r);
 });
