@@ -56,6 +56,7 @@ function parseUrl(text: string): Address {
     if (!text.replace(/^ssh:\/\/[^/]*/, '').startsWith('/')) throw new AddressError(`no path in ${text}`);
   }
   const port = url.port ? Number(url.port) : undefined;
+  if (port === 0) throw new AddressError(`port 0 in ${text}: a port is a number from 1 to 65535`);
   if (url.search || url.hash) throw new AddressError(`unexpected ? or # in ${text}`);
   return {
     kind: 'ssh',

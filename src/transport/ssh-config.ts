@@ -44,8 +44,12 @@ type Condition = { host: string[] } | { match: Criterion[] };
 
 interface Section {
   when: Condition;
-  options: [string, string][];
+  /** Key (lower case), value, and where it was read ("FILE line N"), for errors. */
+  options: [string, string, string][];
 }
+
+/** A value in an ssh config file that ssh itself would refuse. */
+export class SshConfigError extends Error {}
 
 /** What `Match` looks at, as it stands where the Match line is read. */
 interface MatchState {
@@ -82,9 +86,9 @@ const MAX_INCLUDE_DEPTH = 16;
  * are expanded (sorted), and the lines after it belong to the section it stood in again,
  * whatever Host lines the included files had.
  */
-function parse(text: string, base: string, depth = 0, context: Condition = { host: ['*'] }): Section[] {
+function parse(text: string, file: string, base: string, depth = 0, context: Condition = { host: ['*'] }): Section[] {
   const sections: Section[] = [{ when: context, options: [] }];
-  for (const rawLine of text.split(/\r?\n/)) {
+  for (const [index, rawLine] of text.split(/\r?\n/).entries()) {
     const line = rawLine.trim();
     if (line === '' || line.startsWith('#')) continue;
     const m = /^(\S+?)(?:\s*=\s*|\s+)(.*)$/.exec(line);
@@ -96,17 +100,17 @@ function parse(text: string, base: string, depth = 0, context: Condition = { hos
     else if (key === 'match') sections.push({ when: { match: parseCriteria(m[2]!.trim()) }, options: [] });
     else if (key === 'include') {
       if (depth >= MAX_INCLUDE_DEPTH) continue;
-      for (const file of value.split(/\s+/).flatMap((spec) => includedFiles(spec, base))) {
+      for (const includedFile of value.split(/\s+/).flatMap((spec) => includedFiles(spec, base))) {
         let included = '';
         try {
-          included = readFileSync(file, 'utf8');
+          included = readFileSync(includedFile, 'utf8');
         } catch {
           continue; // as ssh: a missing file is no error
         }
-        sections.push(...parse(included, base, depth + 1, current.when));
+        sections.push(...parse(included, includedFile, base, depth + 1, current.when));
       }
       sections.push({ when: current.when, options: [] });
-    } else current.options.push([key, value]);
+    } else current.options.push([key, value, `${file} line ${index + 1}`]);
   }
   return sections;
 }
@@ -168,6 +172,13 @@ function includedFiles(spec: string, base: string): string[] {
   }
 }
 
+/** A TCP port as ssh takes one: a whole number from 1 to 65535, else ssh refuses the config (it would otherwise reach another port). */
+function portNumber(value: string, where: string): number {
+  const port = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (port >= 1 && port <= 65535) return port;
+  throw new SshConfigError(`${where}: bad Port "${value}" (a number from 1 to 65535)`);
+}
+
 /** The tokens ssh expands in IdentityFile and UserKnownHostsFile, read left to right ("%%h" is "%h"). */
 function expand(path: string, t: { alias: string; host: string; user: string | undefined; port: number | undefined }): string {
   const home = os.homedir();
@@ -219,7 +230,7 @@ function sectionsOf(file: string): Section[] {
   } catch {
     return []; // no config: defaults
   }
-  return parse(text, file === SYSTEM_CONFIG ? nodePath.dirname(SYSTEM_CONFIG) : nodePath.join(os.homedir(), '.ssh'));
+  return parse(text, file, file === SYSTEM_CONFIG ? nodePath.dirname(SYSTEM_CONFIG) : nodePath.join(os.homedir(), '.ssh'));
 }
 
 /**
@@ -229,6 +240,7 @@ function sectionsOf(file: string): Section[] {
  */
 export function resolveHost(alias: string, files: string | string[] = defaultConfigFiles(), user?: string, endpointPort?: number): HostConfig {
   const first = new Map<string, string>();
+  const origin = new Map<string, string>();
   const identityFiles: string[] = [];
   let proxy: [string, string] | undefined;
   const localUser = os.userInfo().username;
@@ -239,15 +251,18 @@ export function resolveHost(alias: string, files: string | string[] = defaultCon
         ? hostMatches(s.when.host, alias)
         : matchHolds(s.when.match, { original: alias, hostName: hostNameOf(), user: user ?? first.get('user') ?? localUser, localUser });
     if (!applies) continue;
-    for (const [k, v] of s.options) {
+    for (const [k, v, where] of s.options) {
       if (k === 'identityfile') identityFiles.push(v);
       else if (k === 'proxyjump' || k === 'proxycommand') proxy ??= [k, v];
-      else if (!first.has(k)) first.set(k, v);
+      else if (!first.has(k)) {
+        first.set(k, v);
+        origin.set(k, where);
+      }
     }
   }
   const hostName = hostNameOf();
   const configUser = first.get('user');
-  const port = first.has('port') ? Number(first.get('port')) : undefined;
+  const port = first.has('port') ? portNumber(first.get('port')!, origin.get('port')!) : undefined;
   const [proxyKind, proxyValue] = proxy && proxy[1].toLowerCase() !== 'none' ? proxy : [];
   const known = first.get('userknownhostsfile');
   const globalKnown = first.get('globalknownhostsfile');
@@ -260,7 +275,7 @@ export function resolveHost(alias: string, files: string | string[] = defaultCon
   return {
     hostName,
     user: configUser,
-    port: port !== undefined && Number.isInteger(port) && port > 0 ? port : undefined,
+    port,
     identityFiles: identityFiles.map((f) => expand(f, tokens)),
     proxyJump: proxyKind === 'proxyjump' ? proxyValue : undefined,
     proxyCommand: proxyKind === 'proxycommand' ? expand(proxyValue!, tokens) : undefined,

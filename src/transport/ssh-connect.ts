@@ -100,7 +100,7 @@ export interface JumpHop {
 function parseJump(spec: string): JumpHop[] {
   return spec.split(',').map((hop) => {
     const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
-    if (!m) throw new EndpointError(`cannot parse ProxyJump "${hop}"`, hop);
+    if (!m || (m[3] !== undefined && !(Number(m[3]) >= 1 && Number(m[3]) <= 65535))) throw new EndpointError(`cannot parse ProxyJump "${hop}"`, hop);
     return { user: m[1], host: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : undefined };
   });
 }

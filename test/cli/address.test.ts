@@ -28,6 +28,9 @@ test('URL form with user and port', (t) => {
 test('malformed endpoints are refused', (t) => {
   t.throws(() => parseAddress(''), { instanceOf: AddressError });
   t.throws(() => parseAddress('ssh://host'), { instanceOf: AddressError });
+  // Port 0 is no port: it was taken as "none given" and the run reached port 22.
+  t.throws(() => parseAddress('ssh://host:0/x'), { instanceOf: AddressError, message: /port 0/ });
+  t.throws(() => parseAddress('ssh://host:65536/x'), { instanceOf: AddressError });
   t.throws(() => parseAddress('@host:/x'), { instanceOf: AddressError });
   t.throws(() => parseAddress('-oProxyCommand=x:/y'), { instanceOf: AddressError });
 });

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { addHostKey, checkHostKey, hostToken, keyTypeOf } from '../../src/transport/known-hosts.js';
-import { hostMatches, resolveHost } from '../../src/transport/ssh-config.js';
+import { SshConfigError, hostMatches, resolveHost } from '../../src/transport/ssh-config.js';
 
 const dir = mkdtempSync(nodePath.join(os.tmpdir(), 'replisync-sshfiles-'));
 
@@ -67,6 +67,19 @@ test('ssh_config: ProxyCommand with its tokens; of ProxyCommand and ProxyJump th
   t.like(resolveHost('jump-first', file), { proxyJump: 'bastion', proxyCommand: undefined });
   t.like(resolveHost('direct', file), { proxyJump: undefined, proxyCommand: undefined });
   t.like(resolveHost('elsewhere', file), { proxyJump: undefined, proxyCommand: 'nc elsewhere 22' });
+});
+
+test('ssh_config: a Port that is not 1 to 65535 is refused with its file and line, as ssh does (it reached port 22, or hung the run)', (t) => {
+  const file = nodePath.join(dir, 'config-ports');
+  const included = nodePath.join(dir, 'config-ports-included');
+  writeFileSync(included, ['Host inc', '  Port 99999'].join('\n'));
+  writeFileSync(file, ['Host word', '  Port ssh', 'Host zero', '  Port 0', 'Host big', '  Port 70000', `Include ${included}`, 'Host fine', '  Port 2222', 'Host *', '  Port -1'].join('\n'));
+  t.throws(() => resolveHost('word', file), { instanceOf: SshConfigError, message: `${file} line 2: bad Port "ssh" (a number from 1 to 65535)` });
+  t.throws(() => resolveHost('zero', file), { instanceOf: SshConfigError, message: new RegExp(`line 4: bad Port "0"`) });
+  t.throws(() => resolveHost('big', file), { instanceOf: SshConfigError, message: new RegExp(`line 6: bad Port "70000"`) });
+  t.throws(() => resolveHost('inc', file), { instanceOf: SshConfigError, message: `${included} line 2: bad Port "99999" (a number from 1 to 65535)` });
+  t.is(resolveHost('fine', file).port, 2222);
+  t.throws(() => resolveHost('other', file), { instanceOf: SshConfigError, message: /line 11: bad Port "-1"/ });
 });
 
 test('ssh_config: known hosts files (the system ones by default), StrictHostKeyChecking, HostKeyAlias, HashKnownHosts, Compression, ConnectTimeout, ServerAlive*', (t) => {
