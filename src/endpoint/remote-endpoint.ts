@@ -50,6 +50,10 @@ export class RemoteEndpoint implements Endpoint {
     if (badNames !== undefined && !(Array.isArray(badNames) && badNames.every((p) => typeof p === 'string'))) {
       throw new EndpointError('protocol error: badNames is not a list of paths', this.label);
     }
+    const step: unknown = listing.mtimeStepMs;
+    if (step !== undefined && !(Number.isSafeInteger(step) && (step as number) >= 1)) {
+      throw new EndpointError('protocol error: mtimeStepMs is not a whole number of milliseconds', this.label);
+    }
     const root = listing.root === undefined ? undefined : (this.decoded(() => unpackRootAttrs(listing.root, false)) as RootAttrs);
     return { ...listing, root, entries: this.decoded(() => unpackEntries(listing.entries)) };
   }

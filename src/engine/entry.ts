@@ -47,6 +47,8 @@ export interface Listing {
   leftovers: string[];
   /** Whether this endpoint may set owner and group (it runs as root). */
   canChown: boolean;
+  /** The step (ms) in which this endpoint's file system keeps mtimes, where coarser than 1 ms (see sameMtime). */
+  mtimeStepMs?: number;
   /** Paths whose names are not valid UTF-8 (bad bytes shown as \xHH): not listed, so neither replicated nor deleted. */
   badNames?: string[];
 }
@@ -56,11 +58,13 @@ export const ALL_ATTRS: readonly AttrName[] = ['mode', 'mtime', 'owner', 'group'
 
 
 /**
- * mtimes are compared to the millisecond, what every filesystem we meet stores (a replica is set
- * to the microsecond where its filesystem can hold that).
+ * mtimes are compared to the millisecond (a replica is set to the microsecond where its file
+ * system can hold that), or in the coarser steps the remote's file system keeps them in (whole
+ * seconds on ext3, two on FAT): there a replica holds the master's mtime rounded down to the step,
+ * and compared more finely it would be touched again on every run, never matching.
  */
-export function sameMtime(a: Entry, b: Entry): boolean {
-  return Math.floor(a.mtimeMs) === Math.floor(b.mtimeMs);
+export function sameMtime(master: Entry, remote: Entry, stepMs = 1): boolean {
+  return Math.floor(master.mtimeMs / stepMs) === Math.floor(remote.mtimeMs / stepMs);
 }
 
 export function parentOf(path: string): string {

@@ -98,7 +98,7 @@ function attributeActions(m: Entry, r: Entry, input: PlanInput, fixes: Action[],
   if (attrs.has('mode') && m.type !== 'symlink' && m.mode !== r.mode) {
     fixes.push({ op: 'chmod', path: m.path, master: m, remote: r });
   }
-  if (attrs.has('mtime') && !sameMtime(m, r)) touches.push({ op: 'touch', path: m.path, master: m, remote: r });
+  if (attrs.has('mtime') && !sameMtime(m, r, input.remote.mtimeStepMs)) touches.push({ op: 'touch', path: m.path, master: m, remote: r });
 }
 
 function contentReason(m: Entry, r: Entry | undefined): CopyReason | undefined {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, readFileSync, utimesSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { comparable, makeTree, runCli, setupMaster, snapshot } from '../helpers/tree.js';
 
@@ -77,4 +77,42 @@ test('files read for checksums and copies keep their access times (O_NOATIME), a
     t.is(readFileSync(nodePath.join(remote, 'rootowned/f'), 'utf8'), 'read anyway');
     t.deepEqual(accessTimes(master, files), masterTimes, `master, sync${asUser ? ' as a user' : ''}`);
   }
+});
+
+// A file system that keeps whole seconds (ext2 with small inodes, as ext3 used to be), mounted from
+// an image, which only root may do.
+(process.getuid?.() === 0 ? test : test.skip)('a remote whose file system keeps whole seconds: mtimes compared to the second; a first sync leaves nothing inconsistent, the next changes nothing', async (t) => {
+  const { dir, master, remote: remoteOf } = await setupMaster(t, { 'd/f': 'a', 'd/e/g': 'b', top: 'c', l: '-> top' });
+  const times: Record<string, string> = { 'd/f': '1764662304.018930356', 'd/e/g': '1764662304.999999999', top: '1764662305.5', l: '1764662306.25', 'd/e': '1764662307.75', d: '1764662308.125' };
+  for (const [p, time] of Object.entries(times)) execFileSync('touch', ['-h', '-d', `@${time}`, nodePath.join(master, p)]);
+  const image = nodePath.join(dir, 'seconds.img');
+  const mount = nodePath.join(dir, 'seconds');
+  execFileSync('truncate', ['-s', '4M', image]);
+  execFileSync('mke2fs', ['-q', '-F', '-t', 'ext2', '-I', '128', image], { stdio: 'ignore' });
+  mkdirSync(mount);
+  execFileSync('mount', ['-o', 'loop', image, mount]);
+  t.teardown(() => execFileSync('umount', [mount]));
+  const remote = nodePath.join(mount, 'replica');
+
+  const first = await runCli(['sync', master, remote]);
+  t.is(first.code, 0, first.stderr + first.stdout);
+  t.notRegex(first.stdout, /touch/);
+  t.regex(first.stdout, /4 copied .* 0 inconsistent/);
+  for (const [p, time] of Object.entries(times)) {
+    t.is(lstatSync(nodePath.join(remote, p), { bigint: true }).mtimeNs, BigInt(time.split('.')[0]!) * 1_000_000_000n, `${p} to the second`);
+  }
+  for (const command of ['sync', 'diff']) {
+    const again = await runCli([command, master, remote]);
+    t.is(again.code, 0, again.stdout);
+    t.regex(again.stdout, /0 copied \(0 B\), 0 deleted, 0 attributes fixed, 0 inconsistent/);
+  }
+
+  // A second's difference is one.
+  utimesSync(nodePath.join(remote, 'top'), 1764662304, 1764662304);
+  const diff = await runCli(['diff', master, remote, '--format', 'json']);
+  t.is(diff.code, 1);
+  t.deepEqual(JSON.parse(diff.stdout).remotes[0].actions, [{ op: 'touch', path: 'top' }]);
+  const fixed = await runCli(['sync', master, remote]);
+  t.is(fixed.code, 0, fixed.stdout);
+  t.is(lstatSync(nodePath.join(remote, 'top')).mtimeMs, 1764662305000);
 });

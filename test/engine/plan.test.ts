@@ -19,12 +19,12 @@ function listing(entries: Entry[], canChown = true): Listing {
   return { exists: true, entries: [...entries].sort((a, b) => (a.path < b.path ? -1 : 1)), leftovers: [], canChown };
 }
 
-function plan(master: Entry[], remote: Entry[], opts: { sums?: [Record<string, number>, Record<string, number>]; attrs?: AttrName[]; delete?: boolean; canChown?: boolean } = {}) {
+function plan(master: Entry[], remote: Entry[], opts: { sums?: [Record<string, number>, Record<string, number>]; attrs?: AttrName[]; delete?: boolean; canChown?: boolean; mtimeStepMs?: number } = {}) {
   const [ms, rs] = opts.sums ?? [{}, {}];
   const withSums = (entries: Entry[], sums: Record<string, number>) => entries.map((e) => (e.path in sums ? { ...e, crc: sums[e.path] } : e));
   return planRemote({
     master: listing(withSums(master, ms)),
-    remote: listing(withSums(remote, rs), opts.canChown ?? true),
+    remote: { ...listing(withSums(remote, rs), opts.canChown ?? true), mtimeStepMs: opts.mtimeStepMs },
     options: { attrs: new Set(opts.attrs ?? ALL_ATTRS), delete: opts.delete ?? true },
   });
 }
@@ -72,6 +72,22 @@ test('attribute differences give chown, chmod and touch; directories touched las
   const r = [dir('d', { mtimeMs: 1 }), dir('d/e', { mtimeMs: 1 }), file('d/e/f', { mtimeMs: 1 })];
   const actions = plan(m, r, { sums: [{ 'd/e/f': 1 }, { 'd/e/f': 1 }] });
   t.deepEqual(brief(actions), ['chown d/e/f', 'chmod d/e/f', 'touch d/e/f', 'touch d/e', 'touch d']);
+});
+
+test("mtimes are compared in the steps the remote's file system keeps them in: to the millisecond, or rounded down to whole seconds or two", (t) => {
+  const at = (mtimeMs: number) => [file('f', { mtimeMs }), dir('d', { mtimeMs })];
+  const sums: [Record<string, number>, Record<string, number>] = [{ f: 1 }, { f: 1 }];
+  const touched = (master: number, remote: number, mtimeStepMs?: number) => brief(plan(at(master), at(remote), { sums, mtimeStepMs }));
+  t.deepEqual(touched(1_700_000_000_123.456, 1_700_000_000_123.001), []);
+  t.deepEqual(touched(1_700_000_000_123.456, 1_700_000_000_000), ['touch f', 'touch d']);
+  // What a file system of whole seconds holds of the master's time is all it can hold.
+  t.deepEqual(touched(1_700_000_000_123.456, 1_700_000_000_000, 1000), []);
+  t.deepEqual(touched(1_700_000_000_999, 1_700_000_000_000, 1000), []);
+  t.deepEqual(touched(1_700_000_001_000, 1_700_000_000_000, 1000), ['touch f', 'touch d']);
+  t.deepEqual(touched(1_700_000_000_123, 1_699_999_999_000, 1000), ['touch f', 'touch d']);
+  t.deepEqual(touched(-1_500.5, -2_000, 1000), []);
+  t.deepEqual(touched(1_700_000_001_999, 1_700_000_000_000, 2000), []);
+  t.deepEqual(touched(1_700_000_002_000, 1_700_000_000_000, 2000), ['touch f', 'touch d']);
 });
 
 test('--attrs limits what is compared; owner is skipped where the remote may not chown', (t) => {

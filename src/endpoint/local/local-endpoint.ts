@@ -18,6 +18,7 @@ import { WalkError, walk } from './list.js';
 import { RootLock } from './root-lock.js';
 import { dressRoot, rootAttrsOf } from './root-attrs.js';
 import { locate } from './locate.js';
+import { timeGranularityMs } from './time-granularity.js';
 import { runHookIn } from './run-hook.js';
 import type { Location } from '../location.js';
 import { StagingDirs } from './staging-dirs.js';
@@ -77,7 +78,7 @@ export class LocalEndpoint implements Endpoint {
     try {
       st = await stat(this.root, { bigint: true });
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return { exists: false, entries: [], leftovers: [], canChown: this.canChown };
+      if (errnoCode(err) === 'ENOENT') return { exists: false, entries: [], leftovers: [], canChown: this.canChown, ...this.timeStep() };
       this.fail('cannot read the root directory', undefined, err);
     }
     if (!st.isDirectory()) this.fail('the root is not a directory');
@@ -85,11 +86,17 @@ export class LocalEndpoint implements Endpoint {
       const { entries, leftovers, badNames, files } = await walk(this.root, compileClassification(classes));
       this.files = files;
       for (const e of entries) if (e.type === 'file') this.vouch(e, files.get(e.path)!.key);
-      return { exists: true, root: rootAttrsOf(st), entries, leftovers, canChown: this.canChown, ...(badNames.length > 0 ? { badNames } : {}) };
+      return { exists: true, root: rootAttrsOf(st), entries, leftovers, canChown: this.canChown, ...this.timeStep(), ...(badNames.length > 0 ? { badNames } : {}) };
     } catch (err) {
       if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
       throw err;
     }
+  }
+
+  /** Told only where coarser than the millisecond, the step comparisons take without it. */
+  private timeStep(): { mtimeStepMs?: number } {
+    const step = timeGranularityMs(this.root);
+    return step > 1 ? { mtimeStepMs: step } : {};
   }
 
   async stat(paths: string[]): Promise<Entry[]> {
