@@ -17,6 +17,7 @@ export interface RawArgs {
   maxDelete?: string;
   attrs?: string;
   maxPasses?: string;
+  modifyWindow?: string;
   concurrency?: string;
   format?: string;
   report?: string;
@@ -51,6 +52,7 @@ const SYNC_OPTIONS: Record<string, Options> = {
   'max-delete': { type: 'string', describe: 'refuse when more than n deletions would be needed' },
   'attrs': { type: 'string', describe: 'attributes to compare and fix: mode,mtime,owner,group,links' },
   'max-passes': { type: 'string', describe: 'passes for files found inconsistent (default 3)' },
+  'modify-window': { type: 'string', describe: 'mtimes at most this many seconds apart are the same (as rsync; default 0)' },
   'concurrency': { type: 'string', describe: 'remotes worked on at once (default 4)' },
   'format': { type: 'string', describe: 'stdout format: text or json' },
   'report': { type: 'string', describe: 'also write the report to a .json, .md or .html file' },

@@ -18,6 +18,7 @@ export interface JobConfig {
   maxDelete?: number;
   attrs?: string[];
   maxPasses?: number;
+  modifyWindow?: number;
   concurrency?: number;
   identity?: string;
   remoteNode?: string;
@@ -127,6 +128,7 @@ export function loadConfig(file: string): ConfigFile {
       });
     },
     maxPasses: c.count!,
+    modifyWindow: c.natural!,
     concurrency: c.count!,
     identity: c.string!,
     remoteNode: c.string!,

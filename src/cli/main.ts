@@ -152,6 +152,7 @@ async function runSync(settings: Settings, out: { reported: boolean }): Promise<
       classes: settings.classes,
       attrs: settings.attrs,
       delete: settings.delete,
+      modifyWindowMs: settings.modifyWindowMs,
       maxDelete: settings.maxDelete,
       maxPasses: settings.maxPasses,
       concurrency: settings.concurrency,

@@ -22,6 +22,7 @@ export interface Settings {
   classes: ClassSpec[];
   attrs: Set<AttrName>;
   delete: boolean;
+  modifyWindowMs: number;
   maxDelete?: number;
   maxPasses: number;
   concurrency: number;
@@ -226,6 +227,7 @@ export function resolveSettings(args: RawArgs, stderrIsTty: boolean): Settings {
     classes: classes.filter((c) => c !== EMPTY_CLASS),
     attrs: parseAttrs(args.attrs ?? job?.attrs ?? [...ALL_ATTRS]),
     delete: args.delete ?? job?.delete ?? true,
+    modifyWindowMs: (wholeNumber('modify-window', args.modifyWindow, 0) ?? job?.modifyWindow ?? 0) * 1000,
     maxDelete,
     maxPasses: wholeNumber('max-passes', args.maxPasses, 1) ?? job?.maxPasses ?? 3,
     concurrency: wholeNumber('concurrency', args.concurrency, 1) ?? job?.concurrency ?? 4,

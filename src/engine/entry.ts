@@ -61,10 +61,11 @@ export const ALL_ATTRS: readonly AttrName[] = ['mode', 'mtime', 'owner', 'group'
  * mtimes are compared to the millisecond (a replica is set to the microsecond where its file
  * system can hold that), or in the coarser steps the remote's file system keeps them in (whole
  * seconds on ext3, two on FAT): there a replica holds the master's mtime rounded down to the step,
- * and compared more finely it would be touched again on every run, never matching.
+ * and compared more finely it would be touched again on every run, never matching. Times at most
+ * `windowMs` apart are the same too (--modify-window, as rsync's).
  */
-export function sameMtime(master: Entry, remote: Entry, stepMs = 1): boolean {
-  return Math.floor(master.mtimeMs / stepMs) === Math.floor(remote.mtimeMs / stepMs);
+export function sameMtime(master: Entry, remote: Entry, stepMs = 1, windowMs = 0): boolean {
+  return Math.floor(master.mtimeMs / stepMs) === Math.floor(remote.mtimeMs / stepMs) || Math.abs(master.mtimeMs - remote.mtimeMs) <= windowMs;
 }
 
 export function parentOf(path: string): string {

@@ -6,6 +6,8 @@ export interface PlanOptions {
   attrs: ReadonlySet<AttrName>;
   /** Remove what exists only on the remote. */
   delete: boolean;
+  /** mtimes at most this far apart (ms) are the same: --modify-window. */
+  modifyWindowMs?: number;
 }
 
 /** The listings' entries carry the CRCs known of them (`crc`): a file pair without both is taken as changed. */
@@ -98,7 +100,7 @@ function attributeActions(m: Entry, r: Entry, input: PlanInput, fixes: Action[],
   if (attrs.has('mode') && m.type !== 'symlink' && m.mode !== r.mode) {
     fixes.push({ op: 'chmod', path: m.path, master: m, remote: r });
   }
-  if (attrs.has('mtime') && !sameMtime(m, r, input.remote.mtimeStepMs)) touches.push({ op: 'touch', path: m.path, master: m, remote: r });
+  if (attrs.has('mtime') && !sameMtime(m, r, input.remote.mtimeStepMs, input.options.modifyWindowMs)) touches.push({ op: 'touch', path: m.path, master: m, remote: r });
 }
 
 function contentReason(m: Entry, r: Entry | undefined): CopyReason | undefined {

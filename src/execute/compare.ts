@@ -11,6 +11,7 @@ export interface CompareOptions {
   classes: ClassSpec[];
   attrs: ReadonlySet<AttrName>;
   delete: boolean;
+  modifyWindowMs?: number;
   concurrency: number;
   /** Told what the comparison is at, for a progress line. */
   onPhase?: (text: string) => void;
@@ -152,7 +153,7 @@ async function checksumAndPlan(sums: MasterChecksums, masterListing: Listing, r:
     }
   };
   await Promise.all([sums.learn(masterOpen), remoteRead()]);
-  if (r.alive) r.plan = planRemote({ master: masterListing, remote: r.listing!, options: { attrs: opts.attrs, delete: opts.delete } });
+  if (r.alive) r.plan = planRemote({ master: masterListing, remote: r.listing!, options: { attrs: opts.attrs, delete: opts.delete, modifyWindowMs: opts.modifyWindowMs } });
 }
 
 /** A file left out of `got` could not be read: it keeps no CRC, and so counts as different. */

@@ -15,6 +15,8 @@ export interface RunOptions {
   classes: ClassSpec[];
   attrs: ReadonlySet<AttrName>;
   delete: boolean;
+  /** --modify-window, in milliseconds. */
+  modifyWindowMs: number;
   maxDelete?: number;
   maxPasses: number;
   concurrency: number;

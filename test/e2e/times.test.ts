@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { comparable, makeTree, runCli, setupMaster, snapshot } from '../helpers/tree.js';
 
@@ -115,4 +115,24 @@ test('files read for checksums and copies keep their access times (O_NOATIME), a
   const fixed = await runCli(['sync', master, remote]);
   t.is(fixed.code, 0, fixed.stdout);
   t.is(lstatSync(nodePath.join(remote, 'top')).mtimeMs, 1764662305000);
+});
+
+test('--modify-window N (or modifyWindow in a job): mtimes at most N seconds apart are the same, as in rsync', async (t) => {
+  const { dir, master, remote: remoteOf } = await setupMaster(t, { f: 'a', g: 'b' });
+  const remote = remoteOf();
+  t.is((await runCli(['sync', master, remote])).code, 0);
+  utimesSync(nodePath.join(remote, 'f'), 1_700_000_002, 1_700_000_002);
+  utimesSync(nodePath.join(remote, 'g'), 1_699_999_996, 1_699_999_996);
+
+  const within = await runCli(['diff', master, remote, '--modify-window', '2', '--format', 'json']);
+  t.is(within.code, 1);
+  t.deepEqual(JSON.parse(within.stdout).remotes[0].actions, [{ op: 'touch', path: 'g' }]);
+  const config = nodePath.join(dir, 'job.json');
+  writeFileSync(config, JSON.stringify({ jobs: { j: { master, remotes: [remote], modifyWindow: 4 } } }));
+  t.is((await runCli(['diff', '--config', config])).code, 0);
+  t.is((await runCli(['diff', '--config', config, '--modify-window', '0'])).code, 1, 'the command line overrides the job');
+  const sync = await runCli(['sync', master, remote, '--modify-window', '2']);
+  t.is(sync.code, 0, sync.stderr);
+  t.is(lstatSync(nodePath.join(remote, 'f')).mtimeMs, 1_700_000_002_000, 'left as it was');
+  t.is(lstatSync(nodePath.join(remote, 'g')).mtimeMs, 1_700_000_000_000);
 });

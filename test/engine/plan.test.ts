@@ -19,13 +19,13 @@ function listing(entries: Entry[], canChown = true): Listing {
   return { exists: true, entries: [...entries].sort((a, b) => (a.path < b.path ? -1 : 1)), leftovers: [], canChown };
 }
 
-function plan(master: Entry[], remote: Entry[], opts: { sums?: [Record<string, number>, Record<string, number>]; attrs?: AttrName[]; delete?: boolean; canChown?: boolean; mtimeStepMs?: number } = {}) {
+function plan(master: Entry[], remote: Entry[], opts: { sums?: [Record<string, number>, Record<string, number>]; attrs?: AttrName[]; delete?: boolean; canChown?: boolean; mtimeStepMs?: number; modifyWindowMs?: number } = {}) {
   const [ms, rs] = opts.sums ?? [{}, {}];
   const withSums = (entries: Entry[], sums: Record<string, number>) => entries.map((e) => (e.path in sums ? { ...e, crc: sums[e.path] } : e));
   return planRemote({
     master: listing(withSums(master, ms)),
     remote: { ...listing(withSums(remote, rs), opts.canChown ?? true), mtimeStepMs: opts.mtimeStepMs },
-    options: { attrs: new Set(opts.attrs ?? ALL_ATTRS), delete: opts.delete ?? true },
+    options: { attrs: new Set(opts.attrs ?? ALL_ATTRS), delete: opts.delete ?? true, modifyWindowMs: opts.modifyWindowMs },
   });
 }
 
@@ -88,6 +88,16 @@ test("mtimes are compared in the steps the remote's file system keeps them in: t
   t.deepEqual(touched(-1_500.5, -2_000, 1000), []);
   t.deepEqual(touched(1_700_000_001_999, 1_700_000_000_000, 2000), []);
   t.deepEqual(touched(1_700_000_002_000, 1_700_000_000_000, 2000), ['touch f', 'touch d']);
+});
+
+test('--modify-window: mtimes at most that far apart, either way, are the same', (t) => {
+  const at = (mtimeMs: number) => [file('f', { mtimeMs })];
+  const sums: [Record<string, number>, Record<string, number>] = [{ f: 1 }, { f: 1 }];
+  const touched = (master: number, remote: number, modifyWindowMs: number) => brief(plan(at(master), at(remote), { sums, modifyWindowMs }));
+  t.deepEqual(touched(1_700_000_000_000, 1_700_000_002_000, 2000), []);
+  t.deepEqual(touched(1_700_000_002_000, 1_700_000_000_000, 2000), []);
+  t.deepEqual(touched(1_700_000_002_000.5, 1_700_000_000_000, 2000), ['touch f']);
+  t.deepEqual(touched(1_700_000_000_000, 1_700_000_000_001, 0), ['touch f']);
 });
 
 test('--attrs limits what is compared; owner is skipped where the remote may not chown', (t) => {
