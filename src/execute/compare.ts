@@ -15,6 +15,7 @@ export interface CompareOptions {
   concurrency: number;
   /** Told what the comparison is at, for a progress line. */
   onPhase?: (text: string) => void;
+  verbose?: (message: string) => void;
 }
 
 /**
@@ -53,6 +54,8 @@ export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: C
           listed++;
           tell();
         }
+        const step = r.listing.mtimeStepMs;
+        if (step !== undefined) opts.verbose?.(`${r.label}: its file system keeps file times in steps of ${step >= 1000 ? `${step / 1000} s` : `${step} ms`}: mtimes are compared in those`);
         const m = await masterReady;
         for (const p of m.badNames ?? []) r.pathError(master.label, p, BAD_NAME + 'not replicated');
         for (const p of r.listing.badNames ?? []) r.pathError(r.label, p, BAD_NAME + 'left as it is');

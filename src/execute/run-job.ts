@@ -21,7 +21,7 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
     remotes: remotes.map((r) => r.result()),
     fatal,
   });
-  const compareOpts = { classes: opts.classes, attrs: opts.attrs, delete: opts.delete, modifyWindowMs: opts.modifyWindowMs, concurrency: opts.concurrency, onPhase: (text: string) => opts.progress?.relabel(text) };
+  const compareOpts = { classes: opts.classes, attrs: opts.attrs, delete: opts.delete, modifyWindowMs: opts.modifyWindowMs, concurrency: opts.concurrency, onPhase: (text: string) => opts.progress?.relabel(text), verbose: opts.verbose };
   let masterListing: Listing | undefined;
   /** A full comparison first; after each pass, a look at the paths it acted on (the rest stands). */
   const compare = async (which: RemoteRun[]): Promise<string | undefined> => {
