@@ -73,7 +73,12 @@ export function movedAway(code: string | undefined): boolean {
 export function reasonOf(err: unknown): string {
   const code = errnoCode(err);
   const fromSystem = (err as { syscall?: unknown } | null)?.syscall !== undefined;
-  if (code && CODE_TEXT[code] && fromSystem) return `${CODE_TEXT[code]} (${code})`;
+  if (code && fromSystem) {
+    if (CODE_TEXT[code]) return `${CODE_TEXT[code]} (${code})`;
+    // Node's "CODE: reason, syscall 'path'": the path is named by whoever tells the error.
+    const reason = /^[A-Z0-9_]+: (.+?), [a-z_0-9]+(?: '.*)?$/s.exec((err as Error).message)?.[1];
+    if (reason) return `${reason} (${code})`;
+  }
   return err instanceof Error ? err.message : String(err);
 }
 
