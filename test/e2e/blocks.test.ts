@@ -42,7 +42,7 @@ test.serial('a file the remote cannot take (too large for it) keeps its whole bl
   // The file size limit is inherited by the local agent: a write past 200 KiB fails there (EFBIG).
   const limited = spawnSync('bash', ['-c', 'ulimit -f 200; exec "$@"', 'bash', process.execPath, BIN, 'sync', master, r], { env: { ...process.env, ...w.env }, encoding: 'utf8' });
   t.is(limited.status, 2, limited.stderr);
-  t.regex(limited.stderr, new RegExp(`${r}: app/big: cannot stage new content: EFBIG`));
+  t.regex(limited.stderr, new RegExp(`${r}: app/big: cannot stage new content: file too large \\(EFBIG\\)`));
   t.regex(limited.stderr, new RegExp(`${r}: block app left as it was: 1 of its file\\(s\\) could not be staged there`));
   t.deepEqual(comparable(snapshot(nodePath.join(r, 'app'), { withRoot: true })), before, 'nothing of the block changed, no temp file left');
   t.is(readFileSync(nodePath.join(r, 'lib/other'), 'utf8'), 'other block');
