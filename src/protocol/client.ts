@@ -72,8 +72,9 @@ export class AgentClient {
     });
   }
 
+  /** The host's output before the agent's greeting (all of it, while none came). */
   get banner(): string {
-    return this.decoder.banner;
+    return this.decoder.preamble;
   }
 
   private lost(why: string): EndpointError {

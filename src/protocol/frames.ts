@@ -115,6 +115,11 @@ export class FrameDecoder {
     this.greeted = !expectMagic;
   }
 
+  /** What came before the greeting: the banner once it came, and until then all output so far. */
+  get preamble(): string {
+    return this.greeted ? this.banner : Buffer.concat(this.chunks, this.length).toString('utf8');
+  }
+
   private peek(n: number): Buffer {
     if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks, this.length)];
     return this.chunks[0]!;

@@ -99,7 +99,8 @@ async function tryStart(shell: HostShell, label: string, node: string | undefine
   try {
     const outcome = await Promise.race([agent.hello.then(() => 'ready' as const).catch(async () => exitCode), exitCode, tooLong]);
     if (outcome === 'ready') return { agent, cmd };
-    return { code: outcome, said: said() };
+    // What it printed on stdout counts too: a forced command's words come there.
+    return { code: outcome, said: said() || agent.banner.trim() };
   } catch (err) {
     cmd.kill();
     throw err;
@@ -162,7 +163,9 @@ export async function openHostAgent(
       throw new EndpointError(`node is not on the PATH of the host: install Node.js ${MIN_NODE_MAJOR} or later there, or name it with --remote-node (exit ${code})`, label);
     }
     // Through --rsh, ssh's own failures (exit 255: connection, login, host key) are told here.
-    throw new EndpointError(`the agent did not start (exit ${code})${said ? `: ${said.split('\n').slice(-3).join(' / ')}` : ''}`, label);
+    // A command that ends well without a word from the agent is not ours: the host runs another in its place.
+    const forced = code === 0 ? ' (the host ran another command in its place: a ForceCommand in sshd_config, or command= in authorized_keys?)' : '';
+    throw new EndpointError(`the agent did not start (exit ${code})${forced}${said ? `: ${said.split('\n').slice(-3).join(' / ')}` : ''}`, label);
   }
   // An old node never greets: VERSION_GUARD stopped it before the agent was parsed.
   const { agent, cmd } = started;

@@ -4,7 +4,7 @@ import * as nodePath from 'node:path';
 import { comparable, runCli, snapshot } from '../helpers/tree.js';
 import { SAMPLE, sshTest, trees } from '../helpers/ssh-fixture.js';
 
-const test = sshTest(['web1', 'web2', 'nonode']);
+const test = sshTest(['web1', 'web2', 'nonode', 'forced']);
 
 test.serial('the agent is uploaded on first contact, once for all the directories of a host, and reused after; a dry run sends it along and writes nothing', async (t) => {
   const { lab } = t.context;
@@ -79,4 +79,14 @@ test.serial('a host without node gets a clear error; the other remotes complete;
   const old = await runCli(['diff', master, `nonode:${at('r1')}`, '--remote-node', nodePath.join(odd, 'old-node')], { env: lab.env() });
   t.is(old.code, 2);
   t.regex(old.stderr, /nonode:.*: the host runs node v12\.22\.12; replisync needs 18 or later/);
+});
+
+test.serial('a host that runs a command of its own in place of the agent (ForceCommand) is told so, with what it printed', async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `forced:${at('r1')}`, `web1:${at('r2')}`], { env: lab.env() });
+  t.is(res.code, 2);
+  t.regex(res.stderr, /forced:\S+: the agent did not start \(exit 0\) \(the host ran another command in its place: a ForceCommand in sshd_config, or command= in authorized_keys\?\): this key only runs backups/);
+  t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
 });
