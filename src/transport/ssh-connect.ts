@@ -231,11 +231,20 @@ export async function hopVia(previous: SshClient, hop: JumpHop): Promise<Via> {
   return { sock: await forward(previous, hop.host, hop.port ?? targetOf(hop.host, hop.user, hop.port).port) };
 }
 
+/** SSH_MSG_CHANNEL_OPEN_FAILURE reason codes (RFC 4254 5.1), as a jump host gives them. */
+const OPEN_FAILURE: Record<number, string> = {
+  1: 'the jump host does not forward connections (administratively prohibited: AllowTcpForwarding or DisableForwarding in its sshd_config)',
+  2: 'the jump host could not connect there',
+  4: 'the jump host is short of resources',
+};
+
 function forward(client: SshClient, host: string, port: number): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
-      if (err) reject(new EndpointError(`ProxyJump cannot reach ${host}:${port}: ${err.message}`, host));
-      else resolve(stream);
+      if (err) {
+        const why = OPEN_FAILURE[(err as { reason?: number }).reason ?? 0] ?? err.message;
+        reject(new EndpointError(`ProxyJump cannot reach ${host}:${port}: ${why}`, host));
+      } else resolve(stream);
     });
   });
 }

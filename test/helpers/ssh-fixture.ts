@@ -14,15 +14,17 @@ export interface SshContext {
  * Hosts a test file may ask for; "nonode" is a host whose PATH has a shell but no node,
  * "narrow" one whose sshd lets a connection carry 2 sessions at once, "nosession" none;
  * "bastion" takes one login at a time (MaxStartups 1: a second while one is under way is dropped);
- * "forced" runs a command of its own whatever is asked (ForceCommand, as for a key kept for backups).
+ * "forced" runs a command of its own whatever is asked (ForceCommand, as for a key kept for backups);
+ * "nofwd" forwards no connection (DisableForwarding: no use as a ProxyJump).
  */
-export type LabHost = 'web1' | 'web2' | 'web3' | 'bastion' | 'nonode' | 'narrow' | 'nosession' | 'forced';
+export type LabHost = 'web1' | 'web2' | 'web3' | 'bastion' | 'nonode' | 'narrow' | 'nosession' | 'forced' | 'nofwd';
 
 const HOST_OPTIONS: Partial<Record<LabHost, { sshdConfig: string[] }>> = {
   narrow: { sshdConfig: ['MaxSessions 2'] },
   nosession: { sshdConfig: ['MaxSessions 0'] },
   bastion: { sshdConfig: ['MaxStartups 1'] },
   forced: { sshdConfig: ['ForceCommand echo this key only runs backups'] },
+  nofwd: { sshdConfig: ['DisableForwarding yes'] },
 };
 
 /**

@@ -6,7 +6,7 @@ import { comparable, runCli, snapshot } from '../helpers/tree.js';
 import { freePort } from '../helpers/sshd.js';
 import { SAMPLE, sshTest, trees } from '../helpers/ssh-fixture.js';
 
-const test = sshTest(['web1', 'web2', 'web3', 'bastion']);
+const test = sshTest(['web1', 'web2', 'web3', 'bastion', 'nofwd']);
 
 test.serial('--rsh: hosts reached through the ssh program, as with rsync -e; what ssh refuses is told', async (t) => {
   const { lab } = t.context;
@@ -42,14 +42,25 @@ test.serial('--rsh: hosts reached through the ssh program, as with rsync -e; wha
   t.deepEqual(comparable(snapshot(at('r4'))), comparable(snapshot(master)));
 });
 
-test.serial('ProxyJump through a bastion', async (t) => {
+test.serial('ProxyJump through a bastion; a jump host that forwards nothing, or cannot connect onwards, is told so', async (t) => {
   const { lab } = t.context;
   const web3 = lab.hosts.get('web3')!;
-  lab.writeClientFiles({ extraConfig: `Host hidden\n  HostName 127.0.0.1\n  Port ${web3.port}\n  User root\n  ProxyJump bastion\n` });
+  const refused = await freePort();
+  lab.writeClientFiles({
+    extraConfig: [
+      `Host hidden\n  HostName 127.0.0.1\n  Port ${web3.port}\n  User root\n  ProxyJump bastion\n`,
+      `Host walled\n  HostName 127.0.0.1\n  Port ${web3.port}\n  User root\n  ProxyJump nofwd\n`,
+      `Host nothing\n  HostName 127.0.0.1\n  Port ${refused}\n  User root\n  ProxyJump bastion\n`,
+    ].join(''),
+  });
   const { master, at } = await trees(t, SAMPLE);
   const res = await runCli(['sync', master, `hidden:${at('r')}`], { env: lab.env() });
   t.is(res.code, 0, res.stderr);
   t.deepEqual(comparable(snapshot(at('r'))), comparable(snapshot(master)));
+  const walled = await runCli(['diff', master, `walled:${at('r')}`, `nothing:${at('r')}`], { env: lab.env() });
+  t.is(walled.code, 2);
+  t.regex(walled.stderr, new RegExp(`walled:\\S+: ProxyJump cannot reach 127\\.0\\.0\\.1:${web3.port}: the jump host does not forward connections \\(administratively prohibited`));
+  t.regex(walled.stderr, new RegExp(`nothing:\\S+: ProxyJump cannot reach 127\\.0\\.0\\.1:${refused}: the jump host could not connect there`));
 });
 
 test.serial('hosts behind one bastion share the connection to it: one login there, not one per host at once', async (t) => {
