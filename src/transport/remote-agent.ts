@@ -61,9 +61,15 @@ function startCommand(source: AgentSource, node: string | undefined): string {
   return `sh -c ${shellWord(`${found} || exit ${NO_NODE}; [ -f ${file} ] || exit ${NO_AGENT}; ${run}`)}`;
 }
 
+/**
+ * Installs the agent atomically, then clears out what earlier versions left: an upload cut off a
+ * day ago or more, and other versions' agents installed 60 days ago or more (a replisync that
+ * still uses one installs it again). Never a reason for the install to fail.
+ */
 function uploadCommand(id: string): string {
   const dir = '"$HOME/.cache/replisync"';
-  return `sh -c 'umask 077 && mkdir -p ${dir} && t=${dir}/.agent-${id}.$$.tmp && cat > "$t" && mv -f "$t" ${dir}/agent-${id}.cjs'`;
+  const stale = `find ${dir} -maxdepth 1 \\( -name ".agent-*.tmp" -mmin +1440 -o -name "agent-*.cjs" ! -name agent-${id}.cjs -mtime +60 \\) -exec rm -f {} +`;
+  return `sh -c 'umask 077 && mkdir -p ${dir} && t=${dir}/.agent-${id}.$$.tmp && cat > "$t" && mv -f "$t" ${dir}/agent-${id}.cjs && { ${stale} 2>/dev/null; true; }'`;
 }
 
 /** Keeps the end of what a command says on stderr, for the error when it fails. */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { comparable, runCli, snapshot } from '../helpers/tree.js';
 import { SAMPLE, sshTest, trees } from '../helpers/ssh-fixture.js';
@@ -89,4 +89,26 @@ test.serial('a host that runs a command of its own in place of the agent (ForceC
   t.is(res.code, 2);
   t.regex(res.stderr, /forced:\S+: the agent did not start \(exit 0\) \(the host ran another command in its place: a ForceCommand in sshd_config, or command= in authorized_keys\?\): this key only runs backups/);
   t.deepEqual(comparable(snapshot(at('r2'))), comparable(snapshot(master)));
+});
+
+test.serial("an install clears out what earlier versions left on the host: cut-off uploads a day old, other versions' agents 60 days old", async (t) => {
+  const { lab } = t.context;
+  lab.writeClientFiles();
+  const cacheDir = nodePath.join(lab.hosts.get('web1')!.home, '.cache/replisync');
+  execFileSync('rm', ['-rf', cacheDir]);
+  mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+  const daysAgo = (days: number) => new Date(Date.now() - days * 24 * 60 * 60 * 1000);
+  const left: Record<string, number> = { 'agent-0ldversion.cjs': 61, 'agent-recentother.cjs': 59, '.agent-0ldversion.123.tmp': 2, '.agent-otherrun.456.tmp': 0.5, 'unrelated.txt': 400 };
+  for (const [name, days] of Object.entries(left)) {
+    writeFileSync(nodePath.join(cacheDir, name), 'x');
+    utimesSync(nodePath.join(cacheDir, name), daysAgo(days), daysAgo(days));
+  }
+  const { master, at } = await trees(t, SAMPLE);
+  const res = await runCli(['sync', master, `web1:${at('r')}`, '-v'], { env: lab.env() });
+  t.is(res.code, 0, res.stderr);
+  t.regex(res.stderr, /installing the agent/);
+  const installed = readdirSync(cacheDir).filter((n) => !(n in left) && n !== 'checksums');
+  t.is(installed.length, 1);
+  t.regex(installed[0]!, /^agent-[0-9a-f]+\.cjs$/);
+  t.deepEqual(readdirSync(cacheDir).filter((n) => n in left).sort(), ['.agent-otherrun.456.tmp', 'agent-recentother.cjs', 'unrelated.txt']);
 });
