@@ -1,4 +1,9 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/replisync.js';
-
+// Checked before anything is loaded: on an older node a library fails with a stack trace and
+// exit 1, which to a script means "differences remain".
+if (Number(process.versions.node.split('.')[0]) < 20) {
+  process.stderr.write(`replisync: needs Node.js 20.19 or later on this machine (this is ${process.version}); the hosts it syncs need only node 18\n`);
+  process.exit(2);
+}
+const { main } = await import('../dist/cli/replisync.js');
 process.exitCode = await main(process.argv.slice(2));

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
@@ -46,4 +47,11 @@ if (!have && process.env.REPLISYNC_REQUIRE_NODE18) {
   const seen = readdirSync(versions).map((f) => readFileSync(nodePath.join(versions, f), 'utf8').trim());
   t.is(seen.length, 12);
   t.deepEqual([...new Set(seen)], ['v18.20.8']);
+});
+
+(have ? test.serial : test.skip)('the CLI itself on Node.js 18 says what it needs, exit 2 (a stack trace and exit 1, "differences remain", before)', (t) => {
+  const res = spawnSync(NODE18, [nodePath.join(REPO, 'bin/replisync.js'), 'diff', t.context.dir, nodePath.join(t.context.dir, 'nowhere')], { encoding: 'utf8' });
+  t.is(res.status, 2);
+  t.regex(res.stderr, /^replisync: needs Node\.js 20\.19 or later on this machine \(this is v18\.\d+\.\d+\); the hosts it syncs need only node 18\n$/);
+  t.is(res.stdout, '');
 });
