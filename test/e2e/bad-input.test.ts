@@ -1,4 +1,5 @@
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { REPO, cleanup, makeTree, runCli, tempDir } from '../helpers/tree.js';
@@ -135,6 +136,15 @@ test('the job lock: a lock directory that cannot be made is named (exit 2, nothi
   t.false(existsSync(s.remote));
   const stale = await runCli(['sync', s.master, s.remote], { env: { XDG_RUNTIME_DIR: nodePath.join(s.dir, 'logged-out') } });
   t.is(stale.code, 0, stale.stderr);
+});
+
+test('a current directory removed since the shell entered it is refused, exit 2, nothing changed (a stack trace and exit 1 before)', async (t) => {
+  const s = await setup(t);
+  const gone = made(s, 'rotated-out');
+  const res = spawnSync('sh', ['-c', 'cd "$1" && rmdir "$1" && shift && exec "$@"', 'sh', gone, process.execPath, nodePath.join(REPO, 'bin/replisync.js'), 'sync', s.master, s.remote], { encoding: 'utf8' });
+  t.is(res.status, 2);
+  t.is(res.stderr, 'replisync: the current directory is gone (ENOENT): run it from a directory that exists\n');
+  t.false(existsSync(s.remote));
 });
 
 test('an option of one value given twice takes the last, as the counts do', async (t) => {
