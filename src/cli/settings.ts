@@ -11,7 +11,6 @@ import type { RawArgs } from './args.js';
 import { type JobConfig, loadConfig, pickJob } from './config-file.js';
 import { checkLocalOverlap } from './overlap.js';
 import { splitCommand } from '../transport/host-shell.js';
-import { tooOpen } from '../transport/key-permissions.js';
 import { parseRate } from '../protocol/rate-limit.js';
 
 /** Everything a run needs, validated: nothing is connected or changed before this exists. */
@@ -64,8 +63,6 @@ function readableKey(file: string): string {
   } catch (err) {
     throw new UsageError(`--identity ${file}: cannot read the key: ${reasonOf(err)}`);
   }
-  const open = tooOpen(file);
-  if (open) throw new UsageError(`--identity ${open}`);
   return file;
 }
 

@@ -7,7 +7,6 @@ import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client as SshClient, ConnectConfig } from 'ssh2';
 import { EndpointError, reasonOf } from '../endpoint/errors.js';
 import { addHostKey, checkHostKey, fingerprint, hostToken, preferredAlgorithms } from './known-hosts.js';
-import { tooOpen } from './key-permissions.js';
 import { startProxyCommand } from './proxy-command.js';
 import { type HostConfig, resolveHost } from './ssh-config.js';
 
@@ -41,8 +40,6 @@ function readKey(file: string): { key: Buffer } | { problem: string } | undefine
   } catch {
     return undefined;
   }
-  const open = tooOpen(file);
-  if (open) return { problem: open };
   const parsed = ssh2.utils.parseKey(data);
   if (!(parsed instanceof Error)) return { key: data };
   // ssh would ask for the passphrase; a run from cron cannot answer, so the agent holds such keys.
