@@ -28,7 +28,8 @@ export interface JobLock {
 function lockDir(): string {
   if (process.env.REPLISYNC_LOCK_DIR) return process.env.REPLISYNC_LOCK_DIR;
   const runtime = process.env.XDG_RUNTIME_DIR;
-  const base = runtime && statSync(runtime, { throwIfNoEntry: false })?.isDirectory() ? runtime : os.tmpdir();
+  // A relative one is no runtime directory (XDG spec): runs started elsewhere would not meet there.
+  const base = runtime && nodePath.isAbsolute(runtime) && statSync(runtime, { throwIfNoEntry: false })?.isDirectory() ? runtime : os.tmpdir();
   return nodePath.join(base, `replisync-${process.getuid?.() ?? 0}`);
 }
 

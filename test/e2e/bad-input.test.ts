@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { REPO, cleanup, makeTree, runCli, tempDir } from '../helpers/tree.js';
 
@@ -145,6 +145,18 @@ test('a current directory removed since the shell entered it is refused, exit 2,
   t.is(res.status, 2);
   t.is(res.stderr, 'replisync: the current directory is gone (ENOENT): run it from a directory that exists\n');
   t.false(existsSync(s.remote));
+});
+
+test('relative XDG_CACHE_HOME and XDG_RUNTIME_DIR are ignored, as the XDG spec asks: nothing is made in the current directory', async (t) => {
+  const s = await setup(t);
+  const cwd = made(s, 'work');
+  const home = made(s, 'home');
+  mkdirSync(nodePath.join(cwd, 'relrun'));
+  const res = await runCli(['sync', s.master, s.remote], { cwd, env: { HOME: home, XDG_CACHE_HOME: 'relcache', XDG_RUNTIME_DIR: 'relrun' } });
+  t.is(res.code, 0, res.stderr);
+  t.deepEqual(readdirSync(cwd), ['relrun']);
+  t.deepEqual(readdirSync(nodePath.join(cwd, 'relrun')), []);
+  t.true(existsSync(nodePath.join(home, '.cache/replisync/checksums')));
 });
 
 test('an option of one value given twice takes the last, as the counts do', async (t) => {
