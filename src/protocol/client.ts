@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { EndpointError, PathError } from '../endpoint/errors.js';
 import { type Frame, FrameDecoder, FrameType, ProtocolError, decodeJson, encodeFrame, encodeJson, frameHeader, joinAdjacent } from './frames.js';
-import { FrameWriter } from './frame-writer.js';
+import { FrameWriter, GATHER_BELOW } from './frame-writer.js';
 import { InStream } from './in-stream.js';
 import type { RateLimit } from './rate-limit.js';
 import { type HelloMessage, type Method, type WireError, validateHello, validateResponse } from './messages.js';
@@ -217,7 +217,8 @@ export class AgentClient {
         const parts = Buffer.isBuffer(chunk) ? [chunk] : joinAdjacent(chunk);
         const size = parts.reduce((n, p) => n + p.length, 0);
         if (this.uploadLimit) await this.uploadLimit.take(size);
-        if (parts.length === 1) return this.send(encodeFrame(FrameType.Data, id, parts[0]!));
+        // A small one is gathered with others; a large one goes as header and payload, which a pipe takes without a copy.
+        if (parts.length === 1 && size < GATHER_BELOW) return this.send(encodeFrame(FrameType.Data, id, parts[0]!));
         return this.send([frameHeader(FrameType.Data, id, size), ...parts]);
       },
       end: async () => {

@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 /** Bytes queued on the stream before writers wait for it to drain. */
 const QUEUE_LIMIT = 1024 * 1024;
 /** Frames up to this size are gathered and sent together; larger ones go out as they are. */
-const GATHER_BELOW = 64 * 1024;
+export const GATHER_BELOW = 64 * 1024;
 
 /**
  * Writes frames to a stream, both directions of the protocol alike. Small frames written in one
