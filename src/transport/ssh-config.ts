@@ -172,10 +172,14 @@ function includedFiles(spec: string, base: string): string[] {
   }
 }
 
-/** A TCP port as ssh takes one: a whole number from 1 to 65535, else ssh refuses the config (it would otherwise reach another port). */
+/** A TCP port as ssh takes one: a whole number from 1 to 65535. */
+export function isPort(text: string): boolean {
+  return /^\d+$/.test(text) && Number(text) >= 1 && Number(text) <= 65535;
+}
+
+/** A config's Port, else ssh refuses the config (it would otherwise reach another port). */
 function portNumber(value: string, where: string): number {
-  const port = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (port >= 1 && port <= 65535) return port;
+  if (isPort(value)) return Number(value);
   throw new SshConfigError(`${where}: bad Port "${value}" (a number from 1 to 65535)`);
 }
 

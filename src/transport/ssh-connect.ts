@@ -8,7 +8,7 @@ import type { AnyAuthMethod, Client as SshClient, ConnectConfig } from 'ssh2';
 import { EndpointError, reasonOf } from '../endpoint/errors.js';
 import { addHostKey, checkHostKey, fingerprint, hostToken, preferredAlgorithms } from './known-hosts.js';
 import { startProxyCommand } from './proxy-command.js';
-import { type HostConfig, resolveHost } from './ssh-config.js';
+import { type HostConfig, isPort, resolveHost } from './ssh-config.js';
 
 export interface SshOptions {
   /** -i/--identity: tried before anything else. */
@@ -100,7 +100,7 @@ export interface JumpHop {
 function parseJump(spec: string): JumpHop[] {
   return spec.split(',').map((hop) => {
     const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
-    if (!m || (m[3] !== undefined && !(Number(m[3]) >= 1 && Number(m[3]) <= 65535))) throw new EndpointError(`cannot parse ProxyJump "${hop}"`, hop);
+    if (!m || (m[3] !== undefined && !isPort(m[3]))) throw new EndpointError(`cannot parse ProxyJump "${hop}"`, hop);
     return { user: m[1], host: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : undefined };
   });
 }
