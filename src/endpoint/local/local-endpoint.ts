@@ -86,16 +86,16 @@ export class LocalEndpoint implements Endpoint {
       const { entries, leftovers, badNames, files } = await walk(this.root, compileClassification(classes));
       this.files = files;
       for (const e of entries) if (e.type === 'file') this.vouch(e, files.get(e.path)!.key);
-      return { exists: true, root: rootAttrsOf(st), entries, leftovers, canChown: this.canChown, ...this.timeStep(), ...(badNames.length > 0 ? { badNames } : {}) };
+      return { exists: true, root: rootAttrsOf(st), entries, leftovers, canChown: this.canChown, ...this.timeStep(st), ...(badNames.length > 0 ? { badNames } : {}) };
     } catch (err) {
       if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
       throw err;
     }
   }
 
-  /** Told only where coarser than the millisecond, the step comparisons take without it. */
-  private timeStep(): { mtimeStepMs?: number } {
-    const step = timeGranularityMs(this.root);
+  /** Told only where coarser than the millisecond, the step comparisons take without it. `st`: the root's, when it exists. */
+  private timeStep(st?: BigIntStats): { mtimeStepMs?: number } {
+    const step = timeGranularityMs(this.root, st);
     return step > 1 ? { mtimeStepMs: step } : {};
   }
 

@@ -12,10 +12,11 @@ const MSDOS_SUPER_MAGIC = 0x4d44;
  *
  * Read off the directory's ctime, which only the kernel sets, at the file system's step: on a
  * finer one it is a whole second about once in a billion. `dir` that does not exist yet (a remote
- * to be created) is judged by its nearest existing parent, where it will be made.
+ * to be created) is judged by its nearest existing parent, where it will be made. `stat`: the
+ * directory's, where the caller has it already.
  */
-export function timeGranularityMs(dir: string): number {
-  const st = existingAncestorStat(dir);
+export function timeGranularityMs(dir: string, stat?: fs.BigIntStats): number {
+  const st = stat ? { path: dir, stat } : existingAncestorStat(dir);
   return st ? timeStepOf(st.stat.ctimeNs, fileSystemType(st.path)) : 1;
 }
 
