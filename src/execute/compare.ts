@@ -1,17 +1,15 @@
 import pLimit from 'p-limit';
 import { type ClassSpec, compileClassification, listable } from '../engine/classification.js';
-import type { AttrName, Entry, Listing } from '../engine/entry.js';
+import type { Entry, Listing } from '../engine/entry.js';
 import { patchListing, touchedPaths, trustedPlacements } from '../engine/listing-patch.js';
-import { checksumCandidates, planRemote } from '../engine/plan.js';
+import { type PlanOptions, checksumCandidates, planRemote } from '../engine/plan.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
 import { EndpointError } from '../endpoint/errors.js';
 import type { RemoteRun } from './remote-run.js';
 
-export interface CompareOptions {
+/** What the planner is told (attrs, delete, modify window) comes through as it is. */
+export interface CompareOptions extends PlanOptions {
   classes: ClassSpec[];
-  attrs: ReadonlySet<AttrName>;
-  delete: boolean;
-  modifyWindowMs?: number;
   concurrency: number;
   /** Told what the comparison is at, for a progress line. */
   onPhase?: (text: string) => void;
@@ -156,7 +154,7 @@ async function checksumAndPlan(sums: MasterChecksums, masterListing: Listing, r:
     }
   };
   await Promise.all([sums.learn(masterOpen), remoteRead()]);
-  if (r.alive) r.plan = planRemote({ master: masterListing, remote: r.listing!, options: { attrs: opts.attrs, delete: opts.delete, modifyWindowMs: opts.modifyWindowMs } });
+  if (r.alive) r.plan = planRemote({ master: masterListing, remote: r.listing!, options: opts });
 }
 
 /** A file left out of `got` could not be read: it keeps no CRC, and so counts as different. */
