@@ -54,6 +54,7 @@ export class RemoteEndpoint implements Endpoint {
     if (step !== undefined && !(Number.isSafeInteger(step) && (step as number) >= 1)) {
       throw new EndpointError('protocol error: mtimeStepMs is not a whole number of milliseconds', this.label);
     }
+    if (listing.staleLock !== undefined && typeof listing.staleLock !== 'boolean') throw new EndpointError('protocol error: staleLock is not a boolean', this.label);
     const root = listing.root === undefined ? undefined : (this.decoded(() => unpackRootAttrs(listing.root, false)) as RootAttrs);
     return { ...listing, root, entries: this.decoded(() => unpackEntries(listing.entries)) };
   }

@@ -49,8 +49,15 @@ export interface Listing {
   canChown: boolean;
   /** The step (ms) in which this endpoint's file system keeps mtimes, where coarser than 1 ms (see sameMtime). */
   mtimeStepMs?: number;
+  /** The root holds the lock of a run of this host that was killed: the next sync takes it over and removes it. */
+  staleLock?: boolean;
   /** Paths whose names are not valid UTF-8 (bad bytes shown as \xHH): not listed, so neither replicated nor deleted. */
   badNames?: string[];
+}
+
+/** Whether a killed run left anything in the tree that the next sync removes: temp files, or its lock. */
+export function holdsLeftovers(listing: Listing): boolean {
+  return listing.leftovers.length > 0 || listing.staleLock === true;
 }
 
 export type AttrName = 'mode' | 'mtime' | 'owner' | 'group' | 'links';

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { type ClassSpec, compileClassification, listable } from '../engine/classification.js';
-import type { Entry, Listing } from '../engine/entry.js';
+import { type Entry, type Listing, holdsLeftovers } from '../engine/entry.js';
 import { patchListing, touchedPaths, trustedPlacements } from '../engine/listing-patch.js';
 import { type PlanOptions, checksumCandidates, planRemote } from '../engine/plan.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
@@ -58,7 +58,7 @@ export async function compareAll(master: Endpoint, remotes: RemoteRun[], opts: C
         for (const p of m.badNames ?? []) r.pathError(master.label, p, BAD_NAME + 'not replicated');
         for (const p of r.listing.badNames ?? []) r.pathError(r.label, p, BAD_NAME + 'left as it is');
         await checksumAndPlan(sums, m, r, opts);
-        if (r.alive && r.plan.length === 0 && r.listing.exists && r.listing.leftovers.length === 0) r.listing = undefined;
+        if (r.alive && r.plan.length === 0 && r.listing.exists && !holdsLeftovers(r.listing)) r.listing = undefined;
       }),
     ),
   ]);

@@ -1,6 +1,6 @@
 import { formatBytes } from '../report/model.js';
 import { countDeletions } from '../engine/action.js';
-import type { Listing } from '../engine/entry.js';
+import { type Listing, holdsLeftovers } from '../engine/entry.js';
 import { type Block, assignBlocks, blockOrder } from '../engine/blocks.js';
 import { EndpointError, ReplisyncError, describe } from '../endpoint/errors.js';
 import { applyPass } from './apply-blocks.js';
@@ -60,9 +60,9 @@ export async function runJob(opts: RunOptions): Promise<RunResult> {
   }
 
   // Besides a plan, what needs a remote's lock: a missing root is made even when the
-  // classification selects nothing to put in it, and leftovers of a killed run are removed.
+  // classification selects nothing to put in it, and what a killed run left (temp files, its lock) is removed.
   const rootMissing = (r: RemoteRun): boolean => r.listing?.exists === false && r.passes === 0;
-  const leftovers = (r: RemoteRun): boolean => !r.leftoversRemoved && (r.listing?.leftovers.length ?? 0) > 0;
+  const leftovers = (r: RemoteRun): boolean => !r.leftoversRemoved && r.listing !== undefined && holdsLeftovers(r.listing);
   for (let pass = 1; pass <= opts.maxPasses; pass++) {
     const work = remotes.filter((r) => r.alive && (r.plan.length > 0 || rootMissing(r) || leftovers(r)));
     if (work.length === 0) break;

@@ -400,6 +400,30 @@ test('leftover temp files of an interrupted run are removed by the next run; sta
   t.deepEqual(snapshot(r, { withRoot: true }), before, 'directories get their mtime back');
 });
 
+test('the lock of a killed run is removed by the next sync even when the trees are the same; a live run\'s lock is left to it', async (t) => {
+  const { master, remote } = await setup(t);
+  const [dead, live] = [remote(1), remote(2)];
+  await runCli(['sync', master, dead, live]);
+  const before = [dead, live].map((r) => snapshot(r, { withRoot: true }));
+  const rootTimes = [dead, live].map((r) => statSync(r).mtime);
+  const record = { host: hostname(), runId: 'r', job: '', block: 'bin', since: '2026-01-01T00:00:00.000Z' };
+  const zombie = await makeZombie(); // killed a moment ago, not yet reaped
+  t.teardown(zombie.release);
+  writeFileSync(nodePath.join(dead, '.replisync.lock'), JSON.stringify({ ...record, pid: zombie.pid }));
+  writeFileSync(nodePath.join(live, '.replisync.lock'), JSON.stringify({ ...record, ...thisProcess() }));
+  [dead, live].forEach((r, i) => utimesSync(r, rootTimes[i]!, rootTimes[i]!));
+  const diff = await runCli(['diff', master, dead, live]);
+  t.is(diff.code, 0, 'a lock is no content');
+  t.true(existsSync(nodePath.join(dead, '.replisync.lock')), 'a dry run removes nothing');
+  // Nothing to change on the live one: the run neither waits for its lock nor touches it.
+  const res = await runCli(['sync', master, dead, live, '--lock-timeout', '30']);
+  t.is(res.code, 0, res.stderr);
+  t.is(res.stdout, `remote ${dead}\nsummary ${dead}: 0 copied (0 B), 0 deleted, 0 attributes fixed, 0 inconsistent\nremote ${live}\nsummary ${live}: 0 copied (0 B), 0 deleted, 0 attributes fixed, 0 inconsistent\n`);
+  t.false(existsSync(nodePath.join(dead, '.replisync.lock')));
+  t.true(existsSync(nodePath.join(live, '.replisync.lock')));
+  t.deepEqual(snapshot(dead, { withRoot: true }), before[0], 'the root gets its mtime back');
+});
+
 /** The job lock and the remote lock a dead run left, naming `holder`: the next run takes both over at once. A job lock may be left as `jobLockText` instead. */
 async function takesOverLocksLeftBy(t: ExecutionContext, holder: { pid: number; runId: string; instance?: string }, jobLockText?: string): Promise<void> {
   const { dir, master, remote } = await setup(t);

@@ -11,6 +11,11 @@ import { processAlive, thisProcess } from './process-alive.js';
 
 const POLL_MS = 200;
 
+/** A lock record of this host whose process is gone. Records of other hosts (a root shared over NFS) cannot be judged so. */
+function heldByTheDead(holder: LockRecord): boolean {
+  return holder.host === os.hostname() && !processAlive(holder.pid, holder.instance);
+}
+
 export function describeHolder(h: LockRecord): string {
   return `held by ${h.host} pid ${h.pid} (run ${h.runId}, job ${h.job}, block ${h.block}, since ${h.since})`;
 }
@@ -66,6 +71,12 @@ export class RootLock {
     }
   }
 
+  /** Whether a lock is there whose holder was a process of this host that is gone (a killed run): the next run that writes takes it over. */
+  async isStale(): Promise<boolean> {
+    const found = await readLockFile<LockRecord>(this.path).catch(() => undefined);
+    return found !== undefined && 'record' in found && heldByTheDead(found.record);
+  }
+
   private async read(): Promise<LockRecord | undefined> {
     const found = await readLockFile<LockRecord>(this.path);
     return found && 'record' in found ? found.record : undefined;
@@ -98,8 +109,8 @@ export class RootLock {
       // operator holding runs off by hand, say): it is respected, never taken over, and named as it is.
       const found = await readLockFile<LockRecord>(this.path);
       const holder = found && 'record' in found ? found.record : undefined;
-      if (holder && holder.host === record.host && !processAlive(holder.pid, holder.instance)) {
-        await this.removeStale((found as { ino: number }).ino, record.runId); // its process is gone
+      if (found && 'record' in found && heldByTheDead(found.record)) {
+        await this.removeStale(found.ino, record.runId); // its process is gone
         continue;
       }
       if (Date.now() >= deadline) {
