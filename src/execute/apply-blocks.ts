@@ -4,6 +4,7 @@ import type { Block } from '../engine/blocks.js';
 import type { AttrName, RootAttrs } from '../engine/entry.js';
 import { CHANGED, type CommitStep, type Endpoint } from '../endpoint/endpoint.js';
 import { PathError } from '../endpoint/errors.js';
+import { lockRemotes } from './remote-locks.js';
 import type { RemoteRun } from './remote-run.js';
 import { type CopyTarget, type MasterState, stageCopies } from './transfer.js';
 import type { Progress } from './types.js';
@@ -25,8 +26,8 @@ export interface BlockContext {
 
 /**
  * Applies a pass, block by block in `order`, each on every remote that has work in it, all remotes
- * in step so that each master file is read once. A remote is locked at its first block and stays
- * locked until the pass is done, its lock record naming the block at work. Per block: stage the
+ * in step so that each master file is read once. Every remote is locked before the first block and
+ * stays locked until the pass is done, its lock record naming the block at work. Per block: stage the
  * new contents, make them durable, run preBlock, commit (renames in one sweep, then deletes, links
  * and attributes), run postBlock. A failure before the commit leaves the block entirely old on
  * that remote. Without hooks, a block's commit is sent and the next block staged while it runs
@@ -47,13 +48,30 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
         }),
       ),
     );
-  const locked = new Set<RemoteRun>();
+  let locked = new Set<RemoteRun>();
   const master: MasterState = {};
   const relabels: Promise<void>[] = [];
   let committing: Promise<unknown> = Promise.resolve();
   // One bar for the pass: its ETA means something, one per block's would not.
   ctx.progress?.start(`pass ${ctx.pass}: transfer`, bytesToRead(blocksOf));
+  // Every remote of the pass is locked before its first block: one at a time, two runs could each take one and wait for the other's.
+  const firstBlock = new Map<RemoteRun, string>();
+  for (const name of order) for (const [r, blocks] of blocksOf) if (!firstBlock.has(r) && r.alive && blocks.some((b) => b.name === name)) firstBlock.set(r, name);
   try {
+    locked = await lockRemotes([...firstBlock.keys()], {
+      ownerOf: (r) => ({ runId: ctx.runId, job: ctx.job, block: firstBlock.get(r)! }),
+      timeoutMs: ctx.lockTimeoutMs,
+      each,
+      waiting: (r) => {
+        ctx.verbose?.(`${r.label}: waiting for its lock, held by another run (up to ${ctx.lockTimeoutMs / 1000}s)`);
+        ctx.progress?.relabel(`waiting for the lock on ${r.label}`);
+      },
+    });
+    await each(locked, async (r) => {
+      if (r.leftoversRemoved) return;
+      await r.endpoint.removeLeftovers(r.listing?.leftovers ?? []);
+      r.leftoversRemoved = true;
+    });
     for (const name of order) {
       const work = new Map<RemoteRun, Block>();
       for (const [r, blocks] of blocksOf) {
@@ -63,29 +81,10 @@ export async function applyPass(order: string[], blocksOf: Map<RemoteRun, Block[
       if (work.size === 0) continue;
       ctx.verbose?.(`pass ${ctx.pass}, block ${name}: ${work.size} remote(s)`);
       const owner = { runId: ctx.runId, job: ctx.job, block: name };
-      await each(work.keys(), async (r) => {
-        if (locked.has(r)) {
-          // Renaming the held lock queues behind the previous commit on that host: not waited for here.
-          relabels.push(r.endpoint.lock(owner, ctx.lockTimeoutMs).catch((err) => r.fail(err)));
-          return;
-        }
-        // Another run holds it: say so after a moment, rather than sit silent up to --lock-timeout.
-        const waiting = setTimeout(() => {
-          ctx.verbose?.(`${r.label}: waiting for its lock, held by another run (up to ${ctx.lockTimeoutMs / 1000}s)`);
-          ctx.progress?.relabel(`waiting for the lock on ${r.label}`);
-        }, 1000);
-        try {
-          await r.endpoint.lock(owner, ctx.lockTimeoutMs);
-        } finally {
-          clearTimeout(waiting);
-        }
-        locked.add(r);
-        if (!r.leftoversRemoved) {
-          await r.endpoint.removeLeftovers(r.listing?.leftovers ?? []);
-          r.leftoversRemoved = true;
-        }
-      });
-      for (const r of work.keys()) if (!locked.has(r)) r.failed = true;
+      for (const r of work.keys()) {
+        // Renaming the held lock queues behind the previous commit on that host: not waited for here.
+        if (r.alive && firstBlock.get(r) !== name) relabels.push(r.endpoint.lock(owner, ctx.lockTimeoutMs).catch((err) => r.fail(err)));
+      }
 
       const targets = await stageBlock(name, work, master, ctx);
       // The master is gone: this block and the ones after it stay as they are on every remote
