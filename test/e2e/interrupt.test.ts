@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { linkSync, readdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { BIN, boundRuns, cleanup, comparable, makeTree, runCli, snapshot, tempDir } from '../helpers/tree.js';
 
@@ -51,3 +51,62 @@ for (const [signal, how] of [['SIGINT', 'Ctrl-C'], ['SIGHUP', 'the terminal clos
     }
   });
 }
+
+/** What a path holds, as far as "old or new" goes: its kind and content (files) or target (symlinks). */
+function contents(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [path, s] of snapshot(root)) if (!nodePath.basename(path).startsWith('.replisync')) out.set(path, `${s.type}:${s.sha ?? s.target ?? ''}`);
+  return out;
+}
+
+test('a run killed outright (SIGKILL, agents too) at any moment leaves every remote path old or new; the next run removes what it left and finishes the job', async (t) => {
+  boundRuns(t);
+  const dir = tempDir();
+  t.teardown(() => cleanup(dir));
+  const master = nodePath.join(dir, 'master');
+  const remote = nodePath.join(dir, 'remote');
+  const newSpec: Record<string, string> = {};
+  const oldSpec: Record<string, string> = {};
+  for (let i = 0; i < 1500; i++) {
+    newSpec[`d${i % 15}/f${i}`] = `new ${i} `.repeat(1 + (i % 7) * 300);
+    if (i % 3 === 0) oldSpec[`d${i % 15}/f${i}`] = `old ${i} `.repeat(1 + (i % 5) * 300);
+    if (i % 50 === 0) oldSpec[`d${i % 15}/f${i}x/`] = ''; // a directory where the master has a file
+    if (i % 40 === 0) oldSpec[`gone${i % 4}/f${i}`] = 'only here';
+  }
+  for (let i = 0; i < 3; i++) newSpec[`big/b${i}`] = `${i}`.repeat(4 * 1024 * 1024);
+  for (let i = 0; i < 30; i++) newSpec[`links/l${i}`] = `-> ../d${i % 15}/f${i}`;
+  oldSpec['big/b0'] = 'small';
+  for (let i = 0; i < 30; i += 2) oldSpec[`links/l${i}`] = '-> elsewhere';
+  await makeTree(master, newSpec);
+  linkSync(nodePath.join(master, 'd1/f1'), nodePath.join(master, 'd1/hard'));
+  const masterContents = contents(master);
+
+  // Killed once it has begun to write (its temp files show), and some moments after: the kills
+  // fall in staging and in the commits, however fast this machine is.
+  for (const after of [0, 30, 80, 150, 300, 600]) {
+    await cleanup(remote);
+    await makeTree(remote, oldSpec);
+    const before = contents(remote);
+    const child = spawn(process.execPath, [BIN, 'sync', '-q', master, remote], { stdio: 'ignore', detached: true });
+    let ended = false;
+    const exited = new Promise((res) => child.on('exit', res)).then(() => (ended = true));
+    while (!ended && traces(remote).length === 0) await new Promise((res) => setTimeout(res, 2));
+    await new Promise((res) => setTimeout(res, after));
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // ended already
+    }
+    await exited;
+    const now = contents(remote);
+    t.log(`killed ${after} ms into its writing: ${[...now].filter(([p, c]) => c === masterContents.get(p) && c !== before.get(p)).length} paths new, ${traces(remote).length} temp or lock files`);
+    for (const [path, c] of now) {
+      if (c.startsWith('dir:')) continue;
+      t.true(c === before.get(path) || c === masterContents.get(path), `${path} is old or new after a kill ${after} ms into the writing`);
+    }
+  }
+  const again = await runCli(['sync', '-q', master, remote]);
+  t.is(again.code, 0, again.stderr);
+  t.deepEqual(traces(remote), [], 'no lock or temp file left');
+  t.deepEqual(comparable(snapshot(remote)), comparable(snapshot(master)));
+});
