@@ -1,3 +1,4 @@
+import { comparePaths } from '../engine/entry.js';
 import type { LockOwner } from '../endpoint/endpoint.js';
 import { errnoCode } from '../endpoint/errors.js';
 import type { RemoteRun } from './remote-run.js';
@@ -32,7 +33,7 @@ export async function lockRemotes(remotes: RemoteRun[], req: LockRequest): Promi
     }
   });
   if (busy.size > 0) {
-    const ordered = [...remotes].sort((a, b) => compareKeys(lockOrderKey(a), lockOrderKey(b)));
+    const ordered = [...remotes].sort((a, b) => comparePaths(lockOrderKey(a), lockOrderKey(b)));
     const first = ordered.findIndex((r) => busy.has(r));
     const rest = ordered.slice(first).filter((r) => r.alive && (busy.has(r) || locked.has(r)));
     await req.each(
@@ -59,8 +60,4 @@ export async function lockRemotes(remotes: RemoteRun[], req: LockRequest): Promi
 function lockOrderKey(r: RemoteRun): string {
   const at = r.endpoint.location;
   return at ? `0\n${at.boot}\n${at.anchor}\n${at.rest}` : `1\n${r.label}`;
-}
-
-function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

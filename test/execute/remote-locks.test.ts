@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,7 +31,7 @@ function request(runId: string, waited: string[]): LockRequest {
 }
 
 /** Run A takes `first` at once and `second` late; run B the other way round: each holds one lock the other wants. */
-async function crossed(t: import('ava').ExecutionContext, first: 'r1' | 'r2'): Promise<void> {
+async function crossed(t: ExecutionContext, first: 'r1' | 'r2'): Promise<void> {
   const dir = tempDir();
   t.teardown(() => cleanup(dir));
   const second = first === 'r1' ? 'r2' : 'r1';
