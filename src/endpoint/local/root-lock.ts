@@ -109,8 +109,8 @@ export class RootLock {
       // operator holding runs off by hand, say): it is respected, never taken over, and named as it is.
       const found = await readLockFile<LockRecord>(this.path);
       const holder = found && 'record' in found ? found.record : undefined;
-      if (found && 'record' in found && heldByTheDead(found.record)) {
-        await this.removeStale(found.ino, record.runId); // its process is gone
+      if (holder && heldByTheDead(holder)) {
+        await this.removeStale((found as { ino: number }).ino, record.runId); // its process is gone
         continue;
       }
       if (Date.now() >= deadline) {
