@@ -14,6 +14,8 @@ export interface WalkResult {
   badNames: string[];
   /** Every listed regular file's stat, as checksums need it, so that they need no other call. */
   files: Map<string, ListedFile>;
+  /** The root holds a lock file (never listed). */
+  lockFound: boolean;
 }
 
 /** A directory that could not be read: the listing is refused rather than silently short. */
@@ -35,6 +37,7 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
   const badNames: string[] = [];
   const files = new Map<string, ListedFile>();
   const breather = new Breather();
+  let lockFound = false;
 
   /** `ino`: the directory's inode as its parent's listing found it (none for the root). */
   async function visit(rel: string, ino?: number): Promise<{ partial: boolean; listed: number; gone?: true }> {
@@ -60,7 +63,10 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
     for (const d of dirents) {
       if (breather.tick()) await breathe();
       const child = childOf(rel, d.name);
-      if (rel === '' && d.name === LOCK_FILE) continue;
+      if (rel === '' && d.name === LOCK_FILE) {
+        lockFound = true;
+        continue;
+      }
       const shown = undecodable?.get(d.name);
       if (shown !== undefined) {
         // Holds what cannot be listed: never emptied nor removed as if it were all listed.
@@ -121,5 +127,5 @@ export async function walk(root: string, classifier: Classifier): Promise<WalkRe
   await visit('');
   entries.sort((a, b) => comparePaths(a.path, b.path));
   leftovers.sort(comparePaths);
-  return { entries, leftovers, badNames, files };
+  return { entries, leftovers, badNames, files, lockFound };
 }

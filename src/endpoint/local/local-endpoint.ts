@@ -83,10 +83,10 @@ export class LocalEndpoint implements Endpoint {
     }
     if (!st.isDirectory()) this.fail('the root is not a directory');
     try {
-      const { entries, leftovers, badNames, files } = await walk(this.root, compileClassification(classes));
+      const { entries, leftovers, badNames, files, lockFound } = await walk(this.root, compileClassification(classes));
       this.files = files;
       for (const e of entries) if (e.type === 'file') this.vouch(e, files.get(e.path)!.key);
-      const stale = (await this.lockFile.isStale()) ? { staleLock: true } : {};
+      const stale = lockFound && (await this.lockFile.isStale()) ? { staleLock: true } : {};
       return { exists: true, root: rootAttrsOf(st), entries, leftovers, canChown: this.canChown, ...this.timeStep(st), ...stale, ...(badNames.length > 0 ? { badNames } : {}) };
     } catch (err) {
       if (err instanceof WalkError) this.fail(`listing failed at ${err.path}`, undefined, err.cause);
